@@ -1,0 +1,88 @@
+"""Every exception Outreach raises on purpose, in one tree.
+
+    OutreachError
+    ├── FlowError
+    │   ├── FlowLoadError (ValueError)      a flow file has problems; carries them all
+    │   └── FlowNotFound (LookupError)      no flow with that id
+    ├── ContactError (ValueError)
+    │   └── InvalidPhoneNumber              the number cannot be an E.164 phone number
+    └── StoreError
+        └── ContactNotFound (LookupError)
+
+Errors a coordinator sees carry a stable ``code`` and a ``hint`` saying what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+
+class OutreachError(Exception):
+    """Base of every error Outreach raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a flow file, pointing at where it is."""
+
+    file: str
+    line: int
+    column: int
+    code: str
+    message: str
+    hint: str = ""
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        tag = "warning: " if self.severity == "warning" else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}: {tag}{self.message}{hint} [{self.code}]"
+
+
+class FlowError(OutreachError):
+    """Something is wrong with a flow or with how it is used."""
+
+
+class FlowLoadError(FlowError, ValueError):
+    """A flow file could not be loaded; ``problems`` lists everything found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class FlowNotFound(FlowError, LookupError):
+    """No flow has the id asked for."""
+
+    def __init__(self, flow_id: str, known: Sequence[str] = ()) -> None:
+        self.flow_id = flow_id
+        listing = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no flow called {flow_id!r} (known flows: {listing})")
+
+
+class ContactError(OutreachError, ValueError):
+    """A contact's details are not acceptable."""
+
+
+class InvalidPhoneNumber(ContactError):
+    """The text is not a phone number we can send to."""
+
+    def __init__(self, raw: str, reason: str) -> None:
+        self.reason = reason
+        # The number itself is personal data: keep it out of the message (it ends up in logs).
+        super().__init__(f"invalid phone number: {reason}")
+        self.raw = raw
+
+
+class StoreError(OutreachError):
+    """The store refused an operation."""
+
+
+class ContactNotFound(StoreError, LookupError):
+    """No contact matches the number or id given."""
+
+    def __init__(self) -> None:
+        super().__init__("no contact with that phone number")

@@ -1,0 +1,485 @@
+"""The conversation engine: (flows, session, event) -> (new session, actions).
+
+It is a pure function in the shape of a class: the class only holds what never changes while it
+runs (the flows, the translation function, the step limit). No database, clock, network or
+global is touched, so flows can be tested by the thousand, simulated in a terminal and
+replayed from the record. Whatever it decides comes back as actions for the service layer to
+apply in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from outreach.errors import FlowNotFound
+from outreach.flows import matching
+from outreach.flows.loader import FlowDefinition
+from outreach.flows.schema import Condition, Step
+from outreach.flows.state import (
+    Action,
+    AddTag,
+    Button,
+    EndSession,
+    Event,
+    Frame,
+    FlowChanged,
+    Handoff,
+    Outcome,
+    ReminderDue,
+    Reply,
+    Rsvp,
+    SaveAnswer,
+    Schedule,
+    SendMessage,
+    Session,
+    SetField,
+    Start,
+    TimeoutDue,
+    Wait,
+)
+from outreach.flows.templates import Placeholder, render
+from outreach.i18n.catalogs import Translate, english
+from outreach.i18n.locales import format_value, to_local
+from outreach.i18n.sanitize import sanitize_sms
+
+# System texts (English is the message id; catalogs translate them).
+HINT_CHOICE = "Sorry, I didn't understand. Please reply with a number from 1 to {count}."
+HINT_YESNO = "Sorry, I didn't understand. Please reply YES or NO."
+HINT_NUMBER = "Sorry, I didn't understand. Please reply with a number."
+HINT_NUMBER_RANGE = "Sorry, I didn't understand. Please reply with a number from {min} to {max}."
+HINT_DATE = "Sorry, I didn't understand. Please reply with a date, like 25/12."
+HINT_DATE_FUTURE = "Please reply with a date that is still to come, like 25/12."
+HINT_TEXT = "Please reply with a few words."
+HINT_TEXT_LONG = "Please keep your reply under {max} characters."
+REMINDER_PREFIX = "Just a reminder: {question}"
+
+DEFAULT_MAX_STEPS = 100
+
+
+class Engine:
+    """Runs conversations over a fixed set of flows."""
+
+    def __init__(
+        self,
+        flows: Mapping[str, FlowDefinition],
+        *,
+        translate: Translate = english,
+        max_steps: int = DEFAULT_MAX_STEPS,
+    ) -> None:
+        self.flows = dict(flows)
+        self.translate = translate
+        self.max_steps = max_steps
+        self._keywords: dict[str, str] = {}
+        self._interrupting: dict[str, str] = {}
+        for definition in self.flows.values():
+            for word in definition.flow.keywords:
+                self._keywords.setdefault(matching.normalize(word), definition.id)
+                if definition.flow.interrupts:
+                    self._interrupting.setdefault(matching.normalize(word), definition.id)
+        self._choice_indexes: dict[tuple[str, str, str], dict[str, str]] = {}
+
+    def keyword_flow(self, text: str, *, interrupting: bool = False) -> str | None:
+        """The flow a text starts by keyword (only flows marked ``interrupts`` mid-conversation)."""
+        index = self._interrupting if interrupting else self._keywords
+        return matching.match_keyword(text, index)
+
+    def handle(self, session: Session | None, event: Event) -> Outcome:
+        """Apply ``event`` to ``session`` and say what should happen."""
+        if isinstance(event, Start):
+            return self._start(session, event, event.flow)
+        if session is None or not session.active:
+            started = self._keyword_start(session, event, interrupting=False)
+            if started is not None:
+                return started
+            return Outcome(session, (), handled=not isinstance(event, Reply | Button))
+        started = self._keyword_start(session, event, interrupting=True)
+        if started is not None:
+            return started
+        run = _Run(self, session, event)
+        stale = run.reconcile()
+        if stale is not None or isinstance(event, FlowChanged):
+            return stale or Outcome(run.session)
+        if isinstance(event, Reply):
+            return run.answer(event.text, button=False)
+        if isinstance(event, Button):
+            return run.answer(event.value, button=True)
+        if isinstance(event, ReminderDue):
+            return run.remind(event.seq)
+        if isinstance(event, TimeoutDue):
+            return run.time_out(event.seq)
+        return Outcome(session)
+
+    def _keyword_start(
+        self, session: Session | None, event: Event, *, interrupting: bool
+    ) -> Outcome | None:
+        if not isinstance(event, Reply):
+            return None
+        flow = self.keyword_flow(event.text, interrupting=interrupting)
+        if flow is None or (session is not None and session.active and session.flow == flow):
+            return None
+        return self._start(session, event, flow)
+
+    def _start(self, session: Session | None, event: Event, flow_id: str) -> Outcome:
+        if flow_id not in self.flows:
+            raise FlowNotFound(flow_id, list(self.flows))
+        run = _Run(self, None, event, seq=session.seq if session else 0)
+        if session is not None and session.active:
+            run.actions.append(EndSession(session.flow, "interrupted", f"started {flow_id}"))
+        return run.go(flow_id, self.flows[flow_id].first_step.id)
+
+    def choice_index(self, flow_id: str, step: Step, language: str) -> dict[str, str]:
+        """Normalised words that pick each option: number, key, label (in English and the
+        person's language) and the coordinator's extra ``match`` words."""
+        key = (flow_id, step.id, language)
+        index = self._choice_indexes.get(key)
+        if index is None:
+            assert step.ask is not None and step.ask.choice is not None
+            index = {}
+            for number, (value, option) in enumerate(step.ask.choice.items(), start=1):
+                words = [str(number), value, option.label, self.translate(language, option.label)]
+                words += option.match
+                for word in words:
+                    index.setdefault(matching.normalize(word), value)
+            self._choice_indexes[key] = index
+        return index
+
+
+class _Run:
+    """The working state of one event being applied; thrown away afterwards."""
+
+    def __init__(
+        self, engine: Engine, session: Session | None, event: Event, *, seq: int | None = None
+    ) -> None:
+        self.engine = engine
+        self.event = event
+        self.now: datetime = event.at
+        self.session = session
+        self.actions: list[Action] = []
+        self.fields: dict[str, Any] = dict(event.contact.fields)
+        self.tags = set(event.contact.tags)
+        self.language = event.contact.language
+        self.timezone = event.contact.timezone
+        self.answers: dict[str, Any] = dict(session.answers) if session else {}
+        self.stack: list[Frame] = list(session.stack) if session else []
+        self.seq = session.seq if session else (seq or 0)
+        self.started_at = session.started_at if session else event.at
+        self.steps = 0
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def reconcile(self) -> Outcome | None:
+        """Carry a session over a changed flow file, or end it if its place is gone."""
+        session = self.session
+        assert session is not None
+        definition = self.engine.flows.get(session.flow)
+        if definition is None:
+            return self.end(session.flow, "flow-removed", f"flow {session.flow!r} was removed")
+        if definition.digest == session.version:
+            return None
+        missing = [f"step {session.step!r}"] if session.step not in definition.steps else []
+        for frame in session.stack:
+            caller = self.engine.flows.get(frame.flow)
+            if caller is None or (frame.step is not None and frame.step not in caller.steps):
+                missing.append(f"step {frame.step!r} of flow {frame.flow!r}")
+        if missing:
+            return self.end(session.flow, "flow-changed",
+                            f"the flow changed and {', '.join(missing)} no longer exists")
+        self.session = session.evolve(version=definition.digest)
+        return None
+
+    def go(self, flow_id: str, step_id: str | None) -> Outcome:
+        """Run steps from ``step_id`` until the session waits or ends."""
+        current: str | None = step_id
+        while True:
+            if current is None:
+                if not self.stack:
+                    return self.end(flow_id, "completed")
+                frame = self.stack.pop()
+                flow_id, current = frame.flow, frame.step
+                continue
+            self.steps += 1
+            if self.steps > self.engine.max_steps:
+                return self.end(flow_id, "runaway",
+                                f"stopped after {self.engine.max_steps} steps without waiting for "
+                                "a reply; the flow has a loop")
+            definition = self.engine.flows.get(flow_id)
+            step = definition.steps.get(current) if definition else None
+            if definition is None or step is None:
+                return self.end(flow_id, "missing-step", f"no step {current!r} in {flow_id!r}")
+            if step.ask is not None:
+                self._effects(flow_id, step)
+                return self._wait(flow_id, step)
+            if step.send:
+                self.actions.append(SendMessage(flow_id, step.id, self.text(step.send),
+                                                urgent=step.urgent))
+            self._effects(flow_id, step)
+            if step.end:
+                current = None
+                continue
+            if step.start_flow is not None:
+                target = step.start_flow.flow
+                if target not in self.engine.flows:
+                    return self.end(flow_id, "missing-flow", f"no flow called {target!r}")
+                if step.start_flow.return_:
+                    self.stack.append(Frame(flow_id, self._route(step)))
+                flow_id, current = target, self.engine.flows[target].first_step.id
+                continue
+            current = self._route(step)
+
+    def answer(self, text: str, *, button: bool) -> Outcome:
+        session, wait = self._waiting()
+        step = self.engine.flows[session.flow].steps[wait.step]
+        understood = self._understand(session.flow, step, text, button=button)
+        if understood is not None:
+            value = understood
+            name = step.save_as or step.id
+            self.actions.append(SaveAnswer(session.flow, step.id, name, text, value))
+            self.answers[name] = value
+            return self.go(session.flow, self._route(step, answer=value))
+        invalid = wait.invalid + 1
+        if invalid <= step.retries:
+            self.actions.append(self._question(session.flow, step, hint=self._hint(step, text)))
+            return self._outcome(session.evolve(wait=replace(wait, invalid=invalid)))
+        fallback = step.next.get("invalid") if isinstance(step.next, dict) else None
+        if fallback:
+            return self.go(session.flow, fallback)
+        return self.end(session.flow, "no-valid-answer",
+                        f"no answer understood at {step.id!r} after {invalid} tries")
+
+    def remind(self, seq: int) -> Outcome:
+        session, wait = self._waiting()
+        if seq != wait.seq or wait.reminded:
+            return self._outcome(session)
+        step = self.engine.flows[session.flow].steps[wait.step]
+        question = self._question(session.flow, step)
+        if step.reminder:
+            text = self.text(step.reminder)
+        else:
+            text = self.text(REMINDER_PREFIX, question=question.text)
+        self.actions.append(replace(question, text=text, kind="reminder"))
+        return self._outcome(session.evolve(wait=replace(wait, reminded=True)))
+
+    def time_out(self, seq: int) -> Outcome:
+        session, wait = self._waiting()
+        if seq != wait.seq:
+            return self._outcome(session)
+        step = self.engine.flows[session.flow].steps[wait.step]
+        target = step.next.get("timeout") if isinstance(step.next, dict) else None
+        if target:
+            return self.go(session.flow, target)
+        return self.end(session.flow, "expired", f"no reply to {step.id!r} in time")
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _waiting(self) -> tuple[Session, Wait]:
+        assert self.session is not None and self.session.wait is not None
+        return self.session, self.session.wait
+
+    def _effects(self, flow_id: str, step: Step) -> None:
+        for name, raw in (step.set or {}).items():
+            value = self.fill(raw) if isinstance(raw, str) else raw
+            self.actions.append(SetField(name, value))
+            if name == "language":
+                self.language = str(value)
+            else:
+                self.fields[name] = value
+        for tag in step.tag or ():
+            if tag not in self.tags:
+                self.tags.add(tag)
+                self.actions.append(AddTag(tag))
+        if step.rsvp is not None:
+            self.actions.append(Rsvp(step.rsvp))
+        if step.handoff is not None:
+            note = self.text(step.handoff.note)
+            self.actions.append(Handoff(flow_id, step.id, note, step.handoff.team))
+
+    def _wait(self, flow_id: str, step: Step) -> Outcome:
+        definition = self.engine.flows[flow_id]
+        self.seq += 1
+        reminder_at = self.now + step.remind_after if step.remind_after else None
+        if step.timeout_after is not None:
+            timeout_at = (reminder_at or self.now) + step.timeout_after
+        else:
+            timeout_at = self.now + definition.flow.expire_after
+        self.actions.append(self._question(flow_id, step))
+        if reminder_at is not None and reminder_at < timeout_at:
+            self.actions.append(Schedule("reminder", reminder_at, self.seq))
+        self.actions.append(Schedule("timeout", timeout_at, self.seq))
+        wait = Wait(step.id, self.seq, self.now, timeout_at, reminder_at)
+        return self._outcome(Session(
+            flow=flow_id, version=definition.digest, status="waiting",
+            started_at=self.started_at, wait=wait,
+        ))
+
+    def _question(self, flow_id: str, step: Step, *, hint: str | None = None) -> SendMessage:
+        prompt = self.text(step.send) if step.send else ""
+        choices: tuple[tuple[str, str], ...] = ()
+        lines = [hint if hint is not None else prompt]
+        if step.ask is not None and step.ask.choice is not None:
+            choices = tuple((key, self.text(o.label)) for key, o in step.ask.choice.items())
+            lines.extend(f"{n}. {label}" for n, (_, label) in enumerate(choices, start=1))
+        text = "\n".join(line for line in lines if line)
+        return SendMessage(flow_id, step.id, text, "hint" if hint else "question", prompt,
+                           choices, step.urgent)
+
+    def _hint(self, step: Step, text: str) -> str:
+        if step.hint:
+            return self.text(step.hint)
+        ask = step.ask
+        assert ask is not None
+        if ask.choice is not None:
+            return self.text(HINT_CHOICE, count=len(ask.choice))
+        if ask.yesno is not None:
+            return self.text(HINT_YESNO)
+        if ask.rating is not None:
+            return self.text(HINT_NUMBER_RANGE, min=ask.rating.min, max=ask.rating.max)
+        if ask.number is not None:
+            if ask.number.min is not None and ask.number.max is not None:
+                return self.text(HINT_NUMBER_RANGE, min=ask.number.min, max=ask.number.max)
+            return self.text(HINT_NUMBER)
+        if ask.date is not None:
+            future = ask.date.future and matching.parse_date(text, self.language, self._today())
+            return self.text(HINT_DATE_FUTURE if future else HINT_DATE)
+        assert ask.text is not None
+        if len(text.strip()) > ask.text.max_length:
+            return self.text(HINT_TEXT_LONG, max=ask.text.max_length)
+        return self.text(HINT_TEXT)
+
+    def _today(self) -> Any:
+        return to_local(self.now, self.timezone).date()
+
+    def _understand(self, flow_id: str, step: Step, text: str, *, button: bool) -> Any:
+        """The value a reply means for this question, or None if it does not answer it."""
+        ask = step.ask
+        assert ask is not None
+        language = self.language
+        if ask.choice is not None:
+            if button and text in ask.choice:
+                return text
+            return matching.match_keyword(text, self.engine.choice_index(flow_id, step, language))
+        if ask.yesno is not None:
+            return text if button and text in ("yes", "no") else matching.parse_yesno(text, language)
+        if ask.rating is not None:
+            return matching.parse_rating(text, language, ask.rating.min, ask.rating.max)
+        if ask.number is not None:
+            number = matching.parse_number(text, language)
+            spec = ask.number
+            if number is None or (spec.whole and number != int(number)):
+                return None
+            if (spec.min is not None and number < spec.min) or (
+                    spec.max is not None and number > spec.max):
+                return None
+            return int(number) if number == int(number) else number
+        if ask.date is not None:
+            day = matching.parse_date(text, language, self._today())
+            if day is None or (ask.date.future and day < self._today()):
+                return None
+            return day.isoformat()
+        assert ask.text is not None
+        cleaned = " ".join(text.split())
+        return cleaned if 0 < len(cleaned) <= ask.text.max_length else None
+
+    def _route(self, step: Step, *, answer: Any = None) -> str | None:
+        """The next step after ``step`` (None: the end of this flow)."""
+        if step.branch:
+            for case in step.branch:
+                if self._holds(case.if_):
+                    return case.next
+            return step.otherwise
+        if step.otherwise and not step.next:
+            return step.otherwise
+        if isinstance(step.next, dict):
+            key = str(answer) if answer is not None else ""
+            return step.next.get(key) or step.next.get("default")
+        return step.next
+
+    def _holds(self, cond: Condition) -> bool:
+        if cond.tag is not None:
+            return cond.tag in self.tags
+        assert cond.field is not None
+        value = self._lookup(_as_placeholder(cond.field))
+        if cond.is_set is not None:
+            return (value not in (None, "")) == cond.is_set
+        if value is None:
+            return False
+        if cond.is_ is not None:
+            return _same(value, cond.is_)
+        if cond.is_not is not None:
+            return not _same(value, cond.is_not)
+        if cond.in_ is not None:
+            return any(_same(value, option) for option in cond.in_)
+        number = _as_number(value)
+        if number is None:
+            return False
+        if cond.at_least is not None:
+            return number >= cond.at_least
+        return cond.at_most is not None and number <= cond.at_most
+
+    def _lookup(self, placeholder: Placeholder) -> Any:
+        scope, key = placeholder.scope, placeholder.key
+        if scope == "answers":
+            return self.answers.get(key)
+        if scope == "event":
+            return (self.event.event or {}).get(key)
+        if scope == "fields":
+            return self.fields.get(key)
+        if key == "language":
+            return self.language
+        if key == "name":
+            parts = [self.fields.get("first_name"), self.fields.get("last_name")]
+            return " ".join(str(p) for p in parts if p) or None
+        return self.fields.get(key)
+
+    def fill(self, template: str, **extra: Any) -> str:
+        """``template`` with its placeholders filled in, as it stands (for field values)."""
+
+        def lookup(p: Placeholder) -> Any:
+            return extra[p.name] if p.name in extra else self._lookup(p)
+
+        def fmt(value: Any, form: str | None) -> str:
+            return format_value(value, form, language=self.language, timezone=self.timezone)
+
+        return render(template, lookup, fmt)
+
+    def text(self, template: str, **extra: Any) -> str:
+        """``template`` translated for the person, filled in and made safe for SMS."""
+        return sanitize_sms(self.fill(self.engine.translate(self.language, template), **extra))
+
+    def end(self, flow_id: str, reason: str, detail: str = "") -> Outcome:
+        self.actions.append(EndSession(flow_id, reason, detail))
+        definition = self.engine.flows.get(flow_id)
+        ended = Session(
+            flow=flow_id, version=definition.digest if definition else "", status="ended",
+            started_at=self.started_at, answers=self.answers, seq=self.seq,
+            ended_at=self.now, end_reason=reason,
+        )
+        return Outcome(ended, tuple(self.actions))
+
+    def _outcome(self, session: Session) -> Outcome:
+        session = session.evolve(answers=self.answers, stack=tuple(self.stack), seq=self.seq)
+        return Outcome(session, tuple(self.actions))
+
+
+def _as_placeholder(path: str) -> Placeholder:
+    return Placeholder(path, None, None, 0)
+
+
+def _same(value: Any, expected: Any) -> bool:
+    a, b = _as_number(value), _as_number(expected)
+    if a is not None and b is not None:
+        return a == b
+    return matching.normalize(str(value)) == matching.normalize(str(expected))
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None

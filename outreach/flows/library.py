@@ -1,0 +1,52 @@
+"""All the flows in a folder, loaded and checked together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outreach.errors import FlowLoadError, Problem
+from outreach.flows.loader import FlowDefinition, flow_files, load_file
+from outreach.flows.validate import validate
+
+
+@dataclass
+class Report:
+    """The outcome of checking some flow files."""
+
+    flows: list[FlowDefinition] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check(paths: Iterable[Path], *, max_bytes: int, max_segments: int) -> Report:
+    """Load and validate every flow file under ``paths``, collecting all problems."""
+    report = Report()
+    for path in flow_files(paths):
+        try:
+            report.flows.append(load_file(path, max_bytes=max_bytes))
+        except FlowLoadError as exc:
+            report.problems.extend(exc.problems)
+    report.problems.extend(validate(report.flows, max_segments=max_segments))
+    report.problems.sort(key=lambda p: (p.file, p.line, p.column))
+    return report
+
+
+def load_library(directory: Path, *, max_bytes: int, max_segments: int) -> dict[str, FlowDefinition]:
+    """The flows of ``directory`` by id; raises ``FlowLoadError`` if any has an error."""
+    report = check([directory], max_bytes=max_bytes, max_segments=max_segments)
+    if not report.ok:
+        raise FlowLoadError(report.errors)
+    return {d.id: d for d in report.flows}

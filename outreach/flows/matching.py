@@ -1,0 +1,186 @@
+"""Understanding replies: choices, yes/no, numbers, ratings, dates and free text.
+
+Matching forgives what people do on a phone keypad: any case, accents left off or added,
+extra spaces, trailing punctuation, a number instead of a word, and a word or two after the
+answer ("yes please", "2 thanks").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from babel import dates as babel_dates
+
+from outreach.i18n.locales import locale_for
+
+_SPACES = re.compile(r"\s+")
+_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+
+YES_WORDS: Mapping[str, frozenset[str]] = {
+    "en": frozenset({"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "aye", "yes please"}),
+}
+NO_WORDS: Mapping[str, frozenset[str]] = {
+    "en": frozenset({"no", "n", "nope", "nah", "no thanks", "no thank you", "not really"}),
+}
+NUMBER_WORDS: Mapping[str, Mapping[str, int]] = {
+    "en": {w: i for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten".split())},
+}
+_RELATIVE_DAYS: Mapping[str, Mapping[str, int]] = {
+    "en": {"today": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1},
+}
+
+
+def normalize(text: str) -> str:
+    """Fold ``text`` for matching: no accents, no case, single spaces, no edge punctuation.
+
+    >>> normalize("  Ié!! ")
+    'ie'
+    >>> normalize("Tak,   proszę.")
+    'tak, prosze'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = _SPACES.sub(" ", stripped.casefold()).strip()
+    return _EDGE_PUNCT.sub("", folded)
+
+
+def _words_for(table: Mapping[str, frozenset[str]], language: str) -> frozenset[str]:
+    base = language.replace("-", "_").split("_", 1)[0]
+    return table.get(base, frozenset()) | table["en"]
+
+
+def match_keyword(text: str, index: Mapping[str, str]) -> str | None:
+    """The value whose keyword is the whole reply, or failing that its first word.
+
+    >>> index = {"1": "yes", "yes": "yes", "2": "no", "no": "no"}
+    >>> match_keyword("YES please!", index), match_keyword("2.", index), match_keyword("maybe", index)
+    ('yes', 'no', None)
+    """
+    norm = normalize(text)
+    if not norm:
+        return None
+    if norm in index:
+        return index[norm]
+    first = normalize(norm.split(" ", 1)[0])
+    return index.get(first)
+
+
+def parse_yesno(text: str, language: str) -> str | None:
+    """``"yes"``, ``"no"`` or None, accepting English words in any language."""
+    index = {w: "yes" for w in _words_for(YES_WORDS, language)}
+    index.update({w: "no" for w in _words_for(NO_WORDS, language)})
+    return match_keyword(text, index)
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+
+
+def parse_number(text: str, language: str) -> float | None:
+    """The number in a reply: digits ("3", "2.5", "about 4") or a small number word.
+
+    >>> parse_number("about 4 people", "en"), parse_number("two", "en"), parse_number("lots", "en")
+    (4.0, 2.0, None)
+    """
+    norm = normalize(text)
+    found = _NUMBER.findall(norm)
+    if len(found) == 1:
+        return float(found[0].replace(",", "."))
+    if found:
+        return None  # "3 or 4" is not one answer
+    base = language.replace("-", "_").split("_", 1)[0]
+    words = {**NUMBER_WORDS["en"], **NUMBER_WORDS.get(base, {})}
+    for token in norm.split():
+        if token in words:
+            return float(words[token])
+    return None
+
+
+def parse_rating(text: str, language: str, low: int, high: int) -> int | None:
+    """A whole number on the scale; "4/5" and "4 out of 5" mean 4.
+
+    >>> parse_rating("4/5", "en", 1, 5), parse_rating("9", "en", 1, 5)
+    (4, None)
+    """
+    norm = normalize(text)
+    scale = re.match(r"^(\d+)\s*(?:/|out of|of)\s*\d+", norm)
+    value = float(scale.group(1)) if scale else parse_number(norm, language)
+    if value is None or value != int(value) or not low <= value <= high:
+        return None
+    return int(value)
+
+
+@lru_cache(maxsize=64)
+def _month_names(language: str) -> dict[str, int]:
+    locale = locale_for(language)
+    names: dict[str, int] = {}
+    for width in ("wide", "abbreviated"):
+        for context in ("format", "stand-alone"):
+            for number, name in babel_dates.get_month_names(width, context, locale).items():
+                names[normalize(name).rstrip(".")] = number
+    if locale.language != "en":
+        names.update(_month_names("en"))
+    return names
+
+
+@lru_cache(maxsize=64)
+def _weekday_names(language: str) -> dict[str, int]:
+    locale = locale_for(language)
+    names: dict[str, int] = {}
+    for width in ("wide", "abbreviated"):
+        for number, name in babel_dates.get_day_names(width, "format", locale).items():
+            names[normalize(name).rstrip(".")] = number
+    if locale.language != "en":
+        names.update(_weekday_names("en"))
+    return names
+
+
+def parse_date(text: str, language: str, today: date) -> date | None:
+    """A date from a reply, day first as written in the UK.
+
+    >>> today = date(2026, 3, 2)  # a Monday
+    >>> [parse_date(t, "en", today) for t in ("5/3", "tomorrow", "Friday", "12 April 2026")]
+    [datetime.date(2026, 3, 5), datetime.date(2026, 3, 3), datetime.date(2026, 3, 6), datetime.date(2026, 4, 12)]
+    """
+    norm = normalize(text)
+    base = language.replace("-", "_").split("_", 1)[0]
+    relative = {**_RELATIVE_DAYS["en"], **_RELATIVE_DAYS.get(base, {})}
+    if norm in relative:
+        return today + timedelta(days=relative[norm])
+    try:
+        return datetime.strptime(norm, "%Y-%m-%d").date()
+    except ValueError:
+        pass
+    numeric = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?", norm)
+    if numeric:
+        day, month, year = numeric.groups()
+        return _make_date(int(day), int(month), year, today)
+    weekdays = _weekday_names(language)
+    if norm in weekdays:
+        ahead = (weekdays[norm] - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead)
+    tokens = re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", norm).replace(",", " ").split()
+    months = _month_names(language)
+    numbers = [t for t in tokens if t.isdigit()]
+    named = [months[t.rstrip(".")] for t in tokens if t.rstrip(".") in months]
+    if len(named) == 1 and 1 <= len(numbers) <= 2:
+        year = numbers[1] if len(numbers) == 2 else None
+        return _make_date(int(numbers[0]), named[0], year, today)
+    return None
+
+
+def _make_date(day: int, month: int, year: str | None, today: date) -> date | None:
+    try:
+        if year is None:
+            # "5/3" means the next 5 March, not one months ago
+            candidate = date(today.year, month, day)
+            return candidate if candidate >= today - timedelta(days=31) else candidate.replace(
+                year=today.year + 1)
+        full = int(year) + (2000 if len(year) == 2 else 0)
+        return date(full, month, day)
+    except ValueError:
+        return None

@@ -1,0 +1,173 @@
+"""Rehearse a conversation with no phone, no database and no waiting.
+
+A ``Simulation`` plays one community member: it feeds replies and clock moves to the engine,
+applies the actions the way the store will (contact fields, tags, due reminders and timeouts)
+and keeps a transcript. The session goes through JSON after every event, exactly as it will
+between two real text messages, so a flow that works here survives being stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from outreach.durations import parse_duration
+from outreach.flows.engine import Engine
+from outreach.flows.state import (
+    AddTag,
+    Button,
+    Contact,
+    EndSession,
+    Event,
+    Handoff,
+    Outcome,
+    ReminderDue,
+    Reply,
+    Rsvp,
+    SaveAnswer,
+    Schedule,
+    SendMessage,
+    Session,
+    SetField,
+    Start,
+    TimeoutDue,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of a transcript: a message out, a reply in, or a note of what happened."""
+
+    at: datetime
+    who: str  # "outreach", "person" or "system"
+    text: str
+    kind: str = "message"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "who": self.who, "kind": self.kind, "text": self.text}
+
+
+@dataclass
+class Simulation:
+    """One simulated person talking to the engine."""
+
+    engine: Engine
+    contact: Contact
+    now: datetime
+    event: Mapping[str, Any] | None = None
+    session: Session | None = None
+    transcript: list[Entry] = field(default_factory=list)
+    answers: dict[str, Any] = field(default_factory=dict)
+    due: list[Schedule] = field(default_factory=list)
+
+    def start(self, flow: str) -> Outcome:
+        return self._feed(Start(flow=flow, **self._common()))
+
+    def reply(self, text: str) -> Outcome:
+        self.transcript.append(Entry(self.now, "person", text))
+        return self._feed(Reply(text=text, **self._common()))
+
+    def press(self, value: str) -> Outcome:
+        self.transcript.append(Entry(self.now, "person", value, "button"))
+        return self._feed(Button(value=value, **self._common()))
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock on, firing every reminder and timeout that falls due on the way."""
+        until = self.now + delta
+        while self.due and min(d.due_at for d in self.due) <= until:
+            item = min(self.due, key=lambda d: d.due_at)
+            self.due.remove(item)
+            self.now = max(self.now, item.due_at)
+            self.transcript.append(Entry(self.now, "system", f"{item.kind} due", item.kind))
+            kind = ReminderDue if item.kind == "reminder" else TimeoutDue
+            self._feed(kind(seq=item.seq, **self._common()))
+        self.now = until
+
+    def run_script(self, lines: Iterable[str]) -> None:
+        """Play a script: each line a reply, or ``/wait 48h``, or ``/press <option>``."""
+        for raw in lines:
+            line = raw.rstrip("\n")
+            if line.startswith(("/wait ", "/advance ")):
+                self.advance(parse_duration(line.split(" ", 1)[1]))
+            elif line.startswith("/press "):
+                self.press(line.split(" ", 1)[1].strip())
+            else:
+                self.reply(line)
+
+    def result(self) -> dict[str, Any]:
+        """The transcript and end state, as plain data (the ``--json`` output)."""
+        session = self.session
+        return {
+            "transcript": [e.as_dict() for e in self.transcript],
+            "answers": self.answers,
+            "fields": dict(self.contact.fields),
+            "tags": sorted(self.contact.tags),
+            "language": self.contact.language,
+            "flow": session.flow if session else None,
+            "status": session.status if session else "none",
+            "step": session.step if session else None,
+            "end_reason": session.end_reason if session else None,
+        }
+
+    def _common(self) -> dict[str, Any]:
+        return {"at": self.now, "contact": self.contact, "event": self.event}
+
+    def _feed(self, event: Event) -> Outcome:
+        outcome = self.engine.handle(self.session, event)
+        stored = outcome.session.to_json() if outcome.session else None
+        self.session = Session.from_json(stored) if stored else None
+        if any(isinstance(a, Schedule) for a in outcome.actions) or not (
+                self.session and self.session.active):
+            self.due.clear()
+        for action in outcome.actions:
+            self._apply(action)
+        if not outcome.handled:
+            self.transcript.append(Entry(self.now, "system", "no flow is waiting for this reply",
+                                         "unhandled"))
+        return outcome
+
+    def _apply(self, action: object) -> None:
+        note = None
+        if isinstance(action, SendMessage):
+            self.transcript.append(Entry(self.now, "outreach", action.text, action.kind))
+        elif isinstance(action, SaveAnswer):
+            self.answers[action.name] = action.value
+        elif isinstance(action, SetField):
+            if action.name == "language":
+                self.contact = replace(self.contact, language=str(action.value))
+            else:
+                self.contact = replace(self.contact,
+                                       fields={**self.contact.fields, action.name: action.value})
+            note = f"set {action.name} = {action.value}"
+        elif isinstance(action, AddTag):
+            self.contact = replace(self.contact, tags=self.contact.tags | {action.tag})
+            note = f"tagged {action.tag}"
+        elif isinstance(action, Schedule):
+            self.due.append(action)
+        elif isinstance(action, Handoff):
+            note = f"handed to a person: {action.note}"
+        elif isinstance(action, Rsvp):
+            note = f"rsvp {action.status}"
+        elif isinstance(action, EndSession):
+            detail = f" ({action.detail})" if action.detail else ""
+            note = f"ended {action.flow}: {action.reason}{detail}"
+        if note:
+            self.transcript.append(Entry(self.now, "system", note, "note"))
+
+
+def demo_event(now: datetime) -> dict[str, Any]:
+    """A made-up Big Conversation ten days after ``now`` at 18:00 UTC, for rehearsals."""
+    starts = (now + timedelta(days=10)).replace(hour=18, minute=0, second=0, microsecond=0)
+    return {
+        "title": "Big Conversation: mental health support in Worcester",
+        "topic": "mental health support in the community",
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=2),
+        "venue": "Riverside Community Centre",
+        "address": "12 High Street, Worcester WR1 2AB",
+        "access": "step-free entrance, hearing loop, quiet room",
+        "capacity": 60,
+        "paid": "travel and £20 for your time",
+    }

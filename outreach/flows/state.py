@@ -1,0 +1,251 @@
+"""The values the engine takes and gives: contacts, sessions, events and actions.
+
+All are frozen and JSON-friendly, because sessions are stored between replies and actions are
+applied by the service layer in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+# -- what the engine knows of a person -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The contact as the engine sees it: fields for templates and branches, no phone number."""
+
+    language: str = "en"
+    timezone: str = "Europe/London"
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+
+
+# -- session state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Where to carry on in a calling flow when a sub-flow ends (``step`` None: end it too)."""
+
+    flow: str
+    step: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A question waiting for its answer."""
+
+    step: str
+    seq: int  # which wait this is; stale reminders and timeouts carry an older number
+    since: datetime
+    timeout_at: datetime
+    reminder_at: datetime | None = None
+    reminded: bool = False
+    invalid: int = 0
+
+
+Status = Literal["waiting", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One person's place in a conversation; small, serialisable, stored as JSON."""
+
+    flow: str
+    version: str
+    status: Status
+    started_at: datetime
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    stack: tuple[Frame, ...] = ()
+    wait: Wait | None = None
+    seq: int = 0
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+    @property
+    def step(self) -> str | None:
+        return self.wait.step if self.wait else None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "waiting"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_encode, sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Session:
+        raw = json.loads(text)
+        wait = raw.pop("wait")
+        return cls(
+            **{k: _decode_time(k, v) for k, v in raw.items() if k != "stack"},
+            stack=tuple(Frame(**f) for f in raw["stack"]),
+            wait=Wait(**{k: _decode_time(k, v) for k, v in wait.items()}) if wait else None,
+        )
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a session")
+
+
+_TIME_KEYS = frozenset({"started_at", "ended_at", "since", "timeout_at", "reminder_at"})
+
+
+def _decode_time(key: str, value: Any) -> Any:
+    if key in _TIME_KEYS and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
+
+
+# -- events: what happens to a session -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Something that happens to a person's conversation at time ``at``."""
+
+    at: datetime
+    contact: Contact
+    event: Mapping[str, Any] | None = None  # the Big Conversation this is about, if any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Start(Event):
+    """Start ``flow`` for the contact (by a coordinator, an invitation or a keyword)."""
+
+    flow: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply(Event):
+    """The person sent text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Button(Event):
+    """The person pressed a button (Slack) whose value is an option key."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReminderDue(Event):
+    """A reminder scheduled for wait number ``seq`` fell due."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeoutDue(Event):
+    """A timeout scheduled for wait number ``seq`` fell due."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowChanged(Event):
+    """The flow file changed (or was removed) while the person was mid-conversation."""
+
+
+# -- actions: what the engine asks the world to do -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """Send ``text`` (rendered, translated, cleaned for SMS) to the person."""
+
+    flow: str
+    step: str
+    text: str
+    kind: Literal["message", "question", "hint", "reminder"] = "message"
+    prompt: str = ""  # the question without its numbered options (Slack shows buttons instead)
+    choices: tuple[tuple[str, str], ...] = ()  # (option key, label) pairs
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SaveAnswer:
+    """Record an answer: the words used and what they were understood to mean."""
+
+    flow: str
+    step: str
+    name: str
+    raw: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SetField:
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AddTag:
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Wake this session at ``due_at``; replaces anything scheduled for it before."""
+
+    kind: Literal["reminder", "timeout"]
+    due_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """Pass the person to a human with a note."""
+
+    flow: str
+    step: str
+    note: str
+    team: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rsvp:
+    """The person's reply to the event the conversation is about."""
+
+    status: Literal["yes", "no", "maybe"]
+
+
+@dataclass(frozen=True, slots=True)
+class EndSession:
+    """The conversation ended; ``reason`` is a stable code, ``detail`` says more."""
+
+    flow: str
+    reason: str
+    detail: str = ""
+
+
+Action = SendMessage | SaveAnswer | SetField | AddTag | Schedule | Handoff | Rsvp | EndSession
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one event did: the session afterwards (None if there is none) and the actions."""
+
+    session: Session | None
+    actions: tuple[Action, ...] = ()
+    handled: bool = True  # False: no flow wanted this reply (the service flags it for a human)
+
+    def messages(self) -> list[SendMessage]:
+        return [a for a in self.actions if isinstance(a, SendMessage)]

@@ -1,0 +1,1 @@
+"""Languages: SMS encoding and segments, text clean-up, translation catalogs."""

@@ -1,0 +1,54 @@
+"""Checking and rehearsing flows: the coordinator's side of the flow engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from outreach.flows.engine import Engine
+from outreach.flows.library import Report, check, load_library
+from outreach.flows.loader import FlowDefinition
+from outreach.flows.simulation import Simulation, demo_event
+from outreach.flows.state import Contact
+from outreach.i18n.catalogs import Catalogs
+from outreach.settings import Settings
+
+
+def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
+    """Every problem in the flow files under ``paths``."""
+    return check(paths, max_bytes=settings.max_flow_bytes, max_segments=settings.max_segments)
+
+
+def load_flows(settings: Settings) -> dict[str, FlowDefinition]:
+    """The coordinator's flows; refuses to load any if one has an error."""
+    return load_library(settings.flows_dir, max_bytes=settings.max_flow_bytes,
+                        max_segments=settings.max_segments)
+
+
+def build_engine(settings: Settings, flows: Mapping[str, FlowDefinition] | None = None) -> Engine:
+    """An engine over the configured flows, translating with the configured catalogs."""
+    return Engine(
+        flows if flows is not None else load_flows(settings),
+        translate=Catalogs(settings.locales_dir).gettext,
+        max_steps=settings.max_steps_per_event,
+    )
+
+
+def rehearse(
+    settings: Settings,
+    *,
+    now: datetime,
+    language: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    tags: Iterable[str] = (),
+) -> Simulation:
+    """A simulated person, with a made-up event, ready to talk to the configured flows."""
+    contact = Contact(
+        language=language or settings.default_language,
+        timezone=settings.default_timezone,
+        fields=dict(fields or {}),
+        tags=frozenset(tags),
+    )
+    return Simulation(build_engine(settings), contact, now, event=demo_event(now))
