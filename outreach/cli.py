@@ -46,7 +46,7 @@ def flows_validate(
     for problem in report.problems:
         typer.echo(str(problem))
     errors, warnings = len(report.errors), len(report.warnings)
-    summary = (f"{len(report.flows)} flow(s) checked: {errors} error(s), {warnings} warning(s)")
+    summary = f"{len(report.flows)} flow(s) checked: {errors} error(s), {warnings} warning(s)"
     if errors:
         raise _fail(summary)
     typer.echo(("all valid; " if not warnings else "valid with warnings; ") + summary)
@@ -78,7 +78,9 @@ def flows_simulate(
     try:
         now = datetime.fromisoformat(at) if at else datetime.now(UTC)
     except ValueError:
-        raise _fail(f"--at takes an ISO 8601 time like 2026-03-01T10:00:00+00:00, not {at!r}") from None
+        raise _fail(
+            f"--at takes an ISO 8601 time like 2026-03-01T10:00:00+00:00, not {at!r}"
+        ) from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     try:

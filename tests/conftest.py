@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite the expected part of golden transcripts after a deliberate change")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the expected part of golden transcripts after a deliberate change",
+    )
 
 
 @pytest.fixture
@@ -32,8 +35,9 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def shipped_flows() -> dict[str, FlowDefinition]:
-    return load_flows(Settings(flows_dir=ROOT / "flows", locales_dir=ROOT / "locales",
-                               _env_file=None))
+    return load_flows(
+        Settings(flows_dir=ROOT / "flows", locales_dir=ROOT / "locales", _env_file=None)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -38,10 +38,13 @@ def mermaid(definition: FlowDefinition) -> str:
                 arrow = "-- if -->"
             edges.append(f"    {step.id} {arrow} {target}")
         if step.start_flow is not None:
-            edges.append(f"    {step.id} -. runs .-> flow_{step.start_flow.flow}"
-                         f"[[\"flow {step.start_flow.flow}\"]]")
-        falls_through = not targets or (isinstance(step.next, dict) and "default" not in step.next
-                                        and not step.branch)
+            edges.append(
+                f"    {step.id} -. runs .-> flow_{step.start_flow.flow}"
+                f'[["flow {step.start_flow.flow}"]]'
+            )
+        falls_through = not targets or (
+            isinstance(step.next, dict) and "default" not in step.next and not step.branch
+        )
         if falls_through or step.end:
             ends = True
             edges.append(f"    {step.id} --> {_END}")

@@ -24,8 +24,8 @@ from outreach.flows.state import (
     Button,
     EndSession,
     Event,
-    Frame,
     FlowChanged,
+    Frame,
     Handoff,
     Outcome,
     ReminderDue,
@@ -80,6 +80,8 @@ class Engine:
                 if definition.flow.interrupts:
                     self._interrupting.setdefault(matching.normalize(word), definition.id)
         self._choice_indexes: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._static: dict[tuple[str, str], str] = {}
+        self._choice_lines: dict[tuple[str, str, str], tuple[tuple[tuple[str, str], ...], str]] = {}
 
     def keyword_flow(self, text: str, *, interrupting: bool = False) -> str | None:
         """The flow a text starts by keyword (only flows marked ``interrupts`` mid-conversation)."""
@@ -130,6 +132,30 @@ class Engine:
             run.actions.append(EndSession(session.flow, "interrupted", f"started {flow_id}"))
         return run.go(flow_id, self.flows[flow_id].first_step.id)
 
+    def static_text(self, language: str, template: str) -> str:
+        """A message with no placeholders, translated and cleaned once per language."""
+        key = (language, template)
+        text = self._static.get(key)
+        if text is None:
+            text = self._static[key] = sanitize_sms(self.translate(language, template))
+        return text
+
+    def choice_lines(
+        self, flow_id: str, step: Step, language: str
+    ) -> tuple[tuple[tuple[str, str], ...], str]:
+        """A choice's (key, translated label) pairs and its numbered list, built once."""
+        key = (flow_id, step.id, language)
+        found = self._choice_lines.get(key)
+        if found is None:
+            assert step.ask is not None and step.ask.choice is not None
+            pairs = tuple(
+                (value, self.static_text(language, option.label))
+                for value, option in step.ask.choice.items()
+            )
+            numbered = "\n".join(f"{n}. {label}" for n, (_, label) in enumerate(pairs, start=1))
+            found = self._choice_lines[key] = (pairs, numbered)
+        return found
+
     def choice_index(self, flow_id: str, step: Step, language: str) -> dict[str, str]:
         """Normalised words that pick each option: number, key, label (in English and the
         person's language) and the coordinator's extra ``match`` words."""
@@ -158,12 +184,13 @@ class _Run:
         self.now: datetime = event.at
         self.session = session
         self.actions: list[Action] = []
-        self.fields: dict[str, Any] = dict(event.contact.fields)
-        self.tags = set(event.contact.tags)
+        # Copied on write: most events change none of these.
+        self.fields: Mapping[str, Any] = event.contact.fields
+        self.tags: frozenset[str] = event.contact.tags
         self.language = event.contact.language
         self.timezone = event.contact.timezone
-        self.answers: dict[str, Any] = dict(session.answers) if session else {}
-        self.stack: list[Frame] = list(session.stack) if session else []
+        self.answers: Mapping[str, Any] = session.answers if session else {}
+        self.stack: tuple[Frame, ...] = session.stack if session else ()
         self.seq = session.seq if session else (seq or 0)
         self.started_at = session.started_at if session else event.at
         self.steps = 0
@@ -185,8 +212,11 @@ class _Run:
             if caller is None or (frame.step is not None and frame.step not in caller.steps):
                 missing.append(f"step {frame.step!r} of flow {frame.flow!r}")
         if missing:
-            return self.end(session.flow, "flow-changed",
-                            f"the flow changed and {', '.join(missing)} no longer exists")
+            return self.end(
+                session.flow,
+                "flow-changed",
+                f"the flow changed and {', '.join(missing)} no longer exists",
+            )
         self.session = session.evolve(version=definition.digest)
         return None
 
@@ -197,14 +227,17 @@ class _Run:
             if current is None:
                 if not self.stack:
                     return self.end(flow_id, "completed")
-                frame = self.stack.pop()
+                frame, self.stack = self.stack[-1], self.stack[:-1]
                 flow_id, current = frame.flow, frame.step
                 continue
             self.steps += 1
             if self.steps > self.engine.max_steps:
-                return self.end(flow_id, "runaway",
-                                f"stopped after {self.engine.max_steps} steps without waiting for "
-                                "a reply; the flow has a loop")
+                return self.end(
+                    flow_id,
+                    "runaway",
+                    f"stopped after {self.engine.max_steps} steps without waiting for "
+                    "a reply; the flow has a loop",
+                )
             definition = self.engine.flows.get(flow_id)
             step = definition.steps.get(current) if definition else None
             if definition is None or step is None:
@@ -213,8 +246,9 @@ class _Run:
                 self._effects(flow_id, step)
                 return self._wait(flow_id, step)
             if step.send:
-                self.actions.append(SendMessage(flow_id, step.id, self.text(step.send),
-                                                urgent=step.urgent))
+                self.actions.append(
+                    SendMessage(flow_id, step.id, self.text(step.send), urgent=step.urgent)
+                )
             self._effects(flow_id, step)
             if step.end:
                 current = None
@@ -224,7 +258,7 @@ class _Run:
                 if target not in self.engine.flows:
                     return self.end(flow_id, "missing-flow", f"no flow called {target!r}")
                 if step.start_flow.return_:
-                    self.stack.append(Frame(flow_id, self._route(step)))
+                    self.stack = (*self.stack, Frame(flow_id, self._route(step)))
                 flow_id, current = target, self.engine.flows[target].first_step.id
                 continue
             current = self._route(step)
@@ -237,22 +271,25 @@ class _Run:
             value = understood
             name = step.save_as or step.id
             self.actions.append(SaveAnswer(session.flow, step.id, name, text, value))
-            self.answers[name] = value
+            self.answers = {**self.answers, name: value}
             return self.go(session.flow, self._route(step, answer=value))
         invalid = wait.invalid + 1
         if invalid <= step.retries:
             self.actions.append(self._question(session.flow, step, hint=self._hint(step, text)))
-            return self._outcome(session.evolve(wait=replace(wait, invalid=invalid)))
+            return self._unchanged(session, wait.evolve(invalid=invalid))
         fallback = step.next.get("invalid") if isinstance(step.next, dict) else None
         if fallback:
             return self.go(session.flow, fallback)
-        return self.end(session.flow, "no-valid-answer",
-                        f"no answer understood at {step.id!r} after {invalid} tries")
+        return self.end(
+            session.flow,
+            "no-valid-answer",
+            f"no answer understood at {step.id!r} after {invalid} tries",
+        )
 
     def remind(self, seq: int) -> Outcome:
         session, wait = self._waiting()
         if seq != wait.seq or wait.reminded:
-            return self._outcome(session)
+            return self._unchanged(session)
         step = self.engine.flows[session.flow].steps[wait.step]
         question = self._question(session.flow, step)
         if step.reminder:
@@ -260,12 +297,12 @@ class _Run:
         else:
             text = self.text(REMINDER_PREFIX, question=question.text)
         self.actions.append(replace(question, text=text, kind="reminder"))
-        return self._outcome(session.evolve(wait=replace(wait, reminded=True)))
+        return self._unchanged(session, wait.evolve(reminded=True))
 
     def time_out(self, seq: int) -> Outcome:
         session, wait = self._waiting()
         if seq != wait.seq:
-            return self._outcome(session)
+            return self._unchanged(session)
         step = self.engine.flows[session.flow].steps[wait.step]
         target = step.next.get("timeout") if isinstance(step.next, dict) else None
         if target:
@@ -285,10 +322,10 @@ class _Run:
             if name == "language":
                 self.language = str(value)
             else:
-                self.fields[name] = value
+                self.fields = {**self.fields, name: value}
         for tag in step.tag or ():
             if tag not in self.tags:
-                self.tags.add(tag)
+                self.tags = self.tags | {tag}
                 self.actions.append(AddTag(tag))
         if step.rsvp is not None:
             self.actions.append(Rsvp(step.rsvp))
@@ -309,21 +346,22 @@ class _Run:
             self.actions.append(Schedule("reminder", reminder_at, self.seq))
         self.actions.append(Schedule("timeout", timeout_at, self.seq))
         wait = Wait(step.id, self.seq, self.now, timeout_at, reminder_at)
-        return self._outcome(Session(
-            flow=flow_id, version=definition.digest, status="waiting",
-            started_at=self.started_at, wait=wait,
-        ))
+        return self._outcome(flow_id, definition.digest, wait)
 
     def _question(self, flow_id: str, step: Step, *, hint: str | None = None) -> SendMessage:
-        prompt = self.text(step.send) if step.send else ""
+        if hint is not None:
+            prompt = hint
+        else:
+            prompt = self.text(step.send) if step.send else ""
         choices: tuple[tuple[str, str], ...] = ()
-        lines = [hint if hint is not None else prompt]
+        lines = [prompt]
         if step.ask is not None and step.ask.choice is not None:
-            choices = tuple((key, self.text(o.label)) for key, o in step.ask.choice.items())
-            lines.extend(f"{n}. {label}" for n, (_, label) in enumerate(choices, start=1))
+            choices, numbered = self.engine.choice_lines(flow_id, step, self.language)
+            lines.append(numbered)
         text = "\n".join(line for line in lines if line)
-        return SendMessage(flow_id, step.id, text, "hint" if hint else "question", prompt,
-                           choices, step.urgent)
+        return SendMessage(
+            flow_id, step.id, text, "hint" if hint else "question", prompt, choices, step.urgent
+        )
 
     def _hint(self, step: Step, text: str) -> str:
         if step.hint:
@@ -361,7 +399,9 @@ class _Run:
                 return text
             return matching.match_keyword(text, self.engine.choice_index(flow_id, step, language))
         if ask.yesno is not None:
-            return text if button and text in ("yes", "no") else matching.parse_yesno(text, language)
+            return (
+                text if button and text in ("yes", "no") else matching.parse_yesno(text, language)
+            )
         if ask.rating is not None:
             return matching.parse_rating(text, language, ask.rating.min, ask.rating.max)
         if ask.number is not None:
@@ -370,7 +410,8 @@ class _Run:
             if number is None or (spec.whole and number != int(number)):
                 return None
             if (spec.min is not None and number < spec.min) or (
-                    spec.max is not None and number > spec.max):
+                spec.max is not None and number > spec.max
+            ):
                 return None
             return int(number) if number == int(number) else number
         if ask.date is not None:
@@ -400,7 +441,7 @@ class _Run:
         if cond.tag is not None:
             return cond.tag in self.tags
         assert cond.field is not None
-        value = self._lookup(_as_placeholder(cond.field))
+        value = self._lookup(Placeholder(cond.field))
         if cond.is_set is not None:
             return (value not in (None, "")) == cond.is_set
         if value is None:
@@ -435,36 +476,54 @@ class _Run:
 
     def fill(self, template: str, **extra: Any) -> str:
         """``template`` with its placeholders filled in, as it stands (for field values)."""
+        if not extra:
+            return render(template, self._lookup, self._format)
 
         def lookup(p: Placeholder) -> Any:
             return extra[p.name] if p.name in extra else self._lookup(p)
 
-        def fmt(value: Any, form: str | None) -> str:
-            return format_value(value, form, language=self.language, timezone=self.timezone)
+        return render(template, lookup, self._format)
 
-        return render(template, lookup, fmt)
+    def _format(self, value: Any, form: str | None) -> str:
+        return format_value(value, form, language=self.language, timezone=self.timezone)
 
     def text(self, template: str, **extra: Any) -> str:
         """``template`` translated for the person, filled in and made safe for SMS."""
+        if "{" not in template and not extra:
+            return self.engine.static_text(self.language, template)
         return sanitize_sms(self.fill(self.engine.translate(self.language, template), **extra))
 
     def end(self, flow_id: str, reason: str, detail: str = "") -> Outcome:
         self.actions.append(EndSession(flow_id, reason, detail))
         definition = self.engine.flows.get(flow_id)
         ended = Session(
-            flow=flow_id, version=definition.digest if definition else "", status="ended",
-            started_at=self.started_at, answers=self.answers, seq=self.seq,
-            ended_at=self.now, end_reason=reason,
+            flow=flow_id,
+            version=definition.digest if definition else "",
+            status="ended",
+            started_at=self.started_at,
+            answers=self.answers,
+            seq=self.seq,
+            ended_at=self.now,
+            end_reason=reason,
         )
         return Outcome(ended, tuple(self.actions))
 
-    def _outcome(self, session: Session) -> Outcome:
-        session = session.evolve(answers=self.answers, stack=tuple(self.stack), seq=self.seq)
+    def _outcome(self, flow_id: str, version: str, wait: Wait) -> Outcome:
+        """The session waiting at ``wait``, with everything this run changed."""
+        session = Session(
+            flow=flow_id,
+            version=version,
+            status="waiting",
+            started_at=self.started_at,
+            answers=self.answers,
+            stack=self.stack,
+            wait=wait,
+            seq=self.seq,
+        )
         return Outcome(session, tuple(self.actions))
 
-
-def _as_placeholder(path: str) -> Placeholder:
-    return Placeholder(path, None, None, 0)
+    def _unchanged(self, session: Session, wait: Wait | None = None) -> Outcome:
+        return self._outcome(session.flow, session.version, wait or self._waiting()[1])
 
 
 def _same(value: Any, expected: Any) -> bool:

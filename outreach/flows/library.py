@@ -44,7 +44,9 @@ def check(paths: Iterable[Path], *, max_bytes: int, max_segments: int) -> Report
     return report
 
 
-def load_library(directory: Path, *, max_bytes: int, max_segments: int) -> dict[str, FlowDefinition]:
+def load_library(
+    directory: Path, *, max_bytes: int, max_segments: int
+) -> dict[str, FlowDefinition]:
     """The flows of ``directory`` by id; raises ``FlowLoadError`` if any has an error."""
     report = check([directory], max_bytes=max_bytes, max_segments=max_segments)
     if not report.ok:

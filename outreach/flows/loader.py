@@ -68,13 +68,24 @@ class FlowDefinition:
         return self.flow.steps[0]
 
     def problem(
-        self, path: yamlnodes.Path, code: str, message: str, hint: str = "", *, key: bool = False,
+        self,
+        path: yamlnodes.Path,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
         warning: bool = False,
     ) -> Problem:
         """A problem located at ``path`` inside this flow's file."""
         mark = self.document.where(path, key=key)
         return Problem(
-            self.path, mark.line, mark.column, code, message, hint,
+            self.path,
+            mark.line,
+            mark.column,
+            code,
+            message,
+            hint,
             "warning" if warning else "error",
         )
 
@@ -94,23 +105,58 @@ def load_text(text: str, *, path: str = "<flow>") -> FlowDefinition:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = "; ".join(filter(None, [exc.context, exc.problem])) or "the file is not valid YAML"
         raise FlowLoadError(
-            [Problem(path, line, col, "yaml-syntax", f"YAML syntax error: {what}",
-                     "check the indentation and quoting on this line and the one above")]
+            [
+                Problem(
+                    path,
+                    line,
+                    col,
+                    "yaml-syntax",
+                    f"YAML syntax error: {what}",
+                    "check the indentation and quoting on this line and the one above",
+                )
+            ]
         ) from None
-    except (yaml.YAMLError, yamlnodes.TooComplex) as exc:
+    except yamlnodes.Refused as exc:
+        raise FlowLoadError(
+            [
+                Problem(
+                    path,
+                    exc.mark.line,
+                    exc.mark.column,
+                    "yaml-refused",
+                    str(exc),
+                    "write plain values, lists and mappings",
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as exc:
         raise FlowLoadError(
             [Problem(path, 1, 1, "yaml-syntax", f"YAML error: {exc}", "simplify the file")]
         ) from None
 
     problems = [
-        Problem(path, mark.line, mark.column, "duplicate-key",
-                f"{p[-1]!r} is given twice here", "keep one; the second would silently win")
+        Problem(
+            path,
+            mark.line,
+            mark.column,
+            "duplicate-key",
+            f"{p[-1]!r} is given twice here",
+            "keep one; the second would silently win",
+        )
         for p, mark in doc.duplicates
     ]
     data = doc.data
     if not isinstance(data, dict):
-        problems.append(Problem(path, 1, 1, "not-a-flow", "the file is not a flow",
-                                "a flow file is a mapping with version, flow, description, steps"))
+        problems.append(
+            Problem(
+                path,
+                1,
+                1,
+                "not-a-flow",
+                "the file is not a flow",
+                "a flow file is a mapping with version, flow, description, steps",
+            )
+        )
         raise FlowLoadError(problems)
 
     version_problem = _check_version(data, doc, path)
@@ -132,16 +178,37 @@ def load_file(path: Path, *, max_bytes: int) -> FlowDefinition:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise FlowLoadError([Problem(name, 1, 1, "unreadable", f"cannot read: {exc.strerror}")]) from None
+        raise FlowLoadError(
+            [Problem(name, 1, 1, "unreadable", f"cannot read: {exc.strerror}")]
+        ) from None
     if size > max_bytes:
-        raise FlowLoadError([Problem(
-            name, 1, 1, "too-large", f"the file is {size:,} bytes, over the {max_bytes:,} limit",
-            "split it into several flows joined with start_flow")])
+        raise FlowLoadError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "too-large",
+                    f"the file is {size:,} bytes, over the {max_bytes:,} limit",
+                    "split it into several flows joined with start_flow",
+                )
+            ]
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise FlowLoadError([Problem(name, 1, 1, "encoding", "the file is not UTF-8 text",
-                                     "save it as UTF-8 in your editor")]) from None
+        raise FlowLoadError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "encoding",
+                    "the file is not UTF-8 text",
+                    "save it as UTF-8 in your editor",
+                )
+            ]
+        ) from None
     return load_text(text, path=name)
 
 
@@ -170,17 +237,33 @@ def _check_version(data: Mapping[str, Any], doc: yamlnodes.Document, path: str) 
     version = data.get("version")
     where = doc.where(("version",))
     if version is None:
-        return Problem(path, 1, 1, "missing-field", "missing required field 'version'",
-                       _REQUIRED_HINTS["version"])
+        return Problem(
+            path,
+            1,
+            1,
+            "missing-field",
+            "missing required field 'version'",
+            _REQUIRED_HINTS["version"],
+        )
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        return Problem(path, where.line, where.column, "bad-version",
-                       f"version must be a whole number, not {version!r}",
-                       f"this Outreach writes `version: {SCHEMA_VERSION}`")
+        return Problem(
+            path,
+            where.line,
+            where.column,
+            "bad-version",
+            f"version must be a whole number, not {version!r}",
+            f"this Outreach writes `version: {SCHEMA_VERSION}`",
+        )
     if version > SCHEMA_VERSION:
-        return Problem(path, where.line, where.column, "newer-version",
-                       f"this flow is written for format version {version}; "
-                       f"this Outreach understands up to {SCHEMA_VERSION}",
-                       "upgrade Outreach to load it")
+        return Problem(
+            path,
+            where.line,
+            where.column,
+            "newer-version",
+            f"this flow is written for format version {version}; "
+            f"this Outreach understands up to {SCHEMA_VERSION}",
+            "upgrade Outreach to load it",
+        )
     return None
 
 
@@ -202,26 +285,42 @@ def _schema_problems(exc: ValidationError, doc: yamlnodes.Document, path: str) -
         name = str(raw[-1]) if raw else ""
         if kind == "missing":
             mark = doc.where(place)
-            problem = Problem(path, mark.line, mark.column, "missing-field",
-                              f"missing required field {name!r}", _REQUIRED_HINTS.get(name, ""))
+            problem = Problem(
+                path,
+                mark.line,
+                mark.column,
+                "missing-field",
+                f"missing required field {name!r}",
+                _REQUIRED_HINTS.get(name, ""),
+            )
         elif kind == "extra_forbidden":
             mark = doc.where(place, key=True)
             allowed = _fields_at(raw[:-1])
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else (
-                "fields allowed here: " + ", ".join(allowed) if allowed else "")
-            problem = Problem(path, mark.line, mark.column, "unknown-field",
-                              f"unknown field {name!r}", hint)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else ("fields allowed here: " + ", ".join(allowed) if allowed else "")
+            )
+            problem = Problem(
+                path, mark.line, mark.column, "unknown-field", f"unknown field {name!r}", hint
+            )
         elif kind == "string_pattern_mismatch":
             mark = doc.where(place)
-            problem = Problem(path, mark.line, mark.column, "bad-id",
-                              f"{err['input']!r} is not a valid id",
-                              "use lower-case letters, digits, '-' and '_', starting with a letter or digit")
+            problem = Problem(
+                path,
+                mark.line,
+                mark.column,
+                "bad-id",
+                f"{err['input']!r} is not a valid id",
+                "use lower-case letters, digits, '-' and '_', starting with a letter or digit",
+            )
         else:
             mark = doc.where(place)
             message = str(err["msg"]).removeprefix("Value error, ")
-            problem = Problem(path, mark.line, mark.column, "invalid-value",
-                              f"{_dotted(place)}: {message}")
+            problem = Problem(
+                path, mark.line, mark.column, "invalid-value", f"{_dotted(place)}: {message}"
+            )
         by_place.setdefault((*place, kind), []).append(problem)
     # A value that fits no branch of a union yields one error per branch: report it once.
     return [group[0] for group in by_place.values()]
@@ -234,8 +333,11 @@ def _real_path(loc: tuple[Any, ...], doc: yamlnodes.Document) -> yamlnodes.Path:
         candidate = (*out, part)
         if candidate in doc.values or candidate in doc.keys:
             out = candidate
-        elif isinstance(part, str) and (part.startswith(("function-", "union[", "nullable[")) or
-                                        "[" in part or part in ("str", "int", "float", "bool")):
+        elif isinstance(part, str) and (
+            part.startswith(("function-", "union[", "nullable["))
+            or "[" in part
+            or part in ("str", "int", "float", "bool")
+        ):
             continue
         else:
             out = candidate

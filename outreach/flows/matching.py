@@ -8,6 +8,7 @@ answer ("yes please", "2 thanks").
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -17,8 +18,8 @@ from babel import dates as babel_dates
 
 from outreach.i18n.locales import locale_for
 
-_SPACES = re.compile(r"\s+")
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
+_ASCII_EDGE = string.punctuation + " "
 
 YES_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset({"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "aye", "yes please"}),
@@ -27,14 +28,19 @@ NO_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset({"no", "n", "nope", "nah", "no thanks", "no thank you", "not really"}),
 }
 NUMBER_WORDS: Mapping[str, Mapping[str, int]] = {
-    "en": {w: i for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten".split())},
+    "en": {
+        w: i
+        for i, w in enumerate(
+            ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+        )
+    },
 }
 _RELATIVE_DAYS: Mapping[str, Mapping[str, int]] = {
     "en": {"today": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1},
 }
 
 
+@lru_cache(maxsize=8192)  # replies repeat: "yes", "1", "no thanks"
 def normalize(text: str) -> str:
     """Fold ``text`` for matching: no accents, no case, single spaces, no edge punctuation.
 
@@ -43,9 +49,12 @@ def normalize(text: str) -> str:
     >>> normalize("Tak,   proszę.")
     'tak, prosze'
     """
+    if text.isascii():  # most replies: skip the Unicode work
+        folded = " ".join(text.lower().split())
+        return folded.strip(_ASCII_EDGE)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = _SPACES.sub(" ", stripped.casefold()).strip()
+    folded = " ".join(stripped.casefold().split())
     return _EDGE_PUNCT.sub("", folded)
 
 
@@ -58,8 +67,8 @@ def match_keyword(text: str, index: Mapping[str, str]) -> str | None:
     """The value whose keyword is the whole reply, or failing that its first word.
 
     >>> index = {"1": "yes", "yes": "yes", "2": "no", "no": "no"}
-    >>> match_keyword("YES please!", index), match_keyword("2.", index), match_keyword("maybe", index)
-    ('yes', 'no', None)
+    >>> [match_keyword(t, index) for t in ("YES please!", "2.", "maybe")]
+    ['yes', 'no', None]
     """
     norm = normalize(text)
     if not norm:
@@ -143,8 +152,8 @@ def parse_date(text: str, language: str, today: date) -> date | None:
     """A date from a reply, day first as written in the UK.
 
     >>> today = date(2026, 3, 2)  # a Monday
-    >>> [parse_date(t, "en", today) for t in ("5/3", "tomorrow", "Friday", "12 April 2026")]
-    [datetime.date(2026, 3, 5), datetime.date(2026, 3, 3), datetime.date(2026, 3, 6), datetime.date(2026, 4, 12)]
+    >>> [str(parse_date(t, "en", today)) for t in ("5/3", "tomorrow", "Friday", "12 April 2026")]
+    ['2026-03-05', '2026-03-03', '2026-03-06', '2026-04-12']
     """
     norm = normalize(text)
     base = language.replace("-", "_").split("_", 1)[0]
@@ -178,8 +187,11 @@ def _make_date(day: int, month: int, year: str | None, today: date) -> date | No
         if year is None:
             # "5/3" means the next 5 March, not one months ago
             candidate = date(today.year, month, day)
-            return candidate if candidate >= today - timedelta(days=31) else candidate.replace(
-                year=today.year + 1)
+            return (
+                candidate
+                if candidate >= today - timedelta(days=31)
+                else candidate.replace(year=today.year + 1)
+            )
         full = int(year) + (2000 if len(year) == 2 else 0)
         return date(full, month, day)
     except ValueError:

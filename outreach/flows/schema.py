@@ -20,7 +20,9 @@ SCHEMA_VERSION = 1
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
-Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)]
+Duration = Annotated[
+    timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)
+]
 Scalar = str | int | float | bool
 
 
@@ -42,7 +44,10 @@ class _Model(BaseModel):
 
 
 class Option(_Model):
-    """One answer of a choice question. Replies match its number, key, label or any ``match`` word."""
+    """One answer of a choice question.
+
+    Replies match its number, key, label or any ``match`` word.
+    """
 
     label: str
     match: Annotated[list[str], BeforeValidator(_as_list)] = []
@@ -153,7 +158,8 @@ class Condition(_Model):
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
         operators = [
-            n for n in ("is_", "is_not", "in_", "at_least", "at_most", "is_set")
+            n
+            for n in ("is_", "is_not", "in_", "at_least", "at_most", "is_set")
             if getattr(self, n) is not None
         ]
         if self.tag is not None:

@@ -119,13 +119,15 @@ class Simulation:
         stored = outcome.session.to_json() if outcome.session else None
         self.session = Session.from_json(stored) if stored else None
         if any(isinstance(a, Schedule) for a in outcome.actions) or not (
-                self.session and self.session.active):
+            self.session and self.session.active
+        ):
             self.due.clear()
         for action in outcome.actions:
             self._apply(action)
         if not outcome.handled:
-            self.transcript.append(Entry(self.now, "system", "no flow is waiting for this reply",
-                                         "unhandled"))
+            self.transcript.append(
+                Entry(self.now, "system", "no flow is waiting for this reply", "unhandled")
+            )
         return outcome
 
     def _apply(self, action: object) -> None:
@@ -138,8 +140,9 @@ class Simulation:
             if action.name == "language":
                 self.contact = replace(self.contact, language=str(action.value))
             else:
-                self.contact = replace(self.contact,
-                                       fields={**self.contact.fields, action.name: action.value})
+                self.contact = replace(
+                    self.contact, fields={**self.contact.fields, action.name: action.value}
+                )
             note = f"set {action.name} = {action.value}"
         elif isinstance(action, AddTag):
             self.contact = replace(self.contact, tags=self.contact.tags | {action.tag})

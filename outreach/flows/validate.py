@@ -27,22 +27,45 @@ from outreach.i18n.sanitize import sanitize_sms
 from outreach.i18n.segments import count_segments
 
 # Words that always mean the same thing, whatever flow is running (see the consent rules).
-RESERVED_KEYWORDS = frozenset({
-    "stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
-    "start", "unstop", "help", "info", "lang",
-})
+RESERVED_KEYWORDS = frozenset(
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "revoke",
+        "optout",
+        "start",
+        "unstop",
+        "help",
+        "info",
+        "lang",
+    }
+)
 _SPECIAL_NEXT = ("default", "timeout", "invalid")
 
 # Typical values, to judge how long a message will be once filled in.
 _SAMPLES = {
-    "first_name": "Alexandra", "last_name": "Richardson", "name": "Alexandra Richardson",
-    "language": "en", "title": "Big Conversation on mental health services",
-    "topic": "community mental health services", "venue": "Riverside Community Centre",
-    "address": "12 High Street, Worcester WR1 2AB", "access": "step-free, hearing loop",
+    "first_name": "Alexandra",
+    "last_name": "Richardson",
+    "name": "Alexandra Richardson",
+    "language": "en",
+    "title": "Big Conversation on mental health services",
+    "topic": "community mental health services",
+    "venue": "Riverside Community Centre",
+    "address": "12 High Street, Worcester WR1 2AB",
+    "access": "step-free, hearing loop",
 }
-_FORMAT_SAMPLES = {"date": "Wednesday 30 September", "time": "18:30",
-                   "datetime": "Wednesday 30 September, 18:30", "day": "Wednesday",
-                   "short_date": "30/09/2026", "number": "1,234"}
+_FORMAT_SAMPLES = {
+    "date": "Wednesday 30 September",
+    "time": "18:30",
+    "datetime": "Wednesday 30 September, 18:30",
+    "day": "Wednesday",
+    "short_date": "30/09/2026",
+    "number": "1,234",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +86,35 @@ def validate(flows: Sequence[FlowDefinition], *, max_segments: int = 3) -> list[
     for definition in flows:
         other = seen_ids.setdefault(definition.id, definition)
         if other is not definition:
-            problems.append(definition.problem(
-                ("flow",), "duplicate-flow", f"flow id {definition.id!r} is also used by {other.path}",
-                "give each flow its own id"))
+            problems.append(
+                definition.problem(
+                    ("flow",),
+                    "duplicate-flow",
+                    f"flow id {definition.id!r} is also used by {other.path}",
+                    "give each flow its own id",
+                )
+            )
         problems.extend(_check_flow(definition, library, fields_set, max_segments))
     problems.extend(_check_keywords(flows))
     return sorted(problems, key=lambda p: (p.file, p.line, p.column))
 
 
-def _check_flow(definition: FlowDefinition, library: dict[str, FlowDefinition],
-                fields_set: set[str], max_segments: int) -> Iterator[Problem]:
+def _check_flow(
+    definition: FlowDefinition,
+    library: dict[str, FlowDefinition],
+    fields_set: set[str],
+    max_segments: int,
+) -> Iterator[Problem]:
     steps = definition.flow.steps
     ids = set()
     for i, step in enumerate(steps):
         if step.id in ids:
-            yield definition.problem(("steps", i, "id"), "duplicate-step",
-                                     f"step id {step.id!r} is used twice", "rename one of them")
+            yield definition.problem(
+                ("steps", i, "id"),
+                "duplicate-step",
+                f"step id {step.id!r} is used twice",
+                "rename one of them",
+            )
         ids.add(step.id)
     for i, step in enumerate(steps):
         yield from _check_step(definition, i, step, ids, library)
@@ -87,59 +123,109 @@ def _check_flow(definition: FlowDefinition, library: dict[str, FlowDefinition],
     yield from _check_texts(definition, fields_set, library, max_segments)
 
 
-def _check_step(definition: FlowDefinition, i: int, step: Step, ids: set[str],
-                library: dict[str, FlowDefinition]) -> Iterator[Problem]:
+def _check_step(
+    definition: FlowDefinition,
+    i: int,
+    step: Step,
+    ids: set[str],
+    library: dict[str, FlowDefinition],
+) -> Iterator[Problem]:
     at = ("steps", i)
-    does = [step.send, step.ask, step.branch, step.set, step.tag, step.start_flow, step.handoff,
-            step.rsvp, step.end or None]
+    does = [
+        step.send,
+        step.ask,
+        step.branch,
+        step.set,
+        step.tag,
+        step.start_flow,
+        step.handoff,
+        step.rsvp,
+        step.end or None,
+    ]
     if all(x is None for x in does):
-        yield definition.problem(at, "empty-step", f"step {step.id!r} does nothing",
-                                 "give it send, ask, branch, set, tag, start_flow, handoff, "
-                                 "rsvp or end")
+        yield definition.problem(
+            at,
+            "empty-step",
+            f"step {step.id!r} does nothing",
+            "give it send, ask, branch, set, tag, start_flow, handoff, rsvp or end",
+        )
     for label, target in step.targets():
         if target not in ids:
-            path = (*at, "next", label) if isinstance(step.next, dict) and label in step.next \
+            path = (
+                (*at, "next", label)
+                if isinstance(step.next, dict) and label in step.next
                 else (*at, label if label in ("next", "otherwise") else "branch")
-            yield definition.problem(path, "unknown-step",
-                                     f"{label} goes to {target!r}, which is not a step here",
-                                     _did_you_mean(target, ids))
+            )
+            yield definition.problem(
+                path,
+                "unknown-step",
+                f"{label} goes to {target!r}, which is not a step here",
+                _did_you_mean(target, ids),
+            )
     if step.ask is None:
         for name in ("save_as", "remind_after", "reminder", "timeout_after", "hint"):
             if getattr(step, name) is not None:
-                yield definition.problem((*at, name), "needs-ask",
-                                         f"{name} only works on a step that asks a question",
-                                         "add ask: to this step, or remove " + name)
+                yield definition.problem(
+                    (*at, name),
+                    "needs-ask",
+                    f"{name} only works on a step that asks a question",
+                    "add ask: to this step, or remove " + name,
+                )
         if isinstance(step.next, dict):
-            yield definition.problem((*at, "next"), "next-mapping-without-ask",
-                                     "only a question can choose its next step by the answer",
-                                     "use branch: with conditions, or give next one step id")
+            yield definition.problem(
+                (*at, "next"),
+                "next-mapping-without-ask",
+                "only a question can choose its next step by the answer",
+                "use branch: with conditions, or give next one step id",
+            )
     else:
         for name in ("branch", "start_flow", "end"):
             if getattr(step, name) not in (None, False):
-                yield definition.problem((*at, name), "ask-conflict",
-                                         f"a question step cannot also {name.replace('_', ' ')}",
-                                         "put it in a step of its own after the question")
+                yield definition.problem(
+                    (*at, name),
+                    "ask-conflict",
+                    f"a question step cannot also {name.replace('_', ' ')}",
+                    "put it in a step of its own after the question",
+                )
         if step.reminder and step.remind_after is None:
-            yield definition.problem((*at, "reminder"), "reminder-without-time",
-                                     "a reminder needs remind_after", "add `remind_after: 48h`")
-        if step.remind_after and step.timeout_after is None and \
-                step.remind_after >= definition.flow.expire_after:
-            yield definition.problem((*at, "remind_after"), "reminder-after-expiry",
-                                     "the reminder would come after the flow has expired",
-                                     "shorten remind_after or lengthen expire_after", warning=True)
+            yield definition.problem(
+                (*at, "reminder"),
+                "reminder-without-time",
+                "a reminder needs remind_after",
+                "add `remind_after: 48h`",
+            )
+        if (
+            step.remind_after
+            and step.timeout_after is None
+            and step.remind_after >= definition.flow.expire_after
+        ):
+            yield definition.problem(
+                (*at, "remind_after"),
+                "reminder-after-expiry",
+                "the reminder would come after the flow has expired",
+                "shorten remind_after or lengthen expire_after",
+                warning=True,
+            )
         yield from _check_answer_branches(definition, at, step)
     if step.branch and step.next:
-        yield definition.problem((*at, "next"), "branch-and-next",
-                                 "a branch step goes where its cases say; next is ignored",
-                                 "use otherwise: for where to go when no case holds")
+        yield definition.problem(
+            (*at, "next"),
+            "branch-and-next",
+            "a branch step goes where its cases say; next is ignored",
+            "use otherwise: for where to go when no case holds",
+        )
     if step.start_flow is not None and step.start_flow.flow not in library:
-        yield definition.problem((*at, "start_flow"), "unknown-flow",
-                                 f"no flow called {step.start_flow.flow!r}",
-                                 _did_you_mean(step.start_flow.flow, library))
+        yield definition.problem(
+            (*at, "start_flow"),
+            "unknown-flow",
+            f"no flow called {step.start_flow.flow!r}",
+            _did_you_mean(step.start_flow.flow, library),
+        )
 
 
-def _check_answer_branches(definition: FlowDefinition, at: tuple[str | int, ...],
-                           step: Step) -> Iterator[Problem]:
+def _check_answer_branches(
+    definition: FlowDefinition, at: tuple[str | int, ...], step: Step
+) -> Iterator[Problem]:
     assert step.ask is not None
     if not isinstance(step.next, dict):
         return
@@ -147,18 +233,24 @@ def _check_answer_branches(definition: FlowDefinition, at: tuple[str | int, ...]
     for key in step.next:
         if key not in answers and key not in _SPECIAL_NEXT:
             allowed = [*answers, *_SPECIAL_NEXT]
-            yield definition.problem((*at, "next", key), "unknown-answer",
-                                     f"next names {key!r}, which is not an answer to this question",
-                                     _did_you_mean(key, allowed) or "answers: " + ", ".join(allowed),
-                                     key=True)
+            yield definition.problem(
+                (*at, "next", key),
+                "unknown-answer",
+                f"next names {key!r}, which is not an answer to this question",
+                _did_you_mean(key, allowed) or "answers: " + ", ".join(allowed),
+                key=True,
+            )
     if "default" not in step.next:
         for key in answers:
             if key not in step.next:
                 what = "option" if step.ask.choice is not None else "answer"
-                yield definition.problem((*at, "next"), "unbranched-option",
-                                         f"{what} {key!r} has no branch in next",
-                                         f"add `{key}: <step>` or `default: <step>` to next",
-                                         key=True)
+                yield definition.problem(
+                    (*at, "next"),
+                    "unbranched-option",
+                    f"{what} {key!r} has no branch in next",
+                    f"add `{key}: <step>` or `default: <step>` to next",
+                    key=True,
+                )
 
 
 def _check_reachable(definition: FlowDefinition) -> Iterator[Problem]:
@@ -172,16 +264,22 @@ def _check_reachable(definition: FlowDefinition) -> Iterator[Problem]:
                 todo.append(target)
     for i, step in enumerate(definition.flow.steps):
         if step.id not in seen:
-            yield definition.problem(("steps", i, "id"), "unreachable",
-                                     f"step {step.id!r} can never be reached",
-                                     "point a next, branch or otherwise at it, or remove it")
+            yield definition.problem(
+                ("steps", i, "id"),
+                "unreachable",
+                f"step {step.id!r} can never be reached",
+                "point a next, branch or otherwise at it, or remove it",
+            )
 
 
 def _check_loops(definition: FlowDefinition) -> Iterator[Problem]:
     """A cycle of steps none of which waits would message a person without end."""
     steps = definition.steps
-    graph = {sid: [t for _, t in s.targets() if t in steps and steps[t].ask is None]
-             for sid, s in steps.items() if s.ask is None}
+    graph = {
+        sid: [t for _, t in s.targets() if t in steps and steps[t].ask is None]
+        for sid, s in steps.items()
+        if s.ask is None
+    }
     state: dict[str, int] = {}
     reported: set[frozenset[str]] = set()
 
@@ -190,7 +288,7 @@ def _check_loops(definition: FlowDefinition) -> Iterator[Problem]:
         trail.append(node)
         for nxt in graph.get(node, ()):
             if state.get(nxt) == 1:
-                yield trail[trail.index(nxt):]
+                yield trail[trail.index(nxt) :]
             elif nxt not in state:
                 yield from visit(nxt, trail)
         trail.pop()
@@ -205,10 +303,13 @@ def _check_loops(definition: FlowDefinition) -> Iterator[Problem]:
                 continue
             reported.add(key)
             route = " -> ".join([*cycle, cycle[0]])
-            yield definition.problem(definition.step_path(cycle[0], "id"), "loop-without-wait",
-                                     f"steps {route} loop without waiting for a reply "
-                                     "(the person would be texted without end)",
-                                     "put a question in the loop, or leave it")
+            yield definition.problem(
+                definition.step_path(cycle[0], "id"),
+                "loop-without-wait",
+                f"steps {route} loop without waiting for a reply "
+                "(the person would be texted without end)",
+                "put a question in the loop, or leave it",
+            )
 
 
 def _texts(step: Step, at: tuple[str | int, ...]) -> Iterator[_Text]:
@@ -228,8 +329,9 @@ def _texts(step: Step, at: tuple[str | int, ...]) -> Iterator[_Text]:
             yield _Text((*at, "set", name), value, "value")
 
 
-def _saved_before(definition: FlowDefinition,
-                  library: dict[str, FlowDefinition]) -> dict[str, set[str]]:
+def _saved_before(
+    definition: FlowDefinition, library: dict[str, FlowDefinition]
+) -> dict[str, set[str]]:
     """For each step, the answers saved on every path that reaches it (a forward data flow)."""
     steps = definition.steps
     everything = {_saved_name(s) for s in steps.values() if s.ask} | {"*"}
@@ -264,8 +366,12 @@ def _saved_name(step: Step) -> str:
     return step.save_as or step.id
 
 
-def _check_texts(definition: FlowDefinition, fields_set: set[str],
-                 library: dict[str, FlowDefinition], max_segments: int) -> Iterator[Problem]:
+def _check_texts(
+    definition: FlowDefinition,
+    fields_set: set[str],
+    library: dict[str, FlowDefinition],
+    max_segments: int,
+) -> Iterator[Problem]:
     saved_anywhere = {_saved_name(s) for s in definition.flow.steps if s.ask}
     before = _saved_before(definition, library)
     custom = set(definition.flow.uses_fields) | fields_set
@@ -286,53 +392,69 @@ def _check_texts(definition: FlowDefinition, fields_set: set[str],
                 yield from _check_length(definition, text, step, max_segments)
         for j, case in enumerate(step.branch or ()):
             if case.if_.field:
-                p = Placeholder(case.if_.field, None, None, 0)
+                p = Placeholder(case.if_.field)
                 message = _placeholder_problem(p, custom, known_answers, saved_anywhere)
                 if message:
-                    yield definition.problem((*at, "branch", j, "if", "field"),
-                                             "unknown-field", *message)
+                    yield definition.problem(
+                        (*at, "branch", j, "if", "field"), "unknown-field", *message
+                    )
 
 
-def _placeholder_problem(p: Placeholder, custom: set[str], known_answers: set[str],
-                         saved_anywhere: set[str]) -> tuple[str, str] | None:
+def _placeholder_problem(
+    p: Placeholder, custom: set[str], known_answers: set[str], saved_anywhere: set[str]
+) -> tuple[str, str] | None:
     if p.fallback is not None:
         return None  # the coordinator said what to show when it is missing
     if p.scope == "answers":
         if p.key in known_answers:
             return None
         if p.key in saved_anywhere:
-            return (f"{{{p.name}}} may be used before the answer {p.key!r} is saved",
-                    "move the question earlier, or give a fallback like {answers.x|...}")
-        return (f"{{{p.name}}}: no step saves an answer called {p.key!r}",
-                _did_you_mean(p.key, saved_anywhere) or "check save_as on the question")
+            return (
+                f"{{{p.name}}} may be used before the answer {p.key!r} is saved",
+                "move the question earlier, or give a fallback like {answers.x|...}",
+            )
+        return (
+            f"{{{p.name}}}: no step saves an answer called {p.key!r}",
+            _did_you_mean(p.key, saved_anywhere) or "check save_as on the question",
+        )
     if p.scope == "event":
         if p.key in EVENT_FIELDS:
             return None
-        return (f"{{{p.name}}}: events have no field {p.key!r}",
-                _did_you_mean(p.key, EVENT_FIELDS) or "event fields: " + ", ".join(EVENT_FIELDS))
+        return (
+            f"{{{p.name}}}: events have no field {p.key!r}",
+            _did_you_mean(p.key, EVENT_FIELDS) or "event fields: " + ", ".join(EVENT_FIELDS),
+        )
     if p.scope == "fields":
         if p.key in custom:
             return None
-        return (f"{{{p.name}}}: no flow sets the contact field {p.key!r}",
-                "list it under uses_fields: if contacts are imported with it")
+        return (
+            f"{{{p.name}}}: no flow sets the contact field {p.key!r}",
+            "list it under uses_fields: if contacts are imported with it",
+        )
     if p.key in CONTACT_FIELDS or p.key in custom:
         return None
-    return (f"{{{p.name}}} is not a contact field",
-            _did_you_mean(p.key, [*CONTACT_FIELDS, *custom])
-            or "use fields.<name> for custom fields, answers.<name> for answers")
+    return (
+        f"{{{p.name}}} is not a contact field",
+        _did_you_mean(p.key, [*CONTACT_FIELDS, *custom])
+        or "use fields.<name> for custom fields, answers.<name> for answers",
+    )
 
 
-def _check_length(definition: FlowDefinition, text: _Text, step: Step,
-                  max_segments: int) -> Iterator[Problem]:
+def _check_length(
+    definition: FlowDefinition, text: _Text, step: Step, max_segments: int
+) -> Iterator[Problem]:
     filled = _fill_samples(text.template)
     if text.kind == "question" and step.ask is not None and step.ask.choice:
         filled += "".join(f"\n{n}. {o.label}" for n, o in enumerate(step.ask.choice.values(), 1))
     count = count_segments(sanitize_sms(filled))
     if count.segments > max_segments:
-        yield definition.problem(text.path, "too-long",
-                                 f"this message is about {count} with typical values, "
-                                 f"over the limit of {max_segments}",
-                                 "shorten it, or split it over two steps", warning=True)
+        yield definition.problem(
+            text.path,
+            "too-long",
+            f"this message is about {count} with typical values, over the limit of {max_segments}",
+            "shorten it, or split it over two steps",
+            warning=True,
+        )
 
 
 def _fill_samples(template: str) -> str:
@@ -344,7 +466,7 @@ def _fill_samples(template: str) -> str:
     for p in reversed(found):
         sample = _FORMAT_SAMPLES.get(p.format or "") or _SAMPLES.get(p.key) or "x" * 12
         end = template.index("}", p.offset) + 1
-        out = out[:p.offset] + sample + out[end:]
+        out = out[: p.offset] + sample + out[end:]
     return out.replace("{{", "{").replace("}}", "}")
 
 
@@ -355,16 +477,26 @@ def _check_keywords(flows: Iterable[FlowDefinition]) -> Iterator[Problem]:
             norm = matching.normalize(word)
             path = ("keywords", j)
             if not norm or " " in norm:
-                yield definition.problem(path, "bad-keyword", f"keyword {word!r} must be one word",
-                                         "people text a single word, like JOIN")
+                yield definition.problem(
+                    path,
+                    "bad-keyword",
+                    f"keyword {word!r} must be one word",
+                    "people text a single word, like JOIN",
+                )
             elif norm in RESERVED_KEYWORDS:
-                yield definition.problem(path, "reserved-keyword",
-                                         f"{word!r} is kept for opting out, in and for help",
-                                         "choose another word")
+                yield definition.problem(
+                    path,
+                    "reserved-keyword",
+                    f"{word!r} is kept for opting out, in and for help",
+                    "choose another word",
+                )
             elif norm in owner and owner[norm] is not definition:
-                yield definition.problem(path, "keyword-clash",
-                                         f"keyword {word!r} also starts flow {owner[norm].id!r} "
-                                         f"({owner[norm].path})", "give each flow its own keywords")
+                yield definition.problem(
+                    path,
+                    "keyword-clash",
+                    f"keyword {word!r} also starts flow {owner[norm].id!r} ({owner[norm].path})",
+                    "give each flow its own keywords",
+                )
             else:
                 owner.setdefault(norm, definition)
 

@@ -18,6 +18,10 @@ import yaml
 Path = tuple[str | int, ...]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
 _MAX_NODES = 50_000  # an alias bomb in a small file must not expand without end
 
 
@@ -52,8 +56,12 @@ def _prefixes(path: Path) -> Iterator[Path]:
         yield path[:end]
 
 
-class TooComplex(ValueError):
-    """The document expands to more nodes than a flow could need."""
+class Refused(ValueError):
+    """The document uses something flow files may not: a foreign tag, or endless aliases."""
+
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.mark = mark
 
 
 def load(text: str) -> Document:
@@ -73,11 +81,17 @@ def _mark(node: yaml.Node) -> Mark:
 
 
 def _build(
-    node: yaml.Node, path: Path, doc: Document, constructor: yaml.constructor.SafeConstructor, budget: list[int]
+    node: yaml.Node,
+    path: Path,
+    doc: Document,
+    constructor: yaml.constructor.SafeConstructor,
+    budget: list[int],
 ) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise TooComplex("the file expands to too many values (aliases?)")
+        raise Refused("the file expands to too many values (aliases?)", _mark(node))
+    if node.tag not in _ALLOWED_TAGS:
+        raise Refused(f"the tag {node.tag} is not allowed in flow files", _mark(node))
     doc.values.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}

@@ -33,6 +33,7 @@ class Catalogs:
         self._directory = directory
         self._domain = domain
         self._loaded: dict[str, dict[str, str]] = {}
+        self._resolved: dict[tuple[str, str], str] = {}
 
     def languages(self) -> list[str]:
         """Languages with a catalog, sorted."""
@@ -43,11 +44,15 @@ class Catalogs:
 
     def gettext(self, language: str, message: str) -> str:
         """``message`` in ``language``, or in the nearest language of its chain that has it."""
-        for tag in fallback_chain(language):
-            text = self._catalog(tag).get(message)
-            if text:
-                return text
-        return message
+        key = (language, message)
+        found = self._resolved.get(key)
+        if found is None:
+            found = next(
+                (t for tag in fallback_chain(language) if (t := self._catalog(tag).get(message))),
+                message,
+            )
+            self._resolved[key] = found
+        return found
 
     __call__ = gettext
 
@@ -67,6 +72,9 @@ class Catalogs:
         return {
             str(m.id): str(m.string)
             for m in catalog
-            if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
+            if m.id
+            and isinstance(m.id, str)
+            and isinstance(m.string, str)
+            and m.string
             and not m.fuzzy
         }

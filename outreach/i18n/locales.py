@@ -53,7 +53,7 @@ def to_local(value: datetime, timezone: str) -> datetime:
 
 
 def format_value(value: Any, fmt: str | None, *, language: str, timezone: str) -> str:
-    """Format a placeholder's value for a person.
+    """Format a placeholder's value for a person (cached: thousands share one event's date).
 
     >>> when = datetime(2026, 3, 5, 18, 30, tzinfo=UTC)
     >>> format_value(when, "date", language="en", timezone="Europe/London")
@@ -63,6 +63,18 @@ def format_value(value: Any, fmt: str | None, *, language: str, timezone: str) -
     >>> format_value(1234.5, "number", language="en", timezone="UTC")
     '1,234.5'
     """
+    try:
+        return _format_cached(value, fmt, language, timezone)
+    except TypeError:  # an unhashable value: format it afresh
+        return _format(value, fmt, language, timezone)
+
+
+@lru_cache(maxsize=4096)
+def _format_cached(value: Any, fmt: str | None, language: str, timezone: str) -> str:
+    return _format(value, fmt, language, timezone)
+
+
+def _format(value: Any, fmt: str | None, language: str, timezone: str) -> str:
     locale = locale_for(language)
     if isinstance(value, str) and fmt in ("date", "time", "datetime", "day", "short_date"):
         value = _parse_iso(value)

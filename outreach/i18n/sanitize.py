@@ -8,6 +8,8 @@ language needs (Welsh ŵ, Polish ł, Urdu script) are kept, because changing the
 
 from __future__ import annotations
 
+import re
+
 _LOOKALIKES = {
     "\u2018": "'",  # left single quotation mark
     "\u2019": "'",  # right single quotation mark / apostrophe
@@ -47,6 +49,9 @@ _LOOKALIKES = {
 # Zero-width joiners stay: Bengali and Panjabi need them to form conjuncts.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"), None)
 _TABLE = str.maketrans({**{ord(k): v for k, v in _LOOKALIKES.items()}, **_INVISIBLE})
+_NEEDS_WORK = re.compile(
+    "[" + re.escape("".join(_LOOKALIKES) + "".join(map(chr, _INVISIBLE))) + "]"
+)
 
 
 def sanitize_sms(text: str) -> str:
@@ -57,4 +62,7 @@ def sanitize_sms(text: str) -> str:
     >>> sanitize_sms("Diolch, gwelwn ni chi yn yr ŵyl")
     'Diolch, gwelwn ni chi yn yr ŵyl'
     """
-    return text.translate(_TABLE)
+    # str.translate looks up every character; most messages need nothing, so look first.
+    if text.isascii() and "`" not in text:
+        return text
+    return text.translate(_TABLE) if _NEEDS_WORK.search(text) else text

@@ -62,8 +62,8 @@ def count_segments(text: str) -> SegmentCount:
     SegmentCount(encoding='GSM-7', segments=1, units=160)
     >>> count_segments("a" * 161).segments
     2
-    >>> count_segments("€" * 80)   # extension characters take two septets each
-    SegmentCount(encoding='GSM-7', segments=2, units=160)
+    >>> count_segments("€" * 81)   # extension characters take two septets each
+    SegmentCount(encoding='GSM-7', segments=2, units=162)
     >>> count_segments("ł" * 70).segments, count_segments("ł" * 71).segments
     (1, 2)
     """

@@ -23,8 +23,9 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
 
 def load_flows(settings: Settings) -> dict[str, FlowDefinition]:
     """The coordinator's flows; refuses to load any if one has an error."""
-    return load_library(settings.flows_dir, max_bytes=settings.max_flow_bytes,
-                        max_segments=settings.max_segments)
+    return load_library(
+        settings.flows_dir, max_bytes=settings.max_flow_bytes, max_segments=settings.max_segments
+    )
 
 
 def build_engine(settings: Settings, flows: Mapping[str, FlowDefinition] | None = None) -> Engine:

@@ -35,7 +35,9 @@ def test_broken_flow_reports_its_problem(case: Path, settings: Settings) -> None
     reported = [(p.code, p.line, str(p)) for p in report.problems]
     for code, line, words in expected:
         assert any(c == code and n == line and words in text for c, n, text in reported), (
-            f"expected {code} at line {line} ({words!r}); got:\n" + "\n".join(r[2] for r in reported))
+            f"expected {code} at line {line} ({words!r}); got:\n"
+            + "\n".join(r[2] for r in reported)
+        )
     expected_codes = {(code, line) for code, line, _ in expected}
     unexpected = [p for p in report.errors if (p.code, p.line) not in expected_codes]
     assert not unexpected, "also reported:\n" + "\n".join(map(str, unexpected))

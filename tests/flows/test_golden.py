@@ -39,9 +39,12 @@ _Dumper.add_representer(str, _str)
 def play(engine: Engine, case: dict[str, Any]) -> dict[str, Any]:
     start = datetime.fromisoformat(str(case["start"]))
     person = case.get("contact", {})
-    contact = Contact(language=person.get("language", "en"),
-                      timezone=person.get("timezone", "Europe/London"),
-                      fields=person.get("fields", {}), tags=frozenset(person.get("tags", [])))
+    contact = Contact(
+        language=person.get("language", "en"),
+        timezone=person.get("timezone", "Europe/London"),
+        fields=person.get("fields", {}),
+        tags=frozenset(person.get("tags", [])),
+    )
     event = demo_event(start)
     for name, value in case.get("event", {}).items():
         event[name] = datetime.fromisoformat(str(value)) if name.endswith("_at") else value
@@ -54,7 +57,8 @@ def play(engine: Engine, case: dict[str, Any]) -> dict[str, Any]:
             sim.press(str(reply["press"]))
         else:
             assert isinstance(reply, str | int) and not isinstance(reply, bool), (
-                f"quote the reply {reply!r}: YAML reads bare yes/no as true/false")
+                f"quote the reply {reply!r}: YAML reads bare yes/no as true/false"
+            )
             sim.reply(str(reply))
     result = sim.result()
     transcript = []
@@ -80,8 +84,10 @@ def test_golden_transcript(path: Path, engine: Engine, request: pytest.FixtureRe
     actual = play(engine, case)
     if request.config.getoption("--update-golden"):
         case["expect"] = actual
-        path.write_text(yaml.dump(case, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
-                                  width=100), encoding="utf-8")
+        path.write_text(
+            yaml.dump(case, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100),
+            encoding="utf-8",
+        )
         pytest.skip("expectations rewritten")
     assert actual == case["expect"]
 

@@ -1,0 +1,127 @@
+"""The ``outreach`` command as a coordinator uses it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from outreach.cli import app
+from outreach.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def invoke(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=stdin, obj=settings)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_shipped_flows_exits_zero(settings: Settings) -> None:
+    code, out, _ = invoke(settings, "flows", "validate")
+    assert code == 0
+    assert "all valid; 4 flow(s) checked: 0 error(s)" in out
+
+
+def test_validate_broken_folder_lists_every_problem_and_exits_one(settings: Settings) -> None:
+    code, out, err = invoke(settings, "flows", "validate", str(ROOT / "tests/flows/bad"))
+    assert code == 1
+    lines = [line for line in out.splitlines() if line]
+    bad_files = {p.name for p in (ROOT / "tests/flows/bad").glob("*.yaml")}
+    named = {Path(line.split(":", 1)[0]).name for line in lines}
+    assert bad_files - {"too-long.yaml"} <= named
+    assert all(":" in line.split(" ", 1)[0] for line in lines)  # file:line:column first
+    assert "error(s)" in err
+
+
+def test_simulate_invitation_script_saves_answers_and_confirms(settings: Settings) -> None:
+    script = "yes\nI need a BSL interpreter\n"
+    code, out, _ = invoke(
+        settings,
+        "flows",
+        "simulate",
+        "big-conversation-invite",
+        "--json",
+        "--at",
+        "2026-03-02T10:00:00+00:00",
+        stdin=script,
+    )
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["answers"] == {"rsvp": "yes", "access_needs": "I need a BSL interpreter"}
+    last = [e for e in result["transcript"] if e["who"] == "outreach"][-1]
+    assert last["text"].startswith("Thank you, see you on")
+    assert result["status"] == "ended"
+
+
+def test_simulate_reasks_invalid_reply_and_reaches_timeout(settings: Settings) -> None:
+    script = "blue\n/wait 5d\n"
+    code, out, _ = invoke(
+        settings, "flows", "simulate", "big-conversation-invite", "--json", stdin=script
+    )
+    assert code == 0, out
+    result = json.loads(out)
+    kinds = [e["kind"] for e in result["transcript"] if e["who"] == "outreach"]
+    assert kinds == ["question", "hint", "reminder"]
+    assert result["tags"] == ["invite-no-reply"]  # the timeout branch ran
+    assert result["status"] == "ended"
+
+
+def test_simulate_sets_language_and_fields(settings: Settings) -> None:
+    code, out, _ = invoke(
+        settings,
+        "flows",
+        "simulate",
+        "you-said-we-did",
+        "--json",
+        "--field",
+        "first_name=Olu",
+        "--lang",
+        "cy",
+        stdin="no\n",
+    )
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["transcript"][0]["text"].startswith("Hi Olu.")
+    assert result["language"] == "cy"
+
+
+def test_simulate_unknown_flow_fails_clearly(settings: Settings) -> None:
+    code, _, err = invoke(settings, "flows", "simulate", "nope", stdin="")
+    assert code == 1
+    assert "no flow called 'nope'" in err
+
+
+def test_diagram_prints_mermaid(settings: Settings) -> None:
+    code, out, _ = invoke(settings, "flows", "diagram", "big-conversation-invite")
+    assert code == 0
+    assert out.startswith("flowchart TD")
+    assert "invite -- timeout --> no-reply" in out
+
+
+def test_demo_lets_you_complete_the_invitation(settings: Settings) -> None:
+    names = sorted(p.stem for p in (ROOT / "flows").glob("*.yaml"))
+    pick = names.index("big-conversation-invite") + 1
+    code, out, _ = invoke(settings, "demo", stdin=f"{pick}\nyes\nnone\n")
+    assert code == 0, out
+    assert "Thank you, see you on" in out
+    assert '"rsvp": "yes"' in out
+
+
+def test_broken_flow_folder_stops_the_demo_with_the_problem(
+    settings: Settings, tmp_path: Path
+) -> None:
+    shutil.copy(ROOT / "tests/flows/bad/unknown-step.yaml", tmp_path / "x.yaml")
+    code, _, err = invoke(settings.model_copy(update={"flows_dir": tmp_path}), "demo", stdin="1\n")
+    assert code == 1
+    assert "x.yaml:9:11" in err
+
+
+@pytest.mark.parametrize("command", ["web", "worker", "demo", "flows"])
+def test_procfile_commands_have_help(settings: Settings, command: str) -> None:
+    code, out, _ = invoke(settings, command, "--help")
+    assert code == 0 and "Usage" in out
