@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from datetime import UTC, datetime
@@ -10,21 +11,49 @@ from typing import Annotated
 
 import typer
 
-from outreach.errors import FlowLoadError, FlowNotFound
+from outreach.errors import (
+    ContactNotFound,
+    FlowLoadError,
+    FlowNotFound,
+    ImportFileError,
+    InvalidPhoneNumber,
+)
 from outreach.flows.diagram import mermaid
 from outreach.flows.simulation import Simulation
+from outreach.services import contacts as contact_service
 from outreach.services import flows as flow_service
+from outreach.services.retention import purge_message_bodies
 from outreach.settings import Settings, load_settings
+from outreach.store import migrate
+from outreach.store.database import Database
 
 app = typer.Typer(no_args_is_help=True, help="Outreach: co-produce services by SMS and Slack.")
 flows_app = typer.Typer(no_args_is_help=True, help="Check, try and draw conversation flows.")
+db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
+contacts_app = typer.Typer(no_args_is_help=True, help="Import contacts; export or erase a person.")
+retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no longer.")
 app.add_typer(flows_app, name="flows")
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(retention_app, name="retention")
 
 
 def _settings(ctx: typer.Context) -> Settings:
     if not isinstance(ctx.obj, Settings):
         ctx.obj = load_settings()
     return ctx.obj
+
+
+def _database(ctx: typer.Context) -> Database:
+    return Database(_settings(ctx).database_url)
+
+
+def _actor() -> str:
+    """Who is running the command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -113,6 +142,122 @@ def flows_diagram(
     except (FlowLoadError, FlowNotFound) as exc:
         raise _fail(str(exc)) from None
     typer.echo(mermaid(definition))
+
+
+# -- database and contacts ------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or update the database schema (safe to run on every deploy)."""
+    db = _database(ctx)
+    try:
+        before, after = migrate.upgrade(db)
+    finally:
+        db.close()
+    if before == after:
+        typer.echo(f"database already up to date (revision {after})")
+    else:
+        typer.echo(f"database upgraded from {before or 'empty'} to revision {after}")
+
+
+@contacts_app.command("import")
+def contacts_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV file")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=FIELD, e.g. Mobile=phone or Ward=fields.ward"),
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Tag every imported contact")] = None,
+    consent_source: Annotated[
+        str | None,
+        typer.Option(
+            help="How these people agreed to be contacted (required unless the file "
+            "has a consent_source column)"
+        ),
+    ] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Check and count, change nothing")] = False,
+) -> None:
+    """Create or update contacts from a CSV file, by phone number."""
+    settings = _settings(ctx)
+    mapping = {}
+    for item in map_ or []:
+        column, sep, target = item.partition("=")
+        if not sep or not column or not target:
+            raise _fail(f"--map takes COLUMN=FIELD, not {item!r}")
+        mapping[column] = target
+    db = _database(ctx)
+    try:
+        report = contact_service.import_contacts(
+            db,
+            file,
+            mapping=mapping,
+            tags=tag or (),
+            consent_source=consent_source,
+            dry_run=dry_run,
+            region=settings.default_region,
+            default_language=settings.default_language,
+            default_timezone=settings.default_timezone,
+            rejects_path=rejects,
+            actor=_actor(),
+        )
+    except ImportFileError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.close()
+    typer.echo(("dry run: " if dry_run else "") + report.summary())
+
+
+@contacts_app.command("export")
+def contacts_export(
+    ctx: typer.Context, phone: Annotated[str, typer.Argument(help="The person's number")]
+) -> None:
+    """Print everything held on one person as JSON (a subject access request)."""
+    db = _database(ctx)
+    try:
+        data = contact_service.export_contact(
+            db, phone, region=_settings(ctx).default_region, actor=_actor()
+        )
+    except (ContactNotFound, InvalidPhoneNumber) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.close()
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@contacts_app.command("erase")
+def contacts_erase(
+    ctx: typer.Context,
+    phone: Annotated[str, typer.Argument(help="The person's number")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase a person's personal data and message bodies, keeping anonymous counts."""
+    if not yes:
+        typer.confirm("Erase this person's data for good?", abort=True)
+    db = _database(ctx)
+    try:
+        contact_id = contact_service.erase_contact(
+            db, phone, region=_settings(ctx).default_region, actor=_actor()
+        )
+    except (ContactNotFound, InvalidPhoneNumber) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        db.close()
+    typer.echo(f"erased contact #{contact_id}; the erasure is recorded in the audit log")
+
+
+@retention_app.command("run")
+def retention_run(ctx: typer.Context) -> None:
+    """Purge message bodies older than OUTREACH_RETENTION_DAYS (counts and answers stay)."""
+    settings = _settings(ctx)
+    db = _database(ctx)
+    try:
+        purged = purge_message_bodies(db, older_than_days=settings.retention_days, actor=_actor())
+    finally:
+        db.close()
+    typer.echo(f"purged {purged} message bodies older than {settings.retention_days} days")
 
 
 # -- the whole system ------------------------------------------------------------------------

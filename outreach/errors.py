@@ -5,7 +5,8 @@
     │   ├── FlowLoadError (ValueError)      a flow file has problems; carries them all
     │   └── FlowNotFound (LookupError)      no flow with that id
     ├── ContactError (ValueError)
-    │   └── InvalidPhoneNumber              the number cannot be an E.164 phone number
+    │   ├── InvalidPhoneNumber              the number cannot be an E.164 phone number
+    │   └── ImportFileError                 a contacts file cannot be imported at all
     └── StoreError
         └── ContactNotFound (LookupError)
 
@@ -75,6 +76,10 @@ class InvalidPhoneNumber(ContactError):
         # The number itself is personal data: keep it out of the message (it ends up in logs).
         super().__init__(f"invalid phone number: {reason}")
         self.raw = raw
+
+
+class ImportFileError(ContactError):
+    """A contacts file cannot be imported at all (as opposed to a row being rejected)."""
 
 
 class StoreError(OutreachError):

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     default_timezone: str = "Europe/London"
     default_language: str = "en"
 
+    # Who is texting (said in HELP replies and opt-out receipts)
+    org_name: str = "the Big Conversation team"
+    help_contact: str = "reply to this message and someone will get back to you"
+    language_flow: str = Field("choose-language", description="The flow LANG reopens")
+
     # Flows
     max_segments: int = Field(3, ge=1, description="Warn when a message is longer than this")
     max_flow_bytes: int = Field(256 * 1024, ge=1024)

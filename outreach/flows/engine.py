@@ -41,20 +41,22 @@ from outreach.flows.state import (
     Wait,
 )
 from outreach.flows.templates import Placeholder, render
-from outreach.i18n.catalogs import Translate, english
+from outreach.i18n.catalogs import N_, Translate, english
 from outreach.i18n.locales import format_value, to_local
 from outreach.i18n.sanitize import sanitize_sms
 
 # System texts (English is the message id; catalogs translate them).
-HINT_CHOICE = "Sorry, I didn't understand. Please reply with a number from 1 to {count}."
-HINT_YESNO = "Sorry, I didn't understand. Please reply YES or NO."
-HINT_NUMBER = "Sorry, I didn't understand. Please reply with a number."
-HINT_NUMBER_RANGE = "Sorry, I didn't understand. Please reply with a number from {min} to {max}."
-HINT_DATE = "Sorry, I didn't understand. Please reply with a date, like 25/12."
-HINT_DATE_FUTURE = "Please reply with a date that is still to come, like 25/12."
-HINT_TEXT = "Please reply with a few words."
-HINT_TEXT_LONG = "Please keep your reply under {max} characters."
-REMINDER_PREFIX = "Just a reminder: {question}"
+HINT_CHOICE = N_("Sorry, I didn't understand. Please reply with a number from 1 to {count}.")
+HINT_YESNO = N_("Sorry, I didn't understand. Please reply YES or NO.")
+HINT_NUMBER = N_("Sorry, I didn't understand. Please reply with a number.")
+HINT_NUMBER_RANGE = N_(
+    "Sorry, I didn't understand. Please reply with a number from {min} to {max}."
+)
+HINT_DATE = N_("Sorry, I didn't understand. Please reply with a date, like 25/12.")
+HINT_DATE_FUTURE = N_("Please reply with a date that is still to come, like 25/12.")
+HINT_TEXT = N_("Please reply with a few words.")
+HINT_TEXT_LONG = N_("Please keep your reply under {max} characters.")
+REMINDER_PREFIX = N_("Just a reminder: {question}")
 
 DEFAULT_MAX_STEPS = 100
 
@@ -193,6 +195,7 @@ class _Run:
         self.stack: tuple[Frame, ...] = session.stack if session else ()
         self.seq = session.seq if session else (seq or 0)
         self.started_at = session.started_at if session else event.at
+        self.fresh = session is None  # this run starts a new session
         self.steps = 0
 
     # -- entry points ------------------------------------------------------------------------
@@ -245,11 +248,11 @@ class _Run:
             if step.ask is not None:
                 self._effects(flow_id, step)
                 return self._wait(flow_id, step)
+            self._effects(flow_id, step)
             if step.send:
                 self.actions.append(
                     SendMessage(flow_id, step.id, self.text(step.send), urgent=step.urgent)
                 )
-            self._effects(flow_id, step)
             if step.end:
                 current = None
                 continue
@@ -506,7 +509,7 @@ class _Run:
             ended_at=self.now,
             end_reason=reason,
         )
-        return Outcome(ended, tuple(self.actions))
+        return Outcome(ended, tuple(self.actions), started=self.fresh)
 
     def _outcome(self, flow_id: str, version: str, wait: Wait) -> Outcome:
         """The session waiting at ``wait``, with everything this run changed."""
@@ -520,7 +523,7 @@ class _Run:
             wait=wait,
             seq=self.seq,
         )
-        return Outcome(session, tuple(self.actions))
+        return Outcome(session, tuple(self.actions), started=self.fresh)
 
     def _unchanged(self, session: Session, wait: Wait | None = None) -> Outcome:
         return self._outcome(session.flow, session.version, wait or self._waiting()[1])

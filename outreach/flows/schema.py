@@ -3,8 +3,8 @@
 A flow is a list of steps. What a step does is given by which fields it has: ``send`` sends a
 message, ``ask`` waits for an answer, ``branch`` chooses the next step, ``set``/``tag`` change the
 contact, ``start_flow`` runs another flow, ``handoff`` passes the person to a human, ``rsvp``
-records an event reply and ``end`` stops. Several can be combined in one step; they run in the
-order in which this paragraph names them (``ask`` last but for the jump to ``next``).
+records an event reply and ``end`` stops. Several can be combined in one step; the changes
+(``set``, ``tag``, ``rsvp``, ``handoff``) come first, then ``send``, then ``ask`` or the jump.
 """
 
 from __future__ import annotations

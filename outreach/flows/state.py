@@ -262,6 +262,7 @@ class Outcome:
     session: Session | None
     actions: tuple[Action, ...] = ()
     handled: bool = True  # False: no flow wanted this reply (the service flags it for a human)
+    started: bool = False  # True: ``session`` is a new run, not the one handed in
 
     def messages(self) -> list[SendMessage]:
         return [a for a in self.actions if isinstance(a, SendMessage)]

@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from outreach.contacts.keywords import all_keywords
 from outreach.errors import Problem
 from outreach.flows import matching
 from outreach.flows.loader import FlowDefinition
@@ -26,24 +27,6 @@ from outreach.flows.templates import (
 from outreach.i18n.sanitize import sanitize_sms
 from outreach.i18n.segments import count_segments
 
-# Words that always mean the same thing, whatever flow is running (see the consent rules).
-RESERVED_KEYWORDS = frozenset(
-    {
-        "stop",
-        "stopall",
-        "unsubscribe",
-        "cancel",
-        "end",
-        "quit",
-        "revoke",
-        "optout",
-        "start",
-        "unstop",
-        "help",
-        "info",
-        "lang",
-    }
-)
 _SPECIAL_NEXT = ("default", "timeout", "invalid")
 
 # Typical values, to judge how long a message will be once filled in.
@@ -483,7 +466,7 @@ def _check_keywords(flows: Iterable[FlowDefinition]) -> Iterator[Problem]:
                     f"keyword {word!r} must be one word",
                     "people text a single word, like JOIN",
                 )
-            elif norm in RESERVED_KEYWORDS:
+            elif norm in all_keywords():
                 yield definition.problem(
                     path,
                     "reserved-keyword",

@@ -21,6 +21,11 @@ Translate = Callable[[str, str], str]
 DOMAIN = "messages"
 
 
+def N_(message: str) -> str:
+    """Mark a system text for extraction into the catalogs; translated later, when sent."""
+    return message
+
+
 def english(language: str, message: str) -> str:
     """The translation function that leaves every message in English."""
     return message

@@ -1,0 +1,1 @@
+"""People: phone numbers, consent and the keywords that always work."""

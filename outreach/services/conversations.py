@@ -1,0 +1,572 @@
+"""Conversations: every inbound message, start and timer, applied in one transaction.
+
+For each event the service records what came in, runs the engine and applies its actions: the
+message log, the answers, the session's new state, the outbox rows and the due work commit
+together or not at all (design principle 2). The person's contact row is locked first, so two
+messages from one person are handled one after the other, while different people proceed in
+parallel (on SQLite every write transaction queues for the database lock instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from outreach.clock import Clock, utcnow
+from outreach.contacts.keywords import Keyword, PossibleOptOut, classify
+from outreach.errors import ContactNotFound, FlowNotFound
+from outreach.flows import state as engine_state
+from outreach.flows.engine import Engine
+from outreach.flows.templates import render
+from outreach.i18n.catalogs import N_
+from outreach.i18n.sanitize import sanitize_sms
+from outreach.i18n.segments import count_segments
+from outreach.settings import Settings
+from outreach.store.consent import record_consent
+from outreach.store.database import Database
+from outreach.store.models import (
+    Answer,
+    Contact,
+    ContactTag,
+    ConversationSession,
+    DueWork,
+    Event,
+    Handoff,
+    Message,
+    OutboxItem,
+    Rsvp,
+)
+
+log = logging.getLogger(__name__)
+
+OPTED_OUT = N_("You won't get any more messages from {org}. Reply START if you change your mind.")
+OPTED_IN = N_("Welcome back: you will get messages from {org} again. Reply STOP to stop.")
+HELP = N_(
+    "This is {org}, about Big Conversation events. Reply STOP to stop messages. Help: {help}."
+)
+
+CONTACT_COLUMNS = ("first_name", "last_name", "language", "timezone")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A message from a person, as any channel hands it over."""
+
+    channel: str  # sms | slack | simulator
+    sender: str  # E.164 phone number (sms, simulator) or Slack user id (slack)
+    text: str
+    provider_id: str  # the channel's own id for the message, for de-duplication
+    button: str | None = None  # the option key of a pressed button (Slack)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What became of an inbound message."""
+
+    status: Literal["processed", "duplicate"]
+    message_id: int
+    contact_id: int
+
+
+class Conversations:
+    """Runs the engine against the store."""
+
+    def __init__(
+        self, db: Database, engine: Engine, *, settings: Settings, clock: Clock = utcnow
+    ) -> None:
+        self.db = db
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def receive(self, inbound: Inbound) -> Received:
+        """Record and act on one inbound message; a repeat of a known provider id is not
+        processed again."""
+        duplicate = self._find_duplicate(inbound)
+        if duplicate is not None:
+            return duplicate
+        try:
+            with self.db.transaction() as tx:
+                return self._receive(tx, inbound)
+        except IntegrityError:
+            # The same webhook, delivered twice at once: the other delivery won the insert.
+            duplicate = self._find_duplicate(inbound)
+            if duplicate is None:
+                raise
+            return duplicate
+
+    def start(self, contact_id: int, flow: str, *, event_id: str | None = None) -> None:
+        """Start ``flow`` for a contact (an invitation, a survey, a coordinator's send)."""
+        if flow not in self.engine.flows:
+            raise FlowNotFound(flow, list(self.engine.flows))
+        with self.db.transaction() as tx:
+            contact = self._lock(tx, contact_id)
+            now = self.clock()
+            current = self._waiting_session(tx, contact.id)
+            state = _engine_session(current)
+            event = engine_state.Start(
+                flow=flow,
+                at=now,
+                contact=_engine_contact(tx, contact),
+                event=self._event_fields(tx, event_id),
+            )
+            self._apply(tx, contact, current, self.engine.handle(state, event), now, event_id)
+
+    def fire_due(self, *, limit: int = 500) -> int:
+        """Fire reminders and timeouts that are due; returns how many were handled."""
+        now = self.clock()
+        with self.db.transaction() as tx:
+            due = (
+                tx.execute(
+                    select(DueWork.id)
+                    .where(DueWork.kind.in_(("reminder", "timeout")), DueWork.due_at <= now)
+                    .order_by(DueWork.due_at)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+        for due_id in due:
+            self.fire(due_id)
+        return len(due)
+
+    def fire(self, due_id: int) -> bool:
+        """Fire one reminder or timeout; False if it was already handled or is stale."""
+        with self.db.transaction() as tx:
+            item = tx.get(DueWork, due_id)
+            if item is None or item.contact_id is None or item.session_id is None:
+                return False
+            contact = self._lock(tx, item.contact_id)
+            item = tx.get(DueWork, due_id, populate_existing=True)
+            if item is None:  # fired by someone else while we waited for the lock
+                return False
+            tx.delete(item)
+            row = tx.get(ConversationSession, item.session_id)
+            if row is None or row.status != "waiting" or item.seq is None:
+                return False
+            now = self.clock()
+            common: dict[str, Any] = {
+                "at": now,
+                "contact": _engine_contact(tx, contact),
+                "event": self._event_fields(tx, row.event_id),
+            }
+            event: engine_state.Event = (
+                engine_state.ReminderDue(seq=item.seq, **common)
+                if item.kind == "reminder"
+                else engine_state.TimeoutDue(seq=item.seq, **common)
+            )
+            outcome = self.engine.handle(_engine_session(row), event)
+            self._apply(tx, contact, row, outcome, now, row.event_id)
+            return True
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def _find_duplicate(self, inbound: Inbound) -> Received | None:
+        with self.db.transaction() as tx:
+            found = tx.execute(
+                select(Message.id, Message.contact_id).where(
+                    Message.channel == inbound.channel, Message.provider_id == inbound.provider_id
+                )
+            ).first()
+        if found is None:
+            return None
+        return Received("duplicate", found.id, found.contact_id or 0)
+
+    def _receive(self, tx: Session, inbound: Inbound) -> Received:
+        now = self.clock()
+        contact = self._contact_for(tx, inbound, now)
+        message = Message(
+            contact_id=contact.id,
+            channel=inbound.channel,
+            direction="in",
+            provider_id=inbound.provider_id,
+            body=inbound.text,
+            kind="reply",
+            status="received",
+            status_history=[{"status": "received", "at": now.isoformat()}],
+            created_at=now,
+            updated_at=now,
+        )
+        tx.add(message)
+        tx.flush()
+        done = Received("processed", message.id, contact.id)
+
+        command = classify(inbound.text) if inbound.button is None else None
+        if isinstance(command, Keyword):
+            self._keyword(tx, contact, command, inbound.text, now)
+            return done
+        if contact.opted_out:
+            return done  # recorded; nothing is said to someone who asked us to stop
+        if isinstance(command, PossibleOptOut):
+            tx.add(
+                Handoff(
+                    contact_id=contact.id,
+                    message_id=message.id,
+                    reason="possible-opt-out",
+                    note=f"the message contains {command.word!r}: check whether they want to stop",
+                    created_at=now,
+                )
+            )
+
+        row = self._waiting_session(tx, contact.id)
+        event_id = row.event_id if row is not None else None
+        common: dict[str, Any] = {
+            "at": now,
+            "contact": _engine_contact(tx, contact),
+            "event": self._event_fields(tx, event_id),
+        }
+        event: engine_state.Event = (
+            engine_state.Button(value=inbound.button, **common)
+            if inbound.button is not None
+            else engine_state.Reply(text=inbound.text, **common)
+        )
+        outcome = self.engine.handle(_engine_session(row), event)
+        if not outcome.handled:
+            tx.add(
+                Handoff(
+                    contact_id=contact.id,
+                    message_id=message.id,
+                    reason="unhandled",
+                    note="a message arrived with no conversation waiting for it",
+                    created_at=now,
+                )
+            )
+        applied = self._apply(tx, contact, row, outcome, now, event_id)
+        message.session_id = applied.id if applied is not None else None
+        return done
+
+    def _keyword(
+        self, tx: Session, contact: Contact, keyword: Keyword, text: str, now: datetime
+    ) -> None:
+        if keyword.command == "stop":
+            if record_consent(tx, contact, "opted_out", source="keyword", words=text, at=now):
+                self._stop_everything(tx, contact, now)
+                self._system_message(tx, contact, OPTED_OUT, now, consent_exempt=True)
+        elif keyword.command == "start":
+            changed = record_consent(tx, contact, "opted_in", source="keyword", words=text, at=now)
+            if changed:
+                self._system_message(tx, contact, OPTED_IN, now)
+        elif keyword.command == "help":
+            self._system_message(tx, contact, HELP, now, consent_exempt=True)
+        elif not contact.opted_out:  # lang
+            flow = self.settings.language_flow
+            if flow in self.engine.flows:
+                row = self._waiting_session(tx, contact.id)
+                start = engine_state.Start(flow=flow, at=now, contact=_engine_contact(tx, contact))
+                self._apply(
+                    tx, contact, row, self.engine.handle(_engine_session(row), start), now, None
+                )
+
+    def _stop_everything(self, tx: Session, contact: Contact, now: datetime) -> None:
+        """After an opt-out: end the conversation, cancel queued messages and timers."""
+        row = self._waiting_session(tx, contact.id)
+        if row is not None:
+            _end_row(row, "opted-out", "the person opted out", now)
+        queued = select(OutboxItem.message_id).where(OutboxItem.contact_id == contact.id)
+        tx.execute(
+            update(Message).where(Message.id.in_(queued)).values(status="cancelled", updated_at=now)
+        )
+        tx.execute(delete(OutboxItem).where(OutboxItem.contact_id == contact.id))
+        tx.execute(delete(DueWork).where(DueWork.contact_id == contact.id))
+
+    def _system_message(
+        self,
+        tx: Session,
+        contact: Contact,
+        template: str,
+        now: datetime,
+        *,
+        consent_exempt: bool = False,
+    ) -> None:
+        translated = self.engine.translate(contact.language, template)
+        values = {"org": self.settings.org_name, "help": self.settings.help_contact}
+        text = sanitize_sms(render(translated, lambda p: values.get(p.name), lambda v, f: str(v)))
+        self._queue(tx, contact, text, "system", now, consent_exempt=consent_exempt)
+
+    # -- applying the engine's actions ---------------------------------------------------------
+
+    def _apply(
+        self,
+        tx: Session,
+        contact: Contact,
+        row: ConversationSession | None,
+        outcome: engine_state.Outcome,
+        now: datetime,
+        event_id: str | None,
+    ) -> ConversationSession | None:
+        """Apply ``outcome``; returns the session row it ended up in."""
+        session = outcome.session
+        if session is None:
+            return None
+        if outcome.started or row is None:
+            if row is not None and row.status == "waiting":
+                ended = next(
+                    (
+                        a
+                        for a in outcome.actions
+                        if isinstance(a, engine_state.EndSession) and a.reason == "interrupted"
+                    ),
+                    None,
+                )
+                _end_row(row, "interrupted", ended.detail if ended else "", now)
+                tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
+            tx.flush()  # the old row must stop waiting before a new one may
+            row = ConversationSession(
+                contact_id=contact.id,
+                flow=session.flow,
+                flow_version=session.version,
+                status=session.status,
+                event_id=event_id,
+                started_at=session.started_at,
+                updated_at=now,
+            )
+            tx.add(row)
+            tx.flush()
+        rescheduled = False
+        for action in outcome.actions:
+            if isinstance(action, engine_state.SendMessage):
+                self._queue(
+                    tx,
+                    contact,
+                    action.text,
+                    action.kind,
+                    now,
+                    urgent=action.urgent,
+                    flow=action.flow,
+                    step=action.step,
+                    session_id=row.id,
+                )
+            elif isinstance(action, engine_state.SaveAnswer):
+                tx.add(
+                    Answer(
+                        contact_id=contact.id,
+                        session_id=row.id,
+                        event_id=row.event_id,
+                        flow=action.flow,
+                        step=action.step,
+                        name=action.name,
+                        kind=self._answer_kind(action.flow, action.step),
+                        raw=action.raw,
+                        value=action.value,
+                        language=contact.language,
+                        at=now,
+                    )
+                )
+            elif isinstance(action, engine_state.SetField):
+                _set_field(contact, action.name, action.value, now)
+            elif isinstance(action, engine_state.AddTag):
+                if tx.get(ContactTag, (contact.id, action.tag)) is None:
+                    tx.add(ContactTag(contact_id=contact.id, tag=action.tag))
+            elif isinstance(action, engine_state.Schedule):
+                if not rescheduled:
+                    tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
+                    rescheduled = True
+                tx.add(
+                    DueWork(
+                        kind=action.kind,
+                        contact_id=contact.id,
+                        session_id=row.id,
+                        seq=action.seq,
+                        due_at=action.due_at,
+                        created_at=now,
+                    )
+                )
+            elif isinstance(action, engine_state.Handoff):
+                tx.add(
+                    Handoff(
+                        contact_id=contact.id,
+                        session_id=row.id,
+                        reason="handoff",
+                        note=action.note,
+                        team=action.team,
+                        created_at=now,
+                    )
+                )
+            elif isinstance(action, engine_state.Rsvp) and row.event_id is not None:
+                self._rsvp(tx, row.event_id, contact.id, action.status, now)
+        row.flow = session.flow
+        row.flow_version = session.version
+        row.status = session.status
+        row.step = session.step
+        row.state = session.to_json()
+        row.updated_at = now
+        if not session.active:
+            last = next(
+                (a for a in reversed(outcome.actions) if isinstance(a, engine_state.EndSession)),
+                None,
+            )
+            _end_row(row, session.end_reason or "ended", last.detail if last else "", now)
+            tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
+        return row
+
+    def _queue(
+        self,
+        tx: Session,
+        contact: Contact,
+        text: str,
+        kind: str,
+        now: datetime,
+        *,
+        urgent: bool = False,
+        consent_exempt: bool = False,
+        flow: str | None = None,
+        step: str | None = None,
+        session_id: int | None = None,
+    ) -> None:
+        """Log an outgoing message and queue it, unless the person may not be sent it."""
+        channel = "slack" if contact.phone is None and contact.slack_user_id else "sms"
+        count = count_segments(text)
+        refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
+        status = "suppressed" if refused else "queued"
+        message = Message(
+            contact_id=contact.id,
+            channel=channel,
+            direction="out",
+            body=text,
+            kind=kind,
+            status=status,
+            status_history=[{"status": status, "at": now.isoformat()}],
+            encoding=count.encoding,
+            segments=count.segments,
+            flow=flow,
+            step=step,
+            session_id=session_id,
+            created_at=now,
+            updated_at=now,
+        )
+        tx.add(message)
+        tx.flush()
+        if not refused:
+            tx.add(
+                OutboxItem(
+                    message_id=message.id,
+                    contact_id=contact.id,
+                    channel=channel,
+                    urgent=urgent,
+                    consent_exempt=consent_exempt,
+                    state="queued",
+                    not_before=now,
+                    attempts=0,
+                    created_at=now,
+                )
+            )
+
+    def _rsvp(
+        self, tx: Session, event_id: str, contact_id: int, status: str, now: datetime
+    ) -> None:
+        found = tx.scalar(
+            select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == contact_id)
+        )
+        if found is None:
+            tx.add(Rsvp(event_id=event_id, contact_id=contact_id, status=status, updated_at=now))
+        else:
+            found.status = status
+            found.updated_at = now
+
+    def _answer_kind(self, flow: str, step: str) -> str:
+        definition = self.engine.flows.get(flow)
+        found = definition.steps.get(step) if definition else None
+        return found.ask.kind if found is not None and found.ask is not None else "text"
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _lock(self, tx: Session, contact_id: int) -> Contact:
+        contact = tx.scalar(select(Contact).where(Contact.id == contact_id).with_for_update())
+        if contact is None:
+            raise ContactNotFound()
+        return contact
+
+    def _contact_for(self, tx: Session, inbound: Inbound, now: datetime) -> Contact:
+        """The sender's contact row, locked; created (with a consent record) if new."""
+        by_phone = inbound.channel != "slack"
+        key = Contact.phone if by_phone else Contact.slack_user_id
+        values: dict[str, Any] = {
+            "phone" if by_phone else "slack_user_id": inbound.sender,
+            "language": self.settings.default_language,
+            "timezone": self.settings.default_timezone,
+            "fields": {},
+            "opted_out": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        contact = tx.scalar(select(Contact).where(key == inbound.sender).with_for_update())
+        if contact is not None:
+            return contact
+        dialect = postgresql if tx.get_bind().dialect.name == "postgresql" else sqlite
+        insert = (
+            dialect.insert(Contact)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[key.key])
+        )
+        created = cast(CursorResult[Any], tx.execute(insert)).rowcount == 1
+        contact = tx.scalar(select(Contact).where(key == inbound.sender).with_for_update())
+        assert contact is not None
+        if created:
+            record_consent(
+                tx, contact, "opted_in", source="inbound", words="they texted us first", at=now
+            )
+        return contact
+
+    def _waiting_session(self, tx: Session, contact_id: int) -> ConversationSession | None:
+        return tx.scalar(
+            select(ConversationSession).where(
+                ConversationSession.contact_id == contact_id,
+                ConversationSession.status == "waiting",
+            )
+        )
+
+    def _event_fields(self, tx: Session, event_id: str | None) -> Mapping[str, Any] | None:
+        if event_id is None:
+            return None
+        event = tx.get(Event, event_id)
+        if event is None:
+            return None
+        return {
+            **event.details,
+            "title": event.title,
+            "starts_at": event.starts_at,
+            "ends_at": event.ends_at,
+            "capacity": event.capacity,
+        }
+
+
+def _engine_session(row: ConversationSession | None) -> engine_state.Session | None:
+    """The engine's session from its stored row (None if there is none or it was erased)."""
+    if row is None or row.state is None:
+        return None
+    return engine_state.Session.from_json(row.state)
+
+
+def _engine_contact(tx: Session, contact: Contact) -> engine_state.Contact:
+    tags = tx.scalars(select(ContactTag.tag).where(ContactTag.contact_id == contact.id)).all()
+    fields = {**contact.fields, "first_name": contact.first_name, "last_name": contact.last_name}
+    return engine_state.Contact(
+        language=contact.language, timezone=contact.timezone, fields=fields, tags=frozenset(tags)
+    )
+
+
+def _set_field(contact: Contact, name: str, value: Any, now: datetime) -> None:
+    if name in CONTACT_COLUMNS:
+        setattr(contact, name, str(value) if value is not None else None)
+    else:
+        contact.fields = {**contact.fields, name: value}
+    contact.updated_at = now
+
+
+def _end_row(row: ConversationSession, reason: str, detail: str, now: datetime) -> None:
+    row.status = "ended"
+    row.end_reason = reason
+    row.end_detail = detail or None
+    row.ended_at = now
+    row.updated_at = now
+    row.step = None

@@ -1,0 +1,1 @@
+"""The shared store: SQLAlchemy models, the database connection and migrations."""

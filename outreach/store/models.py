@@ -1,0 +1,297 @@
+"""The tables. Every stage and every communication is kept: it is the evidence when a decision
+made with the community is questioned later.
+
+Personal data lives in a few known columns (``Contact`` names, phone and demographics, message
+bodies, raw answers, consent words, handoff notes), so that export and erasure can find all of
+it; ``outreach.services.contacts`` erases exactly these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from outreach.store.types import UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on both databases.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER keys
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Contact(Base):
+    """A person we may talk to. ``phone`` is E.164; after erasure it is empty."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Self-described, optional, used only in aggregate (reach of excluded groups).
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    ethnicity: Mapped[str | None] = mapped_column(String(64))
+    disability: Mapped[str | None] = mapped_column(String(64))
+    postcode_district: Mapped[str | None] = mapped_column(String(8))
+    # Derived from consent_events by outreach.store.consent (the only writer), for fast audiences.
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    undeliverable: Mapped[str | None] = mapped_column(String(64))  # why the number cannot get SMS
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None]
+
+
+class ContactTag(Base):
+    """Tags and segments; one row each, so audiences select by tag with an index."""
+
+    __tablename__ = "contact_tags"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class ConsentEvent(Base):
+    """Append-only: every opt-in and opt-out, when, how and in what words."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_events_contact_id_id", "contact_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # opted_in | opted_out
+    source: Mapped[str] = mapped_column(String(16))  # keyword | import | coordinator | carrier
+    words: Mapped[str | None] = mapped_column(Text)  # the text that did it, or the import basis
+    at: Mapped[datetime]
+
+
+class Event(Base):
+    """A Big Conversation. Configured in YAML; mirrored here so RSVPs and reports can join it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    capacity: Mapped[int | None]
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # venue, access, topic, ...
+    updated_at: Mapped[datetime]
+
+
+class Rsvp(Base):
+    """A person's reply to an event: invited, yes, maybe, no, waitlist."""
+
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("event_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class ConversationSession(Base):
+    """One run of a flow with one person; the engine's state as JSON."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        # At most one conversation waiting per person.
+        Index(
+            "uq_sessions_waiting_contact",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("status = 'waiting'"),
+            postgresql_where=text("status = 'waiting'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # waiting | ended
+    step: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(Text)  # Session.to_json(); cleared on erasure
+    event_id: Mapped[str | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    end_detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Answer(Base):
+    """An answer to a question: the words used and what they were taken to mean."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    flow: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # choice | yesno | number | rating | date | text
+    raw: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[Any] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class Message(Base):
+    """Every message in and out, with its delivery history. Bodies may be purged or erased."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id"),
+        Index("ix_messages_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))  # sms | slack | simulator
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # message | question | hint | reminder | system
+    status: Mapped[str] = mapped_column(String(16))
+    status_history: Mapped[list[Any]] = mapped_column(default=list)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    segments: Mapped[int | None]
+    flow: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxItem(Base):
+    """A message waiting to be sent. The row is removed once the message has an outcome."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_ready", "state", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_exempt: Mapped[bool] = mapped_column(Boolean, default=False)  # the opt-out receipt
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sending
+    not_before: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class DueWork(Base):
+    """Something to do at a time: a reminder or timeout of a conversation, a scheduled send."""
+
+    __tablename__ = "due_work"
+    __table_args__ = (Index("ix_due_work_due_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | timeout | ...
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int | None]
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Handoff(Base):
+    """A conversation a human should pick up: asked for, not understood, or a possible opt-out."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(32))  # handoff | unhandled | possible-opt-out
+    note: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | closed
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """What a coordinator did: imports, sends, exports, erasures, purges. No personal data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int | None] = mapped_column(Id)  # a bare number: it outlives erasure
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
