@@ -64,8 +64,10 @@ def t0() -> datetime:
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL")
 BACKENDS = [
     "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not PG_URL, reason="OUTREACH_TEST_DATABASE_URL is not set")),
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not PG_URL, reason="OUTREACH_TEST_DATABASE_URL is not set"),
+    ),
 ]
 
 

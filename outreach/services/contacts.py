@@ -91,7 +91,7 @@ _LIMITS = {
     "ethnicity": 64,
     "disability": 64,
 }
-_POSTCODE_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)(?:[0-9][A-Z]{2})?$")
 _UPDATABLE = (
     "first_name",
     "last_name",
@@ -306,10 +306,11 @@ def _check_values(values: dict[str, Any], default_language: str, default_timezon
     except (ZoneInfoNotFoundError, ValueError):
         return f"unknown time zone {timezone!r}: use a name like Europe/London"
     if "postcode_district" in values:
-        district = values["postcode_district"].upper().replace(" ", "")
-        if not _POSTCODE_DISTRICT.match(district):
-            return "postcode_district is the first half of a postcode only, like WR1"
-        values["postcode_district"] = district
+        # Keep only the district (data minimisation): "WR1 3AB" is stored as "WR1".
+        match = _POSTCODE.match(values["postcode_district"].upper().replace(" ", ""))
+        if not match:
+            return "postcode_district must be a UK postcode or its first half, like WR1"
+        values["postcode_district"] = match.group(1)
     return ""
 
 
@@ -386,7 +387,8 @@ def _insert_new(tx: Session, rows: list[_Row], now: datetime) -> None:
         }
         for row in rows
     ]
-    ids = dict(tx.execute(insert(Contact).returning(Contact.phone, Contact.id), records).tuples())
+    returned = tx.execute(insert(Contact).returning(Contact.phone, Contact.id), records)
+    ids = {phone: contact_id for phone, contact_id in returned}
     tx.execute(
         insert(ConsentEvent),
         [

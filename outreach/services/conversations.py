@@ -13,9 +13,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -148,13 +148,13 @@ class Conversations:
                 return False
             contact = self._lock(tx, item.contact_id)
             item = tx.get(DueWork, due_id, populate_existing=True)
-            if item is None:  # fired by someone else while we waited for the lock
+            now = self.clock()
+            if item is None or item.due_at > now:  # fired meanwhile by another, or not yet due
                 return False
             tx.delete(item)
             row = tx.get(ConversationSession, item.session_id)
             if row is None or row.status != "waiting" or item.seq is None:
                 return False
-            now = self.clock()
             common: dict[str, Any] = {
                 "at": now,
                 "contact": _engine_contact(tx, contact),
@@ -507,8 +507,9 @@ class Conversations:
             dialect.insert(Contact)
             .values(**values)
             .on_conflict_do_nothing(index_elements=[key.key])
+            .returning(Contact.id)
         )
-        created = cast(CursorResult[Any], tx.execute(insert)).rowcount == 1
+        created = tx.execute(insert).scalar() is not None
         contact = tx.scalar(select(Contact).where(key == inbound.sender).with_for_update())
         assert contact is not None
         if created:

@@ -221,7 +221,11 @@ class OutboxItem(Base):
     """A message waiting to be sent. The row is removed once the message has an outcome."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_ready", "state", "not_before"),)
+    # Rows come and go; never hand a deleted row's id to a new one (SQLite would).
+    __table_args__ = (
+        Index("ix_outbox_ready", "state", "not_before"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     message_id: Mapped[int] = mapped_column(
@@ -247,7 +251,7 @@ class DueWork(Base):
     """Something to do at a time: a reminder or timeout of a conversation, a scheduled send."""
 
     __tablename__ = "due_work"
-    __table_args__ = (Index("ix_due_work_due_at", "due_at"),)
+    __table_args__ = (Index("ix_due_work_due_at", "due_at"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # reminder | timeout | ...

@@ -250,6 +250,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_due_work")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("due_work", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_due_work_contact_id"), ["contact_id"], unique=False)
@@ -373,6 +374,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("message_id", name=op.f("uq_outbox_message_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_contact_id"), ["contact_id"], unique=False)

@@ -1,0 +1,253 @@
+"""Importing contacts, and a person's rights over their data: export and erasure."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import String, Text, func, select
+from typer.testing import CliRunner
+
+from outreach.cli import app
+from outreach.clock import ManualClock
+from outreach.errors import ContactNotFound, ImportFileError
+from outreach.services.contacts import erase_contact, export_contact, import_contacts
+from outreach.services.conversations import Conversations
+from outreach.services.retention import purge_message_bodies
+from outreach.settings import Settings
+from outreach.store.database import Database
+from outreach.store.models import AuditEntry, Base, ConsentEvent, Contact, ContactTag, Message
+from tests.conftest import mobile
+from tests.services.conftest import Phone, add_contact, count
+
+
+def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+MIXED = [
+    ["Mobile", "First name", "Surname", "Language", "Tags", "Ward", "Postcode"],
+    [mobile(1), "Siân", "Evans", "cy", "carer; welsh-speaker", "Arboretum", "wr1 3ab"],
+    ["07400 123458", "Tomasz", "Nowak", "pl", "", "Cathedral", "WR2"],
+    ["+44 7400 123459", "Aisha", "Khan", "ur", "carer", "", ""],
+    ["07700 900123", "Drama", "Number", "en", "", "", ""],  # Ofcom drama range
+    ["not a number", "Nobody", "", "en", "", "", ""],
+    [mobile(1), "Siân", "Again", "cy", "", "", ""],  # same number twice
+    [mobile(5), "Bad", "Language", "xx-nonsense", "", "", ""],
+]
+
+
+def test_import_counts_rows_and_writes_rejects(db: Database, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "people.csv", MIXED, encoding="utf-8-sig")
+    report = import_contacts(
+        db,
+        source,
+        consent_source="Big Conversation sign-up sheet, May",
+        mapping={"Ward": "fields.ward"},
+        tags=["march-2026"],
+    )
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (3, 0, 0, 4)
+    assert report.encoding == "utf-8-sig"
+    with report.rejects_path.open(encoding="utf-8") as fh:  # type: ignore[union-attr]
+        rejects = list(csv.DictReader(fh))
+    assert [(r["row"], r["reason"]) for r in rejects] == [
+        ("5", "not a valid number in GB"),
+        ("6", "not a phone number"),
+        ("7", "the same number as row 2"),
+        ("8", "unknown language 'xx-nonsense': use a code like en, cy, pl or pt_BR"),
+    ]
+    with db.transaction() as tx:
+        sian = tx.scalar(select(Contact).where(Contact.phone == mobile(1)))
+        assert sian is not None
+        assert (sian.first_name, sian.language, sian.postcode_district) == ("Siân", "cy", "WR1")
+        assert sian.fields == {"ward": "Arboretum"}
+        tags = set(tx.scalars(select(ContactTag.tag).where(ContactTag.contact_id == sian.id)))
+        assert tags == {"carer", "welsh-speaker", "march-2026"}
+        basis = tx.scalars(select(ConsentEvent.words)).all()
+        assert basis == ["Big Conversation sign-up sheet, May"] * 3
+        audit = tx.scalar(select(AuditEntry).where(AuditEntry.action == "import"))
+        assert audit is not None and audit.detail["created"] == 3
+
+
+def test_reimport_is_idempotent_and_updates_changes(db: Database, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "people.csv", MIXED)
+    import_contacts(db, source, consent_source="sheet")
+    again = import_contacts(db, source, consent_source="sheet")
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 4)
+    changed = [row[:] for row in MIXED[:3]]
+    changed[1][1] = "Sian"
+    changed[2][4] = "volunteer"
+    report = import_contacts(
+        db, write_csv(tmp_path / "changed.csv", changed), consent_source="sheet"
+    )
+    assert (report.created, report.updated, report.unchanged) == (0, 2, 0)
+    assert count(db, Contact) == 3
+    assert count(db, ConsentEvent) == 3  # the consent basis is recorded once, at creation
+
+
+def test_windows_1252_names_are_read(db: Database, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "excel.csv",
+        [["phone", "first_name", "last_name"], [mobile(2), "Zoë", "O’Brien"]],
+        encoding="cp1252",
+    )
+    report = import_contacts(db, source, consent_source="clinic leaflet")
+    assert (report.encoding, report.created) == ("cp1252", 1)
+    with db.transaction() as tx:
+        assert tx.scalar(select(Contact.last_name)) == "O’Brien"
+        assert tx.scalar(select(Contact.first_name)) == "Zoë"
+
+
+def test_rows_without_a_consent_basis_are_rejected(db: Database, tmp_path: Path) -> None:
+    source = write_csv(
+        tmp_path / "c.csv", [["phone", "consent_source"], [mobile(1), "stall"], [mobile(2), ""]]
+    )
+    report = import_contacts(db, source)
+    assert (report.created, report.rejected) == (1, 1)
+    assert count(db, Contact) == 1
+
+
+def test_import_never_opts_back_in_someone_who_opted_out(
+    db: Database, service: Conversations, clock: ManualClock, tmp_path: Path
+) -> None:
+    add_contact(db, 1, at=clock.now)
+    Phone(service, 1).text("STOP")
+    import_contacts(
+        db,
+        write_csv(tmp_path / "c.csv", [["phone", "first_name"], [mobile(1), "Ann"]]),
+        consent_source="x",
+    )
+    with db.transaction() as tx:
+        contact = tx.scalar(select(Contact))
+        assert contact is not None and contact.opted_out and contact.first_name == "Ann"
+
+
+def test_dry_run_changes_nothing(db: Database, tmp_path: Path) -> None:
+    report = import_contacts(
+        db, write_csv(tmp_path / "p.csv", MIXED), consent_source="sheet", dry_run=True
+    )
+    assert (report.created, report.rejected) == (3, 4)
+    assert count(db, Contact) == 0 and count(db, AuditEntry) == 0
+
+
+def test_file_without_phone_column_is_refused(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="no phone column"):
+        import_contacts(db, write_csv(tmp_path / "p.csv", [["name"], ["Ann"]]), consent_source="x")
+
+
+def test_export_shows_everything_held(
+    db: Database, service: Conversations, clock: ManualClock
+) -> None:
+    cid = add_contact(db, 3, at=clock.now, first_name="Priya", ethnicity="Indian")
+    service.start(cid, "post-event-survey")
+    Phone(service, 3).text("5")
+    data = export_contact(db, mobile(3))
+    assert data["contact"]["first_name"] == "Priya" and data["contact"]["ethnicity"] == "Indian"
+    assert [c["source"] for c in data["consent"]] == ["import"]
+    assert [a["name"] for a in data["answers"]] == ["rating"]
+    assert {m["direction"] for m in data["messages"]} == {"in", "out"}
+    assert data["conversations"][0]["flow"] == "post-event-survey"
+    json.dumps(data)  # plain data throughout
+    with pytest.raises(ContactNotFound):
+        export_contact(db, mobile(99))
+
+
+def test_erase_leaves_no_personal_data_anywhere(
+    db: Database, service: Conversations, clock: ManualClock
+) -> None:
+    cid = add_contact(
+        db,
+        4,
+        at=clock.now,
+        first_name="Zebedee",
+        last_name="Quimby",
+        slack_user_id="UZEBEDEE",
+        postcode_district="WR9",
+    )
+    other = add_contact(db, 5, at=clock.now, first_name="Kept")
+    service.start(cid, "post-event-survey")
+    phone = Phone(service, 4)
+    for reply in ("2", "1", "Zebedee here: the room was too far from the bus stop"):
+        phone.text(reply)
+    service.start(other, "post-event-survey")
+
+    erase_contact(db, mobile(4))
+
+    needles = [mobile(4), mobile(4)[1:], "Zebedee", "Quimby", "UZEBEDEE", "bus stop", "WR9"]
+    with db.transaction() as tx:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if (
+                    not isinstance(column.type, String | Text)
+                    and column.type.__class__.__name__ != "JSON"
+                ):
+                    continue
+                for value in tx.execute(select(column)).scalars():
+                    text = json.dumps(value) if not isinstance(value, str) else value
+                    for needle in needles:
+                        assert needle not in (text or ""), (
+                            f"{needle!r} left in {table.name}.{column.name}"
+                        )
+        assert (
+            tx.scalar(select(func.count()).select_from(Message).where(Message.contact_id == cid))
+            == 8
+        )  # 5 messages out and 3 in: the counts remain
+        audit = tx.scalar(select(AuditEntry).where(AuditEntry.action == "erase"))
+        assert audit is not None and audit.contact_id == cid
+        kept = tx.get(Contact, other)
+        assert kept is not None and kept.first_name == "Kept"
+
+
+def test_retention_purges_old_bodies_and_keeps_rows(
+    db: Database, service: Conversations, clock: ManualClock
+) -> None:
+    cid = add_contact(db, at=clock.now)
+    service.start(cid, "big-conversation-invite")
+    clock.advance(timedelta(days=30))
+    Phone(service).text("yes")
+    purged = purge_message_bodies(db, older_than_days=10, clock=clock)
+    assert purged == 1
+    with db.transaction() as tx:
+        bodies = [m.body for m in tx.scalars(select(Message).order_by(Message.id))]
+    assert bodies[0] is None and all(bodies[1:])
+    assert count(db, Message) == 3
+
+
+runner = CliRunner()
+
+
+def test_cli_db_upgrade_import_export_erase(settings: Settings, tmp_path: Path) -> None:
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args), obj=settings)
+        return result.exit_code, result.stdout + result.stderr
+
+    assert run("db", "upgrade") == (0, "database upgraded from empty to revision 0001\n")
+    assert run("db", "upgrade") == (0, "database already up to date (revision 0001)\n")
+    source = write_csv(tmp_path / "p.csv", MIXED)
+    code, out = run(
+        "contacts",
+        "import",
+        str(source),
+        "--consent-source",
+        "sheet",
+        "--map",
+        "Ward=fields.ward",
+        "--tag",
+        "spring",
+    )
+    assert code == 0, out
+    assert out.startswith("3 created, 0 updated, 0 unchanged, 4 rejected (see ")
+    assert "ignored columns" not in out
+    code, out = run("contacts", "export", "07400 123459")
+    assert code == 0 and json.loads(out)["contact"]["first_name"] == "Aisha"
+    code, out = run("contacts", "erase", "07400123459", "--yes")
+    assert code == 0 and out.startswith("erased contact #")
+    code, out = run("contacts", "export", "07400123459")
+    assert code == 1 and "no contact with that phone number" in out
+    code, out = run("retention", "run")
+    assert code == 0 and out == "purged 0 message bodies older than 365 days\n"
