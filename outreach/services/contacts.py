@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from outreach.clock import Clock, utcnow
@@ -29,6 +34,7 @@ from outreach.store.database import Database
 from outreach.store.models import (
     Answer,
     AuditEntry,
+    Base,
     ConsentEvent,
     Contact,
     ContactTag,
@@ -39,8 +45,10 @@ from outreach.store.models import (
     OutboxItem,
     Rsvp,
 )
+from outreach.store.types import UTCDateTime
 
 BATCH = 2000
+PARALLEL_FROM_BYTES = 1 << 20
 MAX_FIELD = 500  # characters in any one CSV cell
 MAX_TAGS = 20
 
@@ -153,33 +161,33 @@ def import_contacts(
     default_language: str = "en",
     default_timezone: str = "Europe/London",
     rejects_path: Path | None = None,
+    workers: int | None = None,
     actor: str = "coordinator",
     clock: Clock = utcnow,
 ) -> ImportReport:
-    """Create or update contacts from a CSV file, keyed by phone number."""
+    """Create or update contacts from a CSV file, keyed by phone number.
+
+    Checking phone numbers is most of the work; files over a megabyte are checked by
+    ``workers`` processes (default: one per core) while this one writes to the database.
+    """
     encoding = detect_encoding(path)
     report = ImportReport(encoding=encoding, dry_run=dry_run)
     report.rejects_path = rejects_path or path.with_name(path.stem + ".rejects.csv")
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # number -> first row: the one thing that grows with the file
     with path.open(encoding=encoding, newline="") as source:
         reader = csv.DictReader(source)
         columns = _resolve_columns(reader.fieldnames or [], mapping or {})
         if "phone" not in columns.values():
             raise ImportFileError("the file has no phone column: name one with --map COLUMN=phone")
         report.ignored_columns = [c for c in reader.fieldnames or [] if c not in columns]
+        options = _Options(
+            columns, tuple(tags), consent_source, region, default_language, default_timezone
+        )
+        if workers is None:
+            workers = os.cpu_count() or 1 if path.stat().st_size > PARALLEL_FROM_BYTES else 1
         with _Rejects(report.rejects_path, reader.fieldnames or []) as rejects:
             batch: list[_Row] = []
-            for number, raw in enumerate(reader, start=2):  # row 1 is the header
-                problem, row = _parse(
-                    number,
-                    raw,
-                    columns,
-                    tags,
-                    consent_source,
-                    region,
-                    default_language,
-                    default_timezone,
-                )
+            for number, raw, problem, row in _checked_rows(reader, options, workers):
                 if row is not None and row.values["phone"] in seen:
                     problem = f"the same number as row {seen[row.values['phone']]}"
                 if problem or row is None:
@@ -216,6 +224,49 @@ def import_contacts(
     return report
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How to read each row (sent to the checking processes, so plain and picklable)."""
+
+    columns: Mapping[str, str]
+    tags: tuple[str, ...]
+    consent_source: str | None
+    region: str
+    default_language: str
+    default_timezone: str
+
+
+Checked = tuple[int, dict[str, Any], str | None, "_Row | None"]
+
+
+def _checked_rows(
+    reader: Iterator[dict[str, Any]], options: _Options, workers: int
+) -> Iterator[Checked]:
+    """Each row with its problem or parsed values, in file order."""
+    numbered = enumerate(reader, start=2)  # row 1 is the header
+    if workers <= 1:
+        for number, raw in numbered:
+            yield (number, raw, *_parse(number, raw, options))
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[list[Checked]]] = deque()
+        # A few chunks in flight per process: enough to keep them busy, few enough that
+        # memory does not grow with the file.
+        while True:
+            while len(pending) < workers * 2:
+                chunk = list(islice(numbered, BATCH))
+                if not chunk:
+                    break
+                pending.append(pool.submit(_check_chunk, chunk, options))
+            if not pending:
+                return
+            yield from pending.popleft().result()
+
+
+def _check_chunk(chunk: list[tuple[int, dict[str, Any]]], options: _Options) -> list[Checked]:
+    return [(number, raw, *_parse(number, raw, options)) for number, raw in chunk]
+
+
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without a byte-order mark) if the whole file decodes as it, else
     Windows-1252, which is what spreadsheet programs on Windows write."""
@@ -248,22 +299,13 @@ def _resolve_columns(headers: Sequence[str], mapping: Mapping[str, str]) -> dict
     return out
 
 
-def _parse(
-    number: int,
-    raw: dict[str, Any],
-    columns: Mapping[str, str],
-    extra_tags: Sequence[str],
-    consent_source: str | None,
-    region: str,
-    default_language: str,
-    default_timezone: str,
-) -> tuple[str | None, _Row | None]:
+def _parse(number: int, raw: dict[str, Any], options: _Options) -> tuple[str | None, _Row | None]:
     if None in raw:
         return "more cells than the header has columns", None
     values: dict[str, Any] = {"fields": {}}
-    row_tags = {t for t in extra_tags if t}
-    consent = consent_source
-    for column, target in columns.items():
+    row_tags = {t for t in options.tags if t}
+    consent = options.consent_source
+    for column, target in options.columns.items():
         cell = (raw.get(column) or "").strip()
         if len(cell) > MAX_FIELD:
             return f"{column} is longer than {MAX_FIELD} characters", None
@@ -278,12 +320,12 @@ def _parse(
         else:
             values[target] = cell
     try:
-        values["phone"] = normalize_phone(values.get("phone", ""), region)
+        values["phone"] = normalize_phone(values.get("phone", ""), options.region)
     except InvalidPhoneNumber as exc:
         return exc.reason, None
     if not consent:
         return "no consent basis: give --consent-source or a consent_source column", None
-    problem = _check_values(values, default_language, default_timezone)
+    problem = _check_values(values, options.default_language, options.default_timezone)
     if problem:
         return problem, None
     if len(row_tags) > MAX_TAGS or any(len(t) > 64 for t in row_tags):
@@ -296,14 +338,12 @@ def _check_values(values: dict[str, Any], default_language: str, default_timezon
         if len(str(values.get(name, ""))) > limit:
             return f"{name} is longer than {limit} characters"
     language = values.setdefault("language", default_language)
-    try:
-        values["language"] = str(Locale.parse(language.replace("-", "_")))
-    except (UnknownLocaleError, ValueError):
+    known = _language_tag(language)
+    if known is None:
         return f"unknown language {language!r}: use a code like en, cy, pl or pt_BR"
+    values["language"] = known
     timezone = values.setdefault("timezone", default_timezone)
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not _known_timezone(timezone):
         return f"unknown time zone {timezone!r}: use a name like Europe/London"
     if "postcode_district" in values:
         # Keep only the district (data minimisation): "WR1 3AB" is stored as "WR1".
@@ -312,6 +352,24 @@ def _check_values(values: dict[str, Any], default_language: str, default_timezon
             return "postcode_district must be a UK postcode or its first half, like WR1"
         values["postcode_district"] = match.group(1)
     return ""
+
+
+@lru_cache(maxsize=512)
+def _language_tag(language: str) -> str | None:
+    """The canonical tag (``pt_BR``) for a language a person gave, or None if unknown."""
+    try:
+        return str(Locale.parse(language.replace("-", "_")))
+    except (UnknownLocaleError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=512)
+def _known_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _store_batch(
@@ -387,28 +445,39 @@ def _insert_new(tx: Session, rows: list[_Row], now: datetime) -> None:
         }
         for row in rows
     ]
-    returned = tx.execute(insert(Contact).returning(Contact.phone, Contact.id), records)
-    ids = {phone: contact_id for phone, contact_id in returned}
-    tx.execute(
-        insert(ConsentEvent),
-        [
-            {
-                "contact_id": ids[row.values["phone"]],
-                "status": "opted_in",
-                "source": "import",
-                "words": row.consent,
-                "at": now,
-            }
-            for row in rows
-        ],
-    )
-    tag_rows = [
-        {"contact_id": ids[row.values["phone"]], "tag": tag}
-        for row in rows
-        for tag in sorted(row.tags)
-    ]
-    if tag_rows:
-        tx.execute(insert(ContactTag), tag_rows)
+    # Core statements on the session's connection: the ORM's bulk path costs more per row
+    # than the database does. Consent records and tags are written by INSERT ... SELECT, one
+    # statement per distinct basis or tag, instead of one parameter set per person.
+    connection = tx.connection()
+    tables = Base.metadata.tables
+    contacts = tables["contacts"]
+    connection.execute(insert(contacts), records)
+    by_basis: dict[str, list[str]] = {}
+    by_tag: dict[str, list[str]] = {}
+    for row in rows:
+        by_basis.setdefault(row.consent, []).append(row.values["phone"])
+        for tag in row.tags:
+            by_tag.setdefault(tag, []).append(row.values["phone"])
+    for basis, phones in by_basis.items():
+        connection.execute(
+            insert(tables["consent_events"]).from_select(
+                ["contact_id", "status", "source", "words", "at"],
+                select(
+                    contacts.c.id,
+                    literal("opted_in"),
+                    literal("import"),
+                    literal(basis),
+                    literal(now, UTCDateTime()),
+                ).where(contacts.c.phone.in_(phones)),
+            )
+        )
+    for tag, phones in by_tag.items():
+        connection.execute(
+            insert(tables["contact_tags"]).from_select(
+                ["contact_id", "tag"],
+                select(contacts.c.id, literal(tag)).where(contacts.c.phone.in_(phones)),
+            )
+        )
 
 
 class _Rejects:
