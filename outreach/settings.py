@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    """Read ``NAME`` as providers document it, or ``OUTREACH_NAME``."""
+    return AliasChoices(name, f"OUTREACH_{name}")
 
 
 class Settings(BaseSettings):
     """Outreach configuration, from ``OUTREACH_*`` environment variables (or a ``.env`` file)."""
 
-    model_config = SettingsConfigDict(env_prefix="OUTREACH_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="OUTREACH_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     # Where things live
     database_url: str = "sqlite:///outreach.db"
@@ -37,8 +44,50 @@ class Settings(BaseSettings):
     max_flow_bytes: int = Field(256 * 1024, ge=1024)
     max_steps_per_event: int = Field(100, ge=10)
 
+    # Web process
+    public_url: str | None = Field(
+        None, description="The https URL Twilio calls, e.g. https://outreach.example.org"
+    )
+    admin_password: SecretStr | None = Field(None, description="Coordinators' password")
+    secret_key: SecretStr | None = Field(None, description="Signs login sessions")
+    max_request_bytes: int = Field(64 * 1024, ge=1024)
+
+    # Twilio (SMS); without an account SID and token the simulator channel is used
+    twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
+    twilio_auth_token: SecretStr | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"))
+    twilio_from_number: str | None = Field(None, validation_alias=_env("TWILIO_FROM_NUMBER"))
+    twilio_messaging_service_sid: str | None = Field(
+        None, validation_alias=_env("TWILIO_MESSAGING_SERVICE_SID")
+    )
+    twilio_api_url: str | None = Field(
+        None, description="Send to this API address instead of Twilio's (the fake, in tests)"
+    )
+    twilio_numbers: list[str] = Field(
+        default_factory=list, description="Our numbers that may receive SMS (default: the From)"
+    )
+    alphanumeric_opt_out: str = Field(
+        "text STOP to our mobile number or call us",
+        description="How to opt out, added to messages from an alphanumeric sender",
+    )
+    send_timeout_seconds: float = Field(10.0, gt=0)
+    max_send_attempts: int = Field(8, ge=1)
+
     # Retention
     retention_days: int = Field(365, ge=1, description="Message bodies older than this are purged")
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def alphanumeric_sender(self) -> bool:
+        """A sender ID of letters (e.g. NHSWorcs) cannot receive replies."""
+        sender = self.twilio_from_number or ""
+        return (
+            bool(sender)
+            and not self.twilio_messaging_service_sid
+            and any(ch.isalpha() for ch in sender)
+        )
 
 
 def load_settings() -> Settings:

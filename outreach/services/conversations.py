@@ -424,7 +424,7 @@ class Conversations:
         session_id: int | None = None,
     ) -> None:
         """Log an outgoing message and queue it, unless the person may not be sent it."""
-        channel = "slack" if contact.phone is None and contact.slack_user_id else "sms"
+        channel = contact.channel
         count = count_segments(text)
         refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
         status = "suppressed" if refused else "queued"
@@ -492,6 +492,7 @@ class Conversations:
         key = Contact.phone if by_phone else Contact.slack_user_id
         values: dict[str, Any] = {
             "phone" if by_phone else "slack_user_id": inbound.sender,
+            "channel": inbound.channel,
             "language": self.settings.default_language,
             "timezone": self.settings.default_timezone,
             "fields": {},

@@ -62,6 +62,8 @@ class Contact(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # How to reach them: sms, slack, or simulator (people the phone simulator made up).
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
     # Self-described, optional, used only in aggregate (reach of excluded groups).
     age_band: Mapped[str | None] = mapped_column(String(16))
     ethnicity: Mapped[str | None] = mapped_column(String(64))
@@ -299,3 +301,17 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     contact_id: Mapped[int | None] = mapped_column(Id)  # a bare number: it outlives erasure
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WebhookRejection(Base):
+    """A request to a webhook that was refused: kept (without its body) so attacks and
+    misconfiguration show up in the record, not only in logs."""
+
+    __tablename__ = "webhook_rejections"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))  # bad-signature | malformed | unknown-to ...
+    status_code: Mapped[int]
+    size: Mapped[int]  # bytes in the body, which is not kept

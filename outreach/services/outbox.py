@@ -1,0 +1,265 @@
+"""Sending what is in the outbox, and recording what became of it.
+
+Each message is sent in three steps: claim it (a committed change to ``sending``, after the
+consent check on a freshly locked contact row), send it with no transaction open, then record
+the outcome. A process that dies between the first and the last step leaves the row in
+``sending``: it is reconciled later, never sent again blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.channels.base import Channel, Outgoing, SendResult
+from outreach.clock import Clock, utcnow
+from outreach.store.consent import record_consent, refusal
+from outreach.store.database import Database
+from outreach.store.models import Contact, Message, OutboxItem
+
+log = logging.getLogger(__name__)
+
+# Delivery states only move forward; a late "sent" report does not undo "delivered".
+STATUS_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "accepted": 2,
+    "scheduled": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+}
+FINAL_FAILURES = ("undelivered", "failed")
+
+
+def history(message: Message, status: str, at: datetime, **detail: Any) -> None:
+    """Append to the message's status history (kept whole: it is the record)."""
+    entry = {"status": status, "at": at.isoformat(), **{k: v for k, v in detail.items() if v}}
+    message.status_history = [*message.status_history, entry]
+    message.updated_at = at
+
+
+@dataclass
+class FlushReport:
+    """How a flush went, by outcome."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    def __str__(self) -> str:
+        if not self.counts:
+            return "nothing to send"
+        return ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.counts.items()))
+
+
+class Outbox:
+    """Sends queued messages through the channels, one at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        channels: Mapping[str, Channel],
+        *,
+        clock: Clock = utcnow,
+        max_attempts: int = 8,
+        backoff: timedelta = timedelta(seconds=15),
+        max_backoff: timedelta = timedelta(hours=1),
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.db = db
+        self.channels = dict(channels)
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.jitter = jitter
+
+    def flush(self, *, limit: int | None = None, contact_id: int | None = None) -> FlushReport:
+        """Send every message due now (or ``limit`` of them), oldest first."""
+        report = FlushReport()
+        query = (
+            select(OutboxItem.id)
+            .where(OutboxItem.state == "queued", OutboxItem.not_before <= self.clock())
+            .order_by(OutboxItem.not_before, OutboxItem.id)
+        )
+        if contact_id is not None:
+            query = query.where(OutboxItem.contact_id == contact_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.transaction() as tx:
+            ids = list(tx.scalars(query))
+        for item_id in ids:
+            report.add(self.send_one(item_id))
+        return report
+
+    def send_one(self, item_id: int) -> str:
+        """Claim, send and record one outbox row; returns what happened to it."""
+        claimed = self._claim(item_id)
+        if isinstance(claimed, str):
+            return claimed
+        channel = self.channels.get(claimed.channel_name)
+        if channel is None:
+            result = SendResult("retry", error=f"no channel {claimed.channel_name!r} configured")
+        else:
+            result = channel.send(claimed.outgoing)
+        return self._record(item_id, result)
+
+    def record_delivery(
+        self, *, channel: str, provider_id: str, status: str, error_code: str | None
+    ) -> bool:
+        """Record a provider's delivery report; False if no message has that provider id."""
+        now = self.clock()
+        with self.db.transaction() as tx:
+            message = tx.scalar(
+                select(Message)
+                .where(Message.channel == channel, Message.provider_id == provider_id)
+                .with_for_update()
+            )
+            if message is None:
+                return False
+            history(message, status, now, code=error_code)
+            if STATUS_RANK.get(status, -1) >= STATUS_RANK.get(message.status, -1):
+                message.status = status
+            sender = self.channels.get(channel)
+            if status in FINAL_FAILURES and error_code and sender is not None:
+                message.error_code = error_code
+                verdict = sender.explain(error_code)
+                contact = tx.get(Contact, message.contact_id) if message.contact_id else None
+                if contact is not None and verdict is not None:
+                    apply_provider_verdict(tx, contact, verdict, now)
+        return True
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _claim(self, item_id: int) -> _Claim | str:
+        now = self.clock()
+        with self.db.transaction() as tx:
+            item = tx.get(OutboxItem, item_id)
+            if item is None:
+                return "gone"
+            contact = tx.scalar(
+                select(Contact).where(Contact.id == item.contact_id).with_for_update()
+            )
+            item = tx.get(OutboxItem, item_id, populate_existing=True, with_for_update=True)
+            if item is None or item.state != "queued" or item.not_before > now:
+                return "gone"
+            message = tx.get(Message, item.message_id)
+            assert message is not None
+            address = _address(contact, item.channel)
+            why = refusal(contact, consent_exempt=item.consent_exempt) or (
+                None if address else "no address for this channel"
+            )
+            if why is None and item.expires_at is not None and item.expires_at <= now:
+                why = "expired before it could be sent"
+            if why is not None:
+                message.status = "cancelled"
+                history(message, "cancelled", now, reason=why)
+                tx.delete(item)
+                return "cancelled"
+            item.state = "sending"
+            item.attempts += 1
+            message.status = "sending"
+            history(message, "sending", now, attempt=item.attempts)
+            assert address is not None and message.body is not None
+            return _Claim(item.channel, Outgoing(message.id, address, message.body))
+
+    def _record(self, item_id: int, result: SendResult) -> str:
+        now = self.clock()
+        with self.db.transaction() as tx:
+            item = tx.get(OutboxItem, item_id, with_for_update=True)
+            if item is None:
+                return "gone"
+            message = tx.get(Message, item.message_id)
+            assert message is not None
+            detail = {"code": result.error_code, "detail": result.error}
+            if result.outcome == "sent":
+                message.provider_id = result.provider_id
+                status = result.status if result.status in STATUS_RANK else "sent"
+                message.status = status
+                history(message, status, now)
+                tx.delete(item)
+                return "sent"
+            if (
+                result.outcome == "retry"
+                and item.attempts < self.max_attempts
+                and (item.expires_at is None or item.expires_at > now)
+            ):
+                delay = self._delay(item.attempts, result.retry_after)
+                item.state = "queued"
+                item.not_before = now + delay
+                item.last_error = result.error
+                message.status = "queued"
+                history(message, "retrying", now, retry_in=int(delay.total_seconds()), **detail)
+                log.warning("send of message %s will be retried: %s", message.id, result.error)
+                return "retrying"
+            if result.outcome == "unknown":
+                message.status = "unknown"
+                history(message, "unknown", now, **detail)
+                tx.delete(item)
+                log.error("message %s may or may not have been sent: %s", message.id, result.error)
+                return "unknown"
+            # failed, or retried until there is no point any more
+            reason = (
+                result.error
+                if result.outcome == "failed"
+                else (f"gave up after {item.attempts} attempts: {result.error}")
+            )
+            message.status = "failed"
+            message.error_code = result.error_code
+            history(message, "failed", now, code=result.error_code, detail=reason)
+            tx.delete(item)
+            contact = tx.get(Contact, item.contact_id)
+            if contact is not None:
+                apply_provider_verdict(tx, contact, result, now)
+            log.error("message %s failed: %s", message.id, reason)
+            return "failed"
+
+    def _delay(self, attempts: int, retry_after: float | None) -> timedelta:
+        """Exponential backoff with jitter, at least what the provider asked for."""
+        base: timedelta = min(self.backoff * 2 ** (attempts - 1), self.max_backoff)
+        delay: timedelta = base * (0.5 + self.jitter())
+        if retry_after:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    channel_name: str
+    outgoing: Outgoing
+
+
+def _address(contact: Contact | None, channel: str) -> str | None:
+    if contact is None:
+        return None
+    return contact.slack_user_id if channel == "slack" else contact.phone
+
+
+def apply_provider_verdict(
+    tx: Session, contact: Contact, result: SendResult, now: datetime
+) -> None:
+    """A carrier opt-out or a number that cannot take SMS changes the contact for good."""
+    if result.opted_out and not contact.opted_out:
+        record_consent(
+            tx,
+            contact,
+            "opted_out",
+            source="carrier",
+            words=f"carrier error {result.error_code}",
+            at=now,
+        )
+    elif result.suppress and not contact.undeliverable:
+        contact.undeliverable = result.suppress
+        contact.updated_at = now

@@ -1,0 +1,80 @@
+"""Everything a process needs, built once from the settings: store, engine, services, channels.
+
+The web process, the worker and the CLI build a ``Runtime``; tests build one with their own
+clock and channels. Nothing else reads settings to decide which provider to use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from outreach.channels.base import Channel
+from outreach.channels.simulator import SimulatorChannel
+from outreach.channels.twilio_sms import TwilioSMSChannel, make_client
+from outreach.clock import Clock, utcnow
+from outreach.flows.engine import Engine
+from outreach.services.conversations import Conversations
+from outreach.services.flows import build_engine
+from outreach.services.outbox import Outbox
+from outreach.settings import Settings
+from outreach.store.database import Database
+
+
+def make_channels(settings: Settings) -> dict[str, Channel]:
+    """Twilio SMS when its settings are present, else the simulator."""
+    if not settings.twilio_enabled:
+        return {"sms": SimulatorChannel()}
+    assert settings.twilio_account_sid and settings.twilio_auth_token
+    client = make_client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        api_url=settings.twilio_api_url,
+        timeout=settings.send_timeout_seconds,
+    )
+    callback = f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
+    return {
+        "sms": TwilioSMSChannel(
+            client,
+            from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
+            status_callback=callback,
+        )
+    }
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    engine: Engine
+    conversations: Conversations
+    outbox: Outbox
+    clock: Clock
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        channels: Mapping[str, Channel] | None = None,
+        db: Database | None = None,
+    ) -> Runtime:
+        database = db or Database(settings.database_url)
+        engine = build_engine(settings)
+        conversations = Conversations(database, engine, settings=settings, clock=clock)
+        outbox = Outbox(
+            database,
+            channels if channels is not None else make_channels(settings),
+            clock=clock,
+            max_attempts=settings.max_send_attempts,
+        )
+        return cls(settings, database, engine, conversations, outbox, clock)
+
+    @property
+    def simulated(self) -> bool:
+        return isinstance(self.outbox.channels.get("sms"), SimulatorChannel)
+
+    def close(self) -> None:
+        self.db.close()
