@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
+import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
 
 from outreach.errors import (
     ContactNotFound,
@@ -20,22 +25,28 @@ from outreach.errors import (
 )
 from outreach.flows.diagram import mermaid
 from outreach.flows.simulation import Simulation
+from outreach.scheduling.worker import Worker
 from outreach.services import contacts as contact_service
+from outreach.services import demo as demo_data
 from outreach.services import flows as flow_service
 from outreach.services.retention import purge_message_bodies
+from outreach.services.runtime import Runtime
 from outreach.settings import Settings, load_settings
 from outreach.store import migrate
 from outreach.store.database import Database
+from outreach.web.app import create_app
 
 app = typer.Typer(no_args_is_help=True, help="Outreach: co-produce services by SMS and Slack.")
 flows_app = typer.Typer(no_args_is_help=True, help="Check, try and draw conversation flows.")
 db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
 contacts_app = typer.Typer(no_args_is_help=True, help="Import contacts; export or erase a person.")
 retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no longer.")
+outbox_app = typer.Typer(no_args_is_help=True, help="Messages waiting to be sent.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(retention_app, name="retention")
+app.add_typer(outbox_app, name="outbox")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -264,40 +275,94 @@ def retention_run(ctx: typer.Context) -> None:
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
-    """Try Outreach with no accounts: pick an example flow and talk to it as a community member."""
-    settings = _settings(ctx)
+def demo(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    database: Annotated[Path, typer.Option(help="The demo's SQLite file")] = Path(
+        "outreach-demo.db"
+    ),
+) -> None:
+    """Run the whole system with no accounts: web, worker and the phone simulator, on SQLite."""
+    base = _settings(ctx)
+    password = (
+        base.admin_password.get_secret_value() if base.admin_password else secrets.token_urlsafe(9)
+    )
+    settings = base.model_copy(
+        update={
+            "database_url": f"sqlite:///{database}",
+            "twilio_account_sid": None,
+            "twilio_auth_token": None,
+            "admin_password": SecretStr(password),
+        }
+    )
+    _logging()
     try:
-        library = flow_service.load_flows(settings)
+        rt = Runtime.build(settings)
     except FlowLoadError as exc:
         raise _fail(str(exc)) from None
-    names = sorted(library)
-    typer.secho("Outreach demo: you are a community member with a phone.", bold=True)
-    for number, name in enumerate(names, start=1):
-        typer.echo(f"  {number}. {name}: {library[name].flow.description}")
-    choice = typer.prompt("Which flow would you like to try? (number)", default="1")
-    try:
-        flow = names[int(choice) - 1]
-    except (ValueError, IndexError):
-        raise _fail(f"pick a number from 1 to {len(names)}") from None
-    sim = flow_service.rehearse(settings, now=datetime.now(UTC))
-    sim.start(flow)
-    _chat(sim)
+    migrate.upgrade(rt.db)
+    demo_data.seed(rt)
+    url = f"http://{host}:{port}/simulator"
+    typer.secho("\nOutreach demo: everything runs here, on SQLite, with simulated SMS.", bold=True)
+    typer.echo(f"  Open {url} and log in with the password: {password}")
+    typer.echo("  Pick Amina, start big-conversation-invite, and answer as she would.")
+    typer.echo("  Press Ctrl+C to stop.\n")
+    _serve(create_app(rt, background=Worker(rt)), host, port)
 
 
 @app.command()
 def web(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on")] = 8000,
 ) -> None:
-    """Run the web process (Twilio webhooks, Slack events, simulator, dashboard)."""
-    typer.echo(f"The web process (on {host}:{port}) arrives with the SMS work (issue 4).")
+    """Run the web process: Twilio webhooks, health checks and the phone simulator."""
+    _logging()
+    try:
+        rt = Runtime.build(_settings(ctx))
+    except FlowLoadError as exc:
+        raise _fail(str(exc)) from None
+    _serve(create_app(rt), host, port)
 
 
 @app.command()
-def worker() -> None:
-    """Run the worker (scheduler and dispatcher)."""
-    typer.echo("The worker arrives with the scheduler work (issue 5).")
+def worker(ctx: typer.Context) -> None:
+    """Run the worker: send the outbox, fire reminders and timeouts."""
+    _logging()
+    try:
+        rt = Runtime.build(_settings(ctx))
+    except FlowLoadError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        Worker(rt).run_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        rt.close()
+
+
+@outbox_app.command("flush")
+def outbox_flush(ctx: typer.Context) -> None:
+    """Send every queued message that is due, now, and say how it went."""
+    try:
+        rt = Runtime.build(_settings(ctx))
+    except FlowLoadError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        typer.echo(str(rt.outbox.flush()))
+    finally:
+        rt.close()
+
+
+def _serve(application: FastAPI, host: str, port: int) -> None:
+    uvicorn.run(application, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 # -- terminal chat ---------------------------------------------------------------------------

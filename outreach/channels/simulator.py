@@ -25,3 +25,6 @@ class SimulatorChannel:
         return SendResult(
             "sent", provider_id=f"{self._prefix}{next(self._ids):08d}", status="delivered"
         )
+
+    def explain(self, error_code: str) -> SendResult | None:
+        return None  # the simulator reports no errors

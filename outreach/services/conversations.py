@@ -140,8 +140,9 @@ class Conversations:
             self.fire(due_id)
         return len(due)
 
-    def fire(self, due_id: int) -> bool:
-        """Fire one reminder or timeout; False if it was already handled or is stale."""
+    def fire(self, due_id: int, *, force: bool = False) -> bool:
+        """Fire one reminder or timeout; False if it was already handled, is stale or (unless
+        ``force``, as the simulator's "fire now" asks) is not due yet."""
         with self.db.transaction() as tx:
             item = tx.get(DueWork, due_id)
             if item is None or item.contact_id is None or item.session_id is None:
@@ -149,7 +150,7 @@ class Conversations:
             contact = self._lock(tx, item.contact_id)
             item = tx.get(DueWork, due_id, populate_existing=True)
             now = self.clock()
-            if item is None or item.due_at > now:  # fired meanwhile by another, or not yet due
+            if item is None or (item.due_at > now and not force):  # fired meanwhile, or early
                 return False
             tx.delete(item)
             row = tx.get(ConversationSession, item.session_id)

@@ -22,9 +22,11 @@ from outreach.store.database import Database
 
 
 def make_channels(settings: Settings) -> dict[str, Channel]:
-    """Twilio SMS when its settings are present, else the simulator."""
+    """Twilio SMS when its settings are present, else the simulator; and always the
+    simulator channel itself, for the made-up people of the phone simulator."""
+    simulator = SimulatorChannel("simulator")
     if not settings.twilio_enabled:
-        return {"sms": SimulatorChannel()}
+        return {"sms": SimulatorChannel(), "simulator": simulator}
     assert settings.twilio_account_sid and settings.twilio_auth_token
     client = make_client(
         settings.twilio_account_sid,
@@ -34,12 +36,13 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
     )
     callback = f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
     return {
+        "simulator": simulator,
         "sms": TwilioSMSChannel(
             client,
             from_number=settings.twilio_from_number,
             messaging_service_sid=settings.twilio_messaging_service_sid,
             status_callback=callback,
-        )
+        ),
     }
 
 
@@ -71,10 +74,6 @@ class Runtime:
             max_attempts=settings.max_send_attempts,
         )
         return cls(settings, database, engine, conversations, outbox, clock)
-
-    @property
-    def simulated(self) -> bool:
-        return isinstance(self.outbox.channels.get("sms"), SimulatorChannel)
 
     def close(self) -> None:
         self.db.close()

@@ -1,0 +1,88 @@
+"""The ASGI application (FastAPI), served by uvicorn: ``outreach web`` and the Procfile's web."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from outreach.services.runtime import Runtime
+from outreach.web import health, simulator, twilio
+from outreach.web.common import Counters
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+SESSION_HOURS = 8
+
+
+class ContentLengthLimit:
+    """Refuse, before reading them, requests that say they are larger than ``max_bytes``.
+
+    Bodies sent without a length are bounded while they are read (``common.read_body``).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [(b"content-type", b"text/plain")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"request too large"})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI:
+    """The web app over ``runtime``; ``background`` (a worker with start/stop) runs alongside."""
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if background is not None:
+            background.start()  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()  # type: ignore[attr-defined]
+
+    app = FastAPI(
+        title="Outreach", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.runtime = runtime
+    app.state.counters = Counters()
+    if settings.secret_key is not None:
+        secret = settings.secret_key.get_secret_value()
+    else:
+        secret = secrets.token_urlsafe(32)
+        log.warning("OUTREACH_SECRET_KEY is not set: logins last until this process restarts")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="outreach_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="strict",
+        https_only=(settings.public_url or "").startswith("https://"),
+    )
+    app.add_middleware(ContentLengthLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(health.router)
+    app.include_router(twilio.router)
+    app.include_router(simulator.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    return app

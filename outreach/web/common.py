@@ -1,0 +1,63 @@
+"""What every handler shares: the runtime, bounded body reading, counters, refusals."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+
+from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from outreach.services.runtime import Runtime
+from outreach.services.webhooks import record_rejection
+
+log = logging.getLogger("outreach.web")
+
+
+class Counters:
+    """Counts for /metrics (no personal data: reasons and endpoints only)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, name: str, label: str) -> None:
+        with self._lock:
+            self._counts[(name, label)] += 1
+
+    def items(self) -> list[tuple[tuple[str, str], int]]:
+        with self._lock:
+            return sorted(self._counts.items())
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing it (413) as soon as it grows past ``limit``."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, "request too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def refuse(request: Request, *, reason: str, status: int, size: int) -> HTTPException:
+    """Count, record and log a refused webhook; returns the exception to raise."""
+    endpoint = request.url.path
+    request.app.state.counters.add("webhook_rejected", f"{endpoint}:{reason}")
+    log.warning("refused %s: %s (%s)", endpoint, reason, status)
+    await run_in_threadpool(
+        record_rejection,
+        runtime(request).db,
+        endpoint=endpoint,
+        reason=reason,
+        status_code=status,
+        size=size,
+    )
+    return HTTPException(status, reason)

@@ -1,0 +1,177 @@
+"""The coordinators' pages: login, and the phone simulator with its small JSON API.
+
+Sessions are signed cookies (SameSite=strict). The JSON API accepts only ``application/json``
+bodies, which a cross-site form cannot send, so a logged-in coordinator's browser cannot be
+made to act by another site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from outreach.errors import ContactNotFound, FlowNotFound, InvalidPhoneNumber
+from outreach.services import simulator as sim
+from outreach.web.common import runtime
+
+router = APIRouter()
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+FAILED_LOGIN_DELAY = 1.0
+
+
+def _logged_in(request: Request) -> bool:
+    return bool(request.session.get("coordinator"))
+
+
+def _require_login(request: Request) -> None:
+    if not _logged_in(request):
+        raise HTTPException(401, "log in first")
+
+
+def _require_json(request: Request) -> None:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise HTTPException(415, "send JSON")
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    return RedirectResponse("/simulator", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    enabled = runtime(request).settings.admin_password is not None
+    return templates.TemplateResponse(request, "login.html", {"enabled": enabled, "error": None})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, password: str = Form(..., max_length=200)) -> Response:
+    expected = runtime(request).settings.admin_password
+    if expected is not None and hmac.compare_digest(
+        password.encode(), expected.get_secret_value().encode()
+    ):
+        request.session.clear()
+        request.session["coordinator"] = True
+        return RedirectResponse("/simulator", status_code=303)
+    await asyncio.sleep(FAILED_LOGIN_DELAY)  # slows down guessing
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {"enabled": expected is not None, "error": "Wrong password."},
+        status_code=401,
+    )
+
+
+@router.post("/logout")
+def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/simulator", response_class=HTMLResponse)
+def simulator_page(request: Request) -> Response:
+    if not _logged_in(request):
+        return RedirectResponse("/login", status_code=303)
+    rt = runtime(request)
+    flows = [{"id": d.id, "description": d.flow.description} for d in rt.engine.flows.values()]
+    return templates.TemplateResponse(
+        request,
+        "simulator.html",
+        {
+            "flows": sorted(flows, key=lambda f: f["id"]),
+            "default_language": rt.settings.default_language,
+        },
+    )
+
+
+# -- JSON API ----------------------------------------------------------------------------------
+
+
+class NewContact(BaseModel):
+    phone: str = Field(max_length=32)
+    first_name: str | None = Field(None, max_length=100)
+    language: str = Field("en", max_length=16)
+
+
+class Text(BaseModel):
+    text: str = Field(min_length=1, max_length=1600)
+
+
+class StartFlow(BaseModel):
+    flow: str = Field(max_length=64)
+
+
+async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await run_in_threadpool(function, *args, **kwargs)
+    except (sim.SimulatorError, InvalidPhoneNumber, FlowNotFound, ContactNotFound) as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.get("/simulator/api/contacts")
+async def api_contacts(request: Request) -> list[dict[str, Any]]:
+    _require_login(request)
+    contacts = await _call(sim.list_contacts, runtime(request))
+    return [_as_dict(c) for c in contacts]
+
+
+@router.post("/simulator/api/contacts")
+async def api_add_contact(request: Request, body: NewContact) -> dict[str, Any]:
+    _require_login(request)
+    _require_json(request)
+    contact = await _call(
+        sim.add_contact,
+        runtime(request),
+        phone=body.phone,
+        first_name=body.first_name,
+        language=body.language,
+    )
+    return _as_dict(contact)
+
+
+@router.get("/simulator/api/contacts/{contact_id}")
+async def api_conversation(request: Request, contact_id: int) -> dict[str, Any]:
+    _require_login(request)
+    result: dict[str, Any] = await _call(sim.conversation, runtime(request), contact_id)
+    return result
+
+
+@router.post("/simulator/api/contacts/{contact_id}/send")
+async def api_send(request: Request, contact_id: int, body: Text) -> dict[str, str]:
+    _require_login(request)
+    _require_json(request)
+    await _call(sim.send, runtime(request), contact_id, body.text)
+    return {"status": "sent"}
+
+
+@router.post("/simulator/api/contacts/{contact_id}/start")
+async def api_start(request: Request, contact_id: int, body: StartFlow) -> dict[str, str]:
+    _require_login(request)
+    _require_json(request)
+    await _call(sim.start, runtime(request), contact_id, body.flow)
+    return {"status": "started"}
+
+
+@router.post("/simulator/api/contacts/{contact_id}/fire")
+async def api_fire(request: Request, contact_id: int) -> dict[str, str | None]:
+    _require_login(request)
+    _require_json(request)
+    kind = await _call(sim.fire_next, runtime(request), contact_id)
+    return {"fired": kind}
+
+
+def _as_dict(contact: sim.SimContact) -> dict[str, Any]:
+    return {
+        "id": contact.id,
+        "phone": contact.phone,
+        "first_name": contact.first_name,
+        "language": contact.language,
+    }
