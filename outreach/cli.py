@@ -407,3 +407,7 @@ def _print_transcript(sim: Simulation, start: int) -> int:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -104,15 +104,6 @@ def test_diagram_prints_mermaid(settings: Settings) -> None:
     assert "invite -- timeout --> no-reply" in out
 
 
-def test_demo_lets_you_complete_the_invitation(settings: Settings) -> None:
-    names = sorted(p.stem for p in (ROOT / "flows").glob("*.yaml"))
-    pick = names.index("big-conversation-invite") + 1
-    code, out, _ = invoke(settings, "demo", stdin=f"{pick}\nyes\nnone\n")
-    assert code == 0, out
-    assert "Thank you, see you on" in out
-    assert '"rsvp": "yes"' in out
-
-
 def test_broken_flow_folder_stops_the_demo_with_the_problem(
     settings: Settings, tmp_path: Path
 ) -> None:

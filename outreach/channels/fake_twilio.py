@@ -48,9 +48,10 @@ class FakeTwilio:
     auth_token: str = "fake-auth-token"
     host: str = "127.0.0.1"
     port: int = 0
-    latency: float = 0.0  # seconds added to every answer
+    latency: float = 0.0  # seconds before every answer (after a message is accepted)
     callback_delay: float = 0.01  # seconds between accepting and each status callback
     send_callbacks: bool = True
+    hold_callbacks: bool = False  # keep callbacks until release_callbacks(), for exact ordering
     # numbers that Twilio refuses (error code), and numbers accepted but never delivered
     refuse: dict[str, int] = field(default_factory=dict)
     undeliverable: dict[str, int] = field(default_factory=dict)
@@ -63,6 +64,7 @@ class FakeTwilio:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._callback_threads: list[threading.Thread] = []
+        self._held: list[tuple[str, dict[str, Any]]] = []
         self.requests = 0
 
     # -- control -------------------------------------------------------------------------------
@@ -80,6 +82,15 @@ class FakeTwilio:
     def sent_to(self, number: str) -> list[dict[str, Any]]:
         with self._lock:
             return [m for m in self.messages if m["to"] == number]
+
+    def release_callbacks(self) -> None:
+        """Post the status callbacks held so far."""
+        with self._lock:
+            held, self._held = self._held, []
+        for url, message in held:
+            thread = threading.Thread(target=self._report, args=(url, message), daemon=True)
+            self._callback_threads.append(thread)
+            thread.start()
 
     def wait_for_callbacks(self, timeout: float = 10.0) -> None:
         """Wait until every status callback due so far has been posted."""
@@ -126,8 +137,6 @@ class FakeTwilio:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         with self._lock:
             self.requests += 1
-        if self.latency:
-            time.sleep(self.latency)
         prefix = f"/2010-04-01/Accounts/{self.account_sid}/Messages"
         path = urllib.parse.urlsplit(request.path).path
         if not self._authorised(request.headers.get("Authorization", "")):
@@ -144,6 +153,8 @@ class FakeTwilio:
                 return self._error(
                     request, Failure(404, 20404, "The requested resource was not found")
                 )
+            if self.latency:
+                time.sleep(self.latency)
             return self._json(request, 200, found)
         return self._error(request, Failure(404, 20404, "The requested resource was not found"))
 
@@ -188,12 +199,15 @@ class FakeTwilio:
         }
         with self._lock:
             self.messages.append(message)
+        if self.latency:  # accepted, then slow to say so: a client that gives up never knows
+            time.sleep(self.latency)
         self._json(request, 201, message)
         callback = form.get("StatusCallback")
         if callback and self.send_callbacks:
-            thread = threading.Thread(target=self._report, args=(callback, message), daemon=True)
-            self._callback_threads.append(thread)
-            thread.start()
+            with self._lock:
+                self._held.append((callback, message))
+            if not self.hold_callbacks:
+                self.release_callbacks()
 
     def _report(self, url: str, message: dict[str, Any]) -> None:
         """Post the status callbacks Twilio would, signed with the account's token."""
@@ -236,6 +250,8 @@ class FakeTwilio:
                 self.callbacks.append((status, params, status_code))
 
     def _error(self, request: BaseHTTPRequestHandler, failure: Failure) -> None:
+        if self.latency:
+            time.sleep(self.latency)
         info = f"https://www.twilio.com/docs/errors/{failure.code}"
         if failure.rfc9457:
             body: dict[str, Any] = {

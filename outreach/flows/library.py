@@ -31,7 +31,9 @@ class Report:
         return not self.errors
 
 
-def check(paths: Iterable[Path], *, max_bytes: int, max_segments: int) -> Report:
+def check(
+    paths: Iterable[Path], *, max_bytes: int, max_segments: int, can_receive_replies: bool = True
+) -> Report:
     """Load and validate every flow file under ``paths``, collecting all problems."""
     report = Report()
     for path in flow_files(paths):
@@ -39,16 +41,8 @@ def check(paths: Iterable[Path], *, max_bytes: int, max_segments: int) -> Report
             report.flows.append(load_file(path, max_bytes=max_bytes))
         except FlowLoadError as exc:
             report.problems.extend(exc.problems)
-    report.problems.extend(validate(report.flows, max_segments=max_segments))
+    report.problems.extend(
+        validate(report.flows, max_segments=max_segments, can_receive_replies=can_receive_replies)
+    )
     report.problems.sort(key=lambda p: (p.file, p.line, p.column))
     return report
-
-
-def load_library(
-    directory: Path, *, max_bytes: int, max_segments: int
-) -> dict[str, FlowDefinition]:
-    """The flows of ``directory`` by id; raises ``FlowLoadError`` if any has an error."""
-    report = check([directory], max_bytes=max_bytes, max_segments=max_segments)
-    if not report.ok:
-        raise FlowLoadError(report.errors)
-    return {d.id: d for d in report.flows}

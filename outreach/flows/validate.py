@@ -60,8 +60,14 @@ class _Text:
     kind: str
 
 
-def validate(flows: Sequence[FlowDefinition], *, max_segments: int = 3) -> list[Problem]:
-    """Every problem in ``flows`` taken together, errors and warnings, in file order."""
+def validate(
+    flows: Sequence[FlowDefinition], *, max_segments: int = 3, can_receive_replies: bool = True
+) -> list[Problem]:
+    """Every problem in ``flows`` taken together, errors and warnings, in file order.
+
+    ``can_receive_replies`` is False when messages come from an alphanumeric sender ID, which
+    nobody can reply to: then a flow that asks a question cannot work.
+    """
     library = {d.id: d for d in flows}
     fields_set = {name for d in flows for s in d.flow.steps for name in (s.set or {})}
     problems: list[Problem] = []
@@ -79,6 +85,19 @@ def validate(flows: Sequence[FlowDefinition], *, max_segments: int = 3) -> list[
             )
         problems.extend(_check_flow(definition, library, fields_set, max_segments))
     problems.extend(_check_keywords(flows))
+    if not can_receive_replies:
+        problems.extend(
+            d.problem(
+                ("steps", i, "ask"),
+                "asks-without-replies",
+                f"step {step.id!r} asks a question, but messages come from a sender ID "
+                "that cannot receive replies",
+                "send from a phone number or a Messaging Service to ask questions",
+            )
+            for d in flows
+            for i, step in enumerate(d.flow.steps)
+            if step.ask is not None
+        )
     return sorted(problems, key=lambda p: (p.file, p.line, p.column))
 
 

@@ -53,6 +53,8 @@ HELP = N_(
     "This is {org}, about Big Conversation events. Reply STOP to stop messages. Help: {help}."
 )
 
+ALPHANUMERIC_FOOTER = N_("To stop these messages: {how}")
+
 CONTACT_COLUMNS = ("first_name", "last_name", "language", "timezone")
 
 
@@ -289,10 +291,17 @@ class Conversations:
         *,
         consent_exempt: bool = False,
     ) -> None:
-        translated = self.engine.translate(contact.language, template)
-        values = {"org": self.settings.org_name, "help": self.settings.help_contact}
-        text = sanitize_sms(render(translated, lambda p: values.get(p.name), lambda v, f: str(v)))
+        text = self._system_text(contact, template)
         self._queue(tx, contact, text, "system", now, consent_exempt=consent_exempt)
+
+    def _system_text(self, contact: Contact, template: str) -> str:
+        translated = self.engine.translate(contact.language, template)
+        values = {
+            "org": self.settings.org_name,
+            "help": self.settings.help_contact,
+            "how": self.settings.alphanumeric_opt_out,
+        }
+        return sanitize_sms(render(translated, lambda p: values.get(p.name), lambda v, f: str(v)))
 
     # -- applying the engine's actions ---------------------------------------------------------
 
@@ -426,6 +435,9 @@ class Conversations:
     ) -> None:
         """Log an outgoing message and queue it, unless the person may not be sent it."""
         channel = contact.channel
+        if channel == "sms" and self.settings.alphanumeric_sender:
+            # Nobody can reply STOP to a sender ID: every message says how else to stop.
+            text = f"{text}\n{self._system_text(contact, ALPHANUMERIC_FOOTER)}"
         count = count_segments(text)
         refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
         status = "suppressed" if refused else "queued"

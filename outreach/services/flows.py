@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from outreach.errors import FlowLoadError
 from outreach.flows.engine import Engine
-from outreach.flows.library import Report, check, load_library
+from outreach.flows.library import Report, check
 from outreach.flows.loader import FlowDefinition
 from outreach.flows.simulation import Simulation, demo_event
 from outreach.flows.state import Contact
@@ -18,14 +19,20 @@ from outreach.settings import Settings
 
 def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
     """Every problem in the flow files under ``paths``."""
-    return check(paths, max_bytes=settings.max_flow_bytes, max_segments=settings.max_segments)
+    return check(
+        paths,
+        max_bytes=settings.max_flow_bytes,
+        max_segments=settings.max_segments,
+        can_receive_replies=not settings.alphanumeric_sender,
+    )
 
 
 def load_flows(settings: Settings) -> dict[str, FlowDefinition]:
     """The coordinator's flows; refuses to load any if one has an error."""
-    return load_library(
-        settings.flows_dir, max_bytes=settings.max_flow_bytes, max_segments=settings.max_segments
-    )
+    report = check_flows(settings, [settings.flows_dir])
+    if not report.ok:
+        raise FlowLoadError(report.errors)
+    return {d.id: d for d in report.flows}
 
 
 def build_engine(settings: Settings, flows: Mapping[str, FlowDefinition] | None = None) -> Engine:

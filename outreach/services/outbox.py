@@ -117,16 +117,36 @@ class Outbox:
         return self._record(item_id, result)
 
     def record_delivery(
-        self, *, channel: str, provider_id: str, status: str, error_code: str | None
+        self,
+        *,
+        channel: str,
+        provider_id: str,
+        status: str,
+        error_code: str | None,
+        message_id: int | None = None,
     ) -> bool:
-        """Record a provider's delivery report; False if no message has that provider id."""
+        """Record a provider's delivery report; False if it matches no message of ours.
+
+        ``message_id`` (ours, carried in the callback address) finds the message even when
+        the report arrives before the provider's id was recorded.
+        """
         now = self.clock()
         with self.db.transaction() as tx:
-            message = tx.scalar(
-                select(Message)
-                .where(Message.channel == channel, Message.provider_id == provider_id)
-                .with_for_update()
-            )
+            if message_id is not None:
+                message = tx.get(Message, message_id, with_for_update=True)
+                if (
+                    message is None
+                    or message.channel != channel
+                    or message.provider_id not in (None, provider_id)
+                ):
+                    return False
+                message.provider_id = provider_id
+            else:
+                message = tx.scalar(
+                    select(Message)
+                    .where(Message.channel == channel, Message.provider_id == provider_id)
+                    .with_for_update()
+                )
             if message is None:
                 return False
             history(message, status, now, code=error_code)
@@ -181,13 +201,14 @@ class Outbox:
             item = tx.get(OutboxItem, item_id, with_for_update=True)
             if item is None:
                 return "gone"
-            message = tx.get(Message, item.message_id)
+            message = tx.get(Message, item.message_id, with_for_update=True)
             assert message is not None
             detail = {"code": result.error_code, "detail": result.error}
             if result.outcome == "sent":
-                message.provider_id = result.provider_id
+                message.provider_id = message.provider_id or result.provider_id
                 status = result.status if result.status in STATUS_RANK else "sent"
-                message.status = status
+                if STATUS_RANK[status] >= STATUS_RANK.get(message.status, -1):
+                    message.status = status  # a delivery report may already have come
                 history(message, status, now)
                 tx.delete(item)
                 return "sent"

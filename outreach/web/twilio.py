@@ -101,12 +101,14 @@ async def status_callback(request: Request) -> Response:
     """Twilio reports what became of a message we sent."""
     rt = runtime(request)
     params = await _verified_form(request, ("MessageSid", "MessageStatus"))
+    ours = request.query_params.get("message", "")
     found = await run_in_threadpool(
         rt.outbox.record_delivery,
         channel="sms",
         provider_id=params["MessageSid"],
         status=params["MessageStatus"].lower(),
         error_code=params.get("ErrorCode") or None,
+        message_id=int(ours) if ours.isdigit() else None,
     )
     if not found:
         log.warning("a status report for a message we have no record of")

@@ -1,0 +1,139 @@
+"""The phone simulator: behind a login, JSON only, and through the real message path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from outreach.clock import ManualClock
+from outreach.services.demo import seed
+from outreach.services.runtime import Runtime
+from outreach.settings import Settings
+from outreach.store.database import Database
+from outreach.web.app import create_app
+from tests.conftest import ROOT
+from tests.services.conftest import add_contact
+from tests.web.conftest import free_port, running
+
+PASSWORD = "correct horse battery staple"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def simulator(
+    settings: Settings, db: Database, clock: ManualClock
+) -> Iterator[tuple[str, Runtime]]:
+    configured = settings.model_copy(
+        update={"admin_password": SecretStr(PASSWORD), "secret_key": SecretStr("s" * 32)}
+    )
+    runtime = Runtime.build(configured, clock=clock, db=db)
+    seed(runtime)
+    port = free_port()
+    with running(create_app(runtime), port) as url:
+        yield url, runtime
+
+
+@contextmanager
+def logged_in(url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url) as client:
+        assert client.post("/login", data={"password": PASSWORD}).status_code == 303
+        yield client
+
+
+def test_pages_and_api_need_a_login(simulator: tuple[str, Runtime]) -> None:
+    url, _ = simulator
+    assert httpx.get(f"{url}/simulator").headers["location"] == "/login"
+    assert httpx.get(f"{url}/simulator/api/contacts").status_code == 401
+    wrong = httpx.post(f"{url}/login", data={"password": "guess"})
+    assert wrong.status_code == 401 and "Wrong password." in wrong.text
+    with logged_in(url) as client:
+        assert client.get("/simulator").status_code == 200
+        assert len(client.get("/simulator/api/contacts").json()) == 3
+        client.post("/logout")
+        assert client.get("/simulator/api/contacts").status_code == 401
+
+
+def test_api_accepts_only_json(simulator: tuple[str, Runtime]) -> None:
+    url, _ = simulator
+    with logged_in(url) as client:
+        form = client.post("/simulator/api/contacts", data={"phone": "07400123499"})
+        assert form.status_code in (415, 422)
+        made = client.post(
+            "/simulator/api/contacts",
+            json={"phone": "07400 123499", "first_name": "Ola", "language": "pl"},
+        )
+        assert made.status_code == 200 and made.json()["phone"] == "+447400123499"
+
+
+def test_simulator_cannot_take_over_a_real_contact(simulator: tuple[str, Runtime]) -> None:
+    url, runtime = simulator
+    add_contact(runtime.db, 40, at=runtime.clock())
+    with logged_in(url) as client:
+        answer = client.post("/simulator/api/contacts", json={"phone": "+447400123496"})
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == "that number belongs to a real contact: pick another"
+
+
+def test_fire_now_makes_the_reminder_arrive(simulator: tuple[str, Runtime]) -> None:
+    url, _ = simulator
+    with logged_in(url) as client:
+        amina = client.get("/simulator/api/contacts").json()[0]
+        api = f"/simulator/api/contacts/{amina['id']}"
+        client.post(f"{api}/start", json={"flow": "big-conversation-invite"})
+        assert client.post(f"{api}/fire", json={}).json() == {"fired": "reminder"}
+        conversation = client.get(api).json()
+    assert [m["kind"] for m in conversation["messages"]] == ["question", "reminder"]
+    assert conversation["next_due"]["kind"] == "timeout"
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (.ci/run installs it)",
+)
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_browser_registration_by_texting_join(simulator: tuple[str, Runtime]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = simulator
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(f"{url}/simulator")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("#contact")).to_contain_text("Amina")
+            page.select_option("#contact", label="Marek · +447400123458 · pl")
+            phone = page.locator("#messages")
+            for reply, answer in [
+                ("JOIN", "What is your first name?"),
+                ("Marek", "Which language"),
+                ("Polski", "How would you like to be paid?"),
+                ("2", "Reply YES or NO"),
+                ("yes", "you're registered"),
+            ]:
+                page.fill("#text", reply)
+                page.click("#reply button")
+                expect(phone).to_contain_text(answer)
+            expect(phone).to_contain_text("segment")
+            page.screenshot(path=str(artifacts / "simulator-join.png"), full_page=True)
+        finally:
+            browser.close()
