@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from outreach.store.consent import record_consent
 from outreach.store.database import Database
 from outreach.store.models import (
     Answer,
+    Base,
     Contact,
     ContactTag,
     ConversationSession,
@@ -94,15 +95,13 @@ class Conversations:
     def receive(self, inbound: Inbound) -> Received:
         """Record and act on one inbound message; a repeat of a known provider id is not
         processed again."""
-        duplicate = self._find_duplicate(inbound)
-        if duplicate is not None:
-            return duplicate
         try:
             with self.db.transaction() as tx:
-                return self._receive(tx, inbound)
+                return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
         except IntegrityError:
             # The same webhook, delivered twice at once: the other delivery won the insert.
-            duplicate = self._find_duplicate(inbound)
+            with self.db.transaction() as tx:
+                duplicate = self._find_duplicate(tx, inbound)
             if duplicate is None:
                 raise
             return duplicate
@@ -174,13 +173,12 @@ class Conversations:
 
     # -- receiving -----------------------------------------------------------------------------
 
-    def _find_duplicate(self, inbound: Inbound) -> Received | None:
-        with self.db.transaction() as tx:
-            found = tx.execute(
-                select(Message.id, Message.contact_id).where(
-                    Message.channel == inbound.channel, Message.provider_id == inbound.provider_id
-                )
-            ).first()
+    def _find_duplicate(self, tx: Session, inbound: Inbound) -> Received | None:
+        found = tx.execute(
+            select(Message.id, Message.contact_id).where(
+                Message.channel == inbound.channel, Message.provider_id == inbound.provider_id
+            )
+        ).first()
         if found is None:
             return None
         return Received("duplicate", found.id, found.contact_id or 0)
@@ -188,38 +186,13 @@ class Conversations:
     def _receive(self, tx: Session, inbound: Inbound) -> Received:
         now = self.clock()
         contact = self._contact_for(tx, inbound, now)
-        message = Message(
-            contact_id=contact.id,
-            channel=inbound.channel,
-            direction="in",
-            provider_id=inbound.provider_id,
-            body=inbound.text,
-            kind="reply",
-            status="received",
-            status_history=[{"status": "received", "at": now.isoformat()}],
-            created_at=now,
-            updated_at=now,
-        )
-        tx.add(message)
-        tx.flush()
-        done = Received("processed", message.id, contact.id)
-
         command = classify(inbound.text) if inbound.button is None else None
         if isinstance(command, Keyword):
             self._keyword(tx, contact, command, inbound.text, now)
-            return done
+            return self._log_inbound(tx, contact, inbound, now, session_id=None)
         if contact.opted_out:
-            return done  # recorded; nothing is said to someone who asked us to stop
-        if isinstance(command, PossibleOptOut):
-            tx.add(
-                Handoff(
-                    contact_id=contact.id,
-                    message_id=message.id,
-                    reason="possible-opt-out",
-                    note=f"the message contains {command.word!r}: check whether they want to stop",
-                    created_at=now,
-                )
-            )
+            # Recorded; nothing is said to someone who asked us to stop.
+            return self._log_inbound(tx, contact, inbound, now, session_id=None)
 
         row = self._waiting_session(tx, contact.id)
         event_id = row.event_id if row is not None else None
@@ -234,19 +207,58 @@ class Conversations:
             else engine_state.Reply(text=inbound.text, **common)
         )
         outcome = self.engine.handle(_engine_session(row), event)
-        if not outcome.handled:
-            tx.add(
-                Handoff(
-                    contact_id=contact.id,
-                    message_id=message.id,
-                    reason="unhandled",
-                    note="a message arrived with no conversation waiting for it",
-                    created_at=now,
+        applied = self._apply(tx, contact, row, outcome, now, event_id)
+        done = self._log_inbound(
+            tx, contact, inbound, now, session_id=applied.id if applied is not None else None
+        )
+        flags = []
+        if isinstance(command, PossibleOptOut):
+            flags.append(
+                (
+                    "possible-opt-out",
+                    f"the message contains {command.word!r}: check whether they want to stop",
                 )
             )
-        applied = self._apply(tx, contact, row, outcome, now, event_id)
-        message.session_id = applied.id if applied is not None else None
+        if not outcome.handled:
+            flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
+        for reason, note in flags:
+            _insert(
+                tx,
+                Handoff,
+                contact_id=contact.id,
+                message_id=done.message_id,
+                reason=reason,
+                note=note,
+                status="open",
+                created_at=now,
+            )
         return done
+
+    def _log_inbound(
+        self,
+        tx: Session,
+        contact: Contact,
+        inbound: Inbound,
+        now: datetime,
+        *,
+        session_id: int | None,
+    ) -> Received:
+        message_id = _insert(
+            tx,
+            Message,
+            contact_id=contact.id,
+            channel=inbound.channel,
+            direction="in",
+            provider_id=inbound.provider_id,
+            body=inbound.text,
+            kind="reply",
+            status="received",
+            status_history=[{"status": "received", "at": now.isoformat()}],
+            session_id=session_id,
+            created_at=now,
+            updated_at=now,
+        )
+        return Received("processed", message_id, contact.id)
 
     def _keyword(
         self, tx: Session, contact: Contact, keyword: Keyword, text: str, now: datetime
@@ -357,20 +369,20 @@ class Conversations:
                     session_id=row.id,
                 )
             elif isinstance(action, engine_state.SaveAnswer):
-                tx.add(
-                    Answer(
-                        contact_id=contact.id,
-                        session_id=row.id,
-                        event_id=row.event_id,
-                        flow=action.flow,
-                        step=action.step,
-                        name=action.name,
-                        kind=self._answer_kind(action.flow, action.step),
-                        raw=action.raw,
-                        value=action.value,
-                        language=contact.language,
-                        at=now,
-                    )
+                _insert(
+                    tx,
+                    Answer,
+                    contact_id=contact.id,
+                    session_id=row.id,
+                    event_id=row.event_id,
+                    flow=action.flow,
+                    step=action.step,
+                    name=action.name,
+                    kind=self._answer_kind(action.flow, action.step),
+                    raw=action.raw,
+                    value=action.value,
+                    language=contact.language,
+                    at=now,
                 )
             elif isinstance(action, engine_state.SetField):
                 _set_field(contact, action.name, action.value, now)
@@ -381,26 +393,28 @@ class Conversations:
                 if not rescheduled:
                     tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
                     rescheduled = True
-                tx.add(
-                    DueWork(
-                        kind=action.kind,
-                        contact_id=contact.id,
-                        session_id=row.id,
-                        seq=action.seq,
-                        due_at=action.due_at,
-                        created_at=now,
-                    )
+                _insert(
+                    tx,
+                    DueWork,
+                    kind=action.kind,
+                    contact_id=contact.id,
+                    session_id=row.id,
+                    seq=action.seq,
+                    due_at=action.due_at,
+                    payload={},
+                    created_at=now,
                 )
             elif isinstance(action, engine_state.Handoff):
-                tx.add(
-                    Handoff(
-                        contact_id=contact.id,
-                        session_id=row.id,
-                        reason="handoff",
-                        note=action.note,
-                        team=action.team,
-                        created_at=now,
-                    )
+                _insert(
+                    tx,
+                    Handoff,
+                    contact_id=contact.id,
+                    session_id=row.id,
+                    reason="handoff",
+                    note=action.note,
+                    team=action.team,
+                    status="open",
+                    created_at=now,
                 )
             elif isinstance(action, engine_state.Rsvp) and row.event_id is not None:
                 self._rsvp(tx, row.event_id, contact.id, action.status, now)
@@ -441,7 +455,9 @@ class Conversations:
         count = count_segments(text)
         refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
         status = "suppressed" if refused else "queued"
-        message = Message(
+        message_id = _insert(
+            tx,
+            Message,
             contact_id=contact.id,
             channel=channel,
             direction="out",
@@ -457,21 +473,19 @@ class Conversations:
             created_at=now,
             updated_at=now,
         )
-        tx.add(message)
-        tx.flush()
         if not refused:
-            tx.add(
-                OutboxItem(
-                    message_id=message.id,
-                    contact_id=contact.id,
-                    channel=channel,
-                    urgent=urgent,
-                    consent_exempt=consent_exempt,
-                    state="queued",
-                    not_before=now,
-                    attempts=0,
-                    created_at=now,
-                )
+            _insert(
+                tx,
+                OutboxItem,
+                message_id=message_id,
+                contact_id=contact.id,
+                channel=channel,
+                urgent=urgent,
+                consent_exempt=consent_exempt,
+                state="queued",
+                not_before=now,
+                attempts=0,
+                created_at=now,
             )
 
     def _rsvp(
@@ -553,6 +567,13 @@ class Conversations:
             "ends_at": event.ends_at,
             "capacity": event.capacity,
         }
+
+
+def _insert(tx: Session, model: type[Base], **values: Any) -> int:
+    """Insert one row with a Core statement (the ORM's unit of work costs more than the
+    database does on this hot path); returns its id."""
+    table = Base.metadata.tables[model.__tablename__]
+    return int(tx.execute(insert(table).returning(table.c.id), values).scalar_one())
 
 
 def _engine_session(row: ConversationSession | None) -> engine_state.Session | None:

@@ -93,15 +93,23 @@ def test_failure_in_the_middle_leaves_nothing(
     service.start(cid, "big-conversation-invite")
     before = (count(db, Message), count(db, OutboxItem), count(db, DueWork))
 
-    def explode(*_: object) -> None:
-        raise RuntimeError("disk full")
+    inserts: list[str] = []
 
-    sa_event.listen(Answer, "before_insert", explode)
+    def explode(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT INTO"):
+            inserts.append(statement.split()[2])
+            # The inbound message is logged last: by then the answer, the next question
+            # and its outbox row and timers have all been written.
+            if inserts.count("messages") == 2:
+                raise RuntimeError("disk full")
+
+    sa_event.listen(db.engine, "before_cursor_execute", explode)
     try:
         with pytest.raises(RuntimeError, match="disk full"):
             Phone(service).text("yes")
     finally:
-        sa_event.remove(Answer, "before_insert", explode)
+        sa_event.remove(db.engine, "before_cursor_execute", explode)
+    assert {"answers", "outbox", "due_work"} <= set(inserts)  # written, then rolled back
     assert (count(db, Message), count(db, OutboxItem), count(db, DueWork)) == before
     assert count(db, Answer) == 0
     row = session_of(db, cid)
