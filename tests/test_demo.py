@@ -54,7 +54,7 @@ def test_demo_serves_the_simulator_and_completes_the_invitation(tmp_path: Path) 
             assert browser.post(f"{api}/send", json={"text": "A quiet room"}).is_success
             conversation = browser.get(api).json()
         bodies = [m["body"] for m in conversation["messages"] if m["direction"] == "out"]
-        assert bodies[0].startswith("Hi Amina, you are invited")
+        assert bodies[0].startswith("Hi Amina, you're invited")
         assert bodies[-1].startswith("Thank you, see you on")
         assert all(
             m["status"] == "delivered" for m in conversation["messages"] if m["direction"] == "out"

@@ -445,7 +445,7 @@ def _placeholder_problem(
 def _check_length(
     definition: FlowDefinition, text: _Text, step: Step, max_segments: int
 ) -> Iterator[Problem]:
-    filled = _fill_samples(text.template)
+    filled = fill_samples(text.template)
     if text.kind == "question" and step.ask is not None and step.ask.choice:
         filled += "".join(f"\n{n}. {o.label}" for n, o in enumerate(step.ask.choice.values(), 1))
     count = count_segments(sanitize_sms(filled))
@@ -459,7 +459,7 @@ def _check_length(
         )
 
 
-def _fill_samples(template: str) -> str:
+def fill_samples(template: str) -> str:
     try:
         found = placeholders(template)
     except TemplateSyntaxError:

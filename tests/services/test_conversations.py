@@ -75,7 +75,7 @@ def test_flow_run_leaves_answers_log_outbox_and_state(
     assert rsvp == "yes"
     sent = outbound(db, cid)
     assert [m.kind for m in sent] == ["question", "question", "message"]
-    assert sent[0].body is not None and sent[0].body.startswith("Hi Amina, you are invited")
+    assert sent[0].body is not None and sent[0].body.startswith("Hi Amina, you're invited")
     assert "Riverside Centre" in (sent[0].body or "")
     assert sent[-1].body is not None and sent[-1].body.startswith("Thank you, see you on")
     assert all(m.status == "queued" and m.segments and m.encoding == "GSM-7" for m in sent)

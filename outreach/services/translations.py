@@ -1,0 +1,71 @@
+"""The translators' workflow, wrapping Babel: extract, update, compile, check.
+
+``extract`` runs exactly what ``pybabel extract`` runs with the project's ``babel.cfg``, so the
+two give the same template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+
+from outreach.flows.loader import FlowDefinition
+from outreach.i18n.catalogs import DOMAIN
+from outreach.i18n.check import LanguageReport, catalog_path, check_language, load_template
+from outreach.settings import Settings
+
+KEYWORDS = ("N_",)
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path  # the project: where babel.cfg and the folders it names are
+    locales: Path
+
+    @property
+    def template(self) -> Path:
+        return self.locales / f"{DOMAIN}.pot"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, root: Path | None = None) -> Paths:
+        return cls(root or Path.cwd(), settings.locales_dir)
+
+
+def _babel(*args: str) -> None:
+    CommandLineInterface().run(["pybabel", "-q", *args])
+
+
+def extract(paths: Paths) -> Path:
+    """Write the template (``messages.pot``) from the flows and the code."""
+    paths.locales.mkdir(parents=True, exist_ok=True)
+    arguments = ["extract", "-F", str(paths.root / "babel.cfg"), "-o", str(paths.template),
+                 "--sort-by-file", "--project", "Outreach", "--add-comments", "TRANSLATORS:"]
+    for keyword in KEYWORDS:
+        arguments += ["-k", keyword]
+    _babel(*arguments, str(paths.root))
+    return paths.template
+
+
+def update(paths: Paths) -> None:
+    """Bring every language's catalog up to date with the template (new texts come empty)."""
+    _babel("update", "-i", str(paths.template), "-d", str(paths.locales), "-D", DOMAIN,
+           "--ignore-obsolete")
+
+
+def compile_catalogs(paths: Paths) -> None:
+    """Build the binary ``.mo`` files (optional: Outreach reads the ``.po`` files directly)."""
+    _babel("compile", "-d", str(paths.locales), "-D", DOMAIN, "--statistics")
+
+
+def languages(paths: Paths) -> list[str]:
+    return sorted(p.parent.parent.name for p in paths.locales.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def check(paths: Paths, flows: dict[str, FlowDefinition], *, max_segments: int
+          ) -> list[LanguageReport]:
+    """Every language's report; errors are in each report's ``errors``."""
+    template = load_template(paths.template)
+    return [check_language(language, catalog_path(paths.locales, language), template, flows,
+                           max_segments=max_segments) for language in languages(paths)]
