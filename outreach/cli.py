@@ -25,10 +25,12 @@ from outreach.errors import (
 )
 from outreach.flows.diagram import mermaid
 from outreach.flows.simulation import Simulation
+from outreach.i18n import report as check_report
 from outreach.scheduling.worker import Worker
 from outreach.services import contacts as contact_service
 from outreach.services import demo as demo_data
 from outreach.services import flows as flow_service
+from outreach.services import translations
 from outreach.services.retention import purge_message_bodies
 from outreach.services.runtime import Runtime
 from outreach.settings import Settings, load_settings
@@ -42,11 +44,13 @@ db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
 contacts_app = typer.Typer(no_args_is_help=True, help="Import contacts; export or erase a person.")
 retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no longer.")
 outbox_app = typer.Typer(no_args_is_help=True, help="Messages waiting to be sent.")
+i18n_app = typer.Typer(no_args_is_help=True, help="Translations: extract, update, compile, check.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(retention_app, name="retention")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(i18n_app, name="i18n")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -269,6 +273,69 @@ def retention_run(ctx: typer.Context) -> None:
     finally:
         db.close()
     typer.echo(f"purged {purged} message bodies older than {settings.retention_days} days")
+
+
+# -- translations -----------------------------------------------------------------------------
+
+SEGMENTS_START, SEGMENTS_END = "<!-- segments:start -->", "<!-- segments:end -->"
+
+
+def _translation_paths(ctx: typer.Context) -> translations.Paths:
+    return translations.Paths.from_settings(_settings(ctx))
+
+
+@i18n_app.command("extract")
+def i18n_extract(ctx: typer.Context) -> None:
+    """Write locales/messages.pot from the flows and the code (as pybabel extract does)."""
+    typer.echo(f"wrote {translations.extract(_translation_paths(ctx))}")
+
+
+@i18n_app.command("update")
+def i18n_update(ctx: typer.Context) -> None:
+    """Add new texts from the template to every language's catalog."""
+    translations.update(_translation_paths(ctx))
+    typer.echo("catalogs updated: translators can now fill in the new, empty entries")
+
+
+@i18n_app.command("compile")
+def i18n_compile(ctx: typer.Context) -> None:
+    """Build .mo files (optional: Outreach reads .po files directly)."""
+    translations.compile_catalogs(_translation_paths(ctx))
+
+
+@i18n_app.command("check")
+def i18n_check(
+    ctx: typer.Context,
+    update_docs: Annotated[
+        Path | None, typer.Option(help="Rewrite the segment table in this Markdown file")
+    ] = None,
+) -> None:
+    """How complete each language is; errors (exit 1) for broken or too long translations."""
+    settings = _settings(ctx)
+    try:
+        flows = flow_service.load_flows(settings)
+    except FlowLoadError as exc:
+        raise _fail(str(exc)) from None
+    paths = _translation_paths(ctx)
+    reports = translations.check(paths, flows, max_segments=settings.max_segments_translated)
+    errors = [e for r in reports for e in r.errors]
+    for report in reports:
+        typer.echo(check_report.summary(report))
+    if update_docs is not None:
+        table = check_report.segment_table(reports, flows)
+        text = update_docs.read_text(encoding="utf-8")
+        before, _, rest = text.partition(SEGMENTS_START)
+        _, found, after = rest.partition(SEGMENTS_END)
+        if not found:
+            raise _fail(f"{update_docs} has no {SEGMENTS_START} ... {SEGMENTS_END} section")
+        update_docs.write_text(
+            f"{before}{SEGMENTS_START}\n{table}\n{SEGMENTS_END}{after}", encoding="utf-8"
+        )
+    for error in errors:
+        typer.secho(error, err=True, fg=typer.colors.RED)
+    if errors:
+        raise _fail(f"{len(errors)} translation error(s)")
+    typer.echo(f"all {len(reports)} language(s) pass")
 
 
 # -- the whole system ------------------------------------------------------------------------

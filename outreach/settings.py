@@ -41,6 +41,11 @@ class Settings(BaseSettings):
 
     # Flows
     max_segments: int = Field(3, ge=1, description="Warn when a message is longer than this")
+    max_segments_translated: int = Field(
+        4,
+        ge=1,
+        description="The check refuses translations longer than this (UCS-2 is 70 a segment)",
+    )
     max_flow_bytes: int = Field(256 * 1024, ge=1024)
     max_steps_per_event: int = Field(100, ge=10)
 

@@ -87,7 +87,7 @@ def test_simulate_sets_language_and_fields(settings: Settings) -> None:
     )
     assert code == 0, out
     result = json.loads(out)
-    assert result["transcript"][0]["text"].startswith("Hi Olu.")
+    assert result["transcript"][0]["text"].startswith("Helo Olu. Dywedoch chi:")  # in Welsh
     assert result["language"] == "cy"
 
 

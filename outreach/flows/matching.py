@@ -21,11 +21,28 @@ from outreach.i18n.locales import locale_for
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 _ASCII_EDGE = string.punctuation + " "
 
+# Each language's words, and the Latin-script spellings people text (Urdu "haan", Arabic
+# "naam"). English works for everyone. Words of another language are left out where they
+# clash (Polish "no" means "well, yes").
 YES_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset({"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "aye", "yes please"}),
+    "cy": frozenset({"ie", "do", "ydw", "ydy", "oes", "iawn", "gallaf", "hoffwn"}),
+    "pl": frozenset({"tak", "jasne", "oczywiscie", "chetnie"}),
+    "ro": frozenset({"da", "sigur", "desigur", "bine"}),
+    "ur": frozenset({"ہاں", "جی ہاں", "جی", "haan", "han", "ji haan", "ji"}),
+    "bn": frozenset({"হ্যাঁ", "হাঁ", "হ্যা", "hyan", "ha", "haan"}),
+    "ar": frozenset({"نعم", "اي", "أيوه", "ايوه", "اكيد", "naam", "aywa"}),
+    "pa": frozenset({"ਹਾਂ", "ਹਾਂਜੀ", "ਜੀ", "haan", "haanji", "ha ji"}),
 }
 NO_WORDS: Mapping[str, frozenset[str]] = {
     "en": frozenset({"no", "n", "nope", "nah", "no thanks", "no thank you", "not really"}),
+    "cy": frozenset({"na", "nage", "nac ydw", "nac oes", "dim", "dim diolch"}),
+    "pl": frozenset({"nie", "nie dziekuje"}),
+    "ro": frozenset({"nu", "nu multumesc"}),
+    "ur": frozenset({"نہیں", "nahi", "nahin", "nai"}),
+    "bn": frozenset({"না", "na", "naa"}),
+    "ar": frozenset({"لا", "la", "laa"}),
+    "pa": frozenset({"ਨਹੀਂ", "ਨਹੀ", "nahi", "nahin"}),
 }
 NUMBER_WORDS: Mapping[str, Mapping[str, int]] = {
     "en": {
@@ -58,9 +75,15 @@ def normalize(text: str) -> str:
     return _EDGE_PUNCT.sub("", folded)
 
 
-def _words_for(table: Mapping[str, frozenset[str]], language: str) -> frozenset[str]:
+@lru_cache(maxsize=64)
+def _yes_no_index(language: str) -> dict[str, str]:
+    """Normalised yes and no words for a person: their language's, then English."""
     base = language.replace("-", "_").split("_", 1)[0]
-    return table.get(base, frozenset()) | table["en"]
+    index: dict[str, str] = {}
+    for table, meaning in ((YES_WORDS, "yes"), (NO_WORDS, "no")):
+        for word in table.get(base, frozenset()) | table["en"]:
+            index.setdefault(normalize(word), meaning)
+    return index
 
 
 def match_keyword(text: str, index: Mapping[str, str]) -> str | None:
@@ -81,9 +104,7 @@ def match_keyword(text: str, index: Mapping[str, str]) -> str | None:
 
 def parse_yesno(text: str, language: str) -> str | None:
     """``"yes"``, ``"no"`` or None, accepting English words in any language."""
-    index = {w: "yes" for w in _words_for(YES_WORDS, language)}
-    index.update({w: "no" for w in _words_for(NO_WORDS, language)})
-    return match_keyword(text, index)
+    return match_keyword(text, _yes_no_index(language))
 
 
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")

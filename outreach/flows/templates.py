@@ -135,10 +135,10 @@ def render(
             continue
         value = lookup(segment)
         if value is None or value == "":
-            if segment.fallback is None:
-                gaps = True
-            else:
+            if segment.fallback:
                 parts.append(segment.fallback)
+            else:  # no fallback, or an empty one ("Dzień dobry {first_name|},")
+                gaps = True
         else:
             parts.append(fmt(value, segment.format))
     text = "".join(parts)

@@ -83,7 +83,7 @@ def check_language(
         report.errors.extend(_placeholder_errors(language, entry.id, text))
         count = count_segments(sanitize_sms(fill_samples(text)))
         report.segments[entry.id] = count
-        if count.encoding == "UCS-2":
+        if count.encoding == "UCS-2" and text != entry.id:  # not names kept as written
             report.forced_ucs2.update(non_gsm7_characters(sanitize_sms(text)))
         if count.segments > max_segments:
             english = count_segments(sanitize_sms(fill_samples(entry.id)))
@@ -110,16 +110,17 @@ def _placeholder_errors(language: str, msgid: str, text: str) -> Iterable[str]:
     except TemplateSyntaxError as exc:
         yield f"{language}: {_short(msgid)!r}: the translation has a broken placeholder: {exc}"
         return
-    for name, form in (wanted - got):
+    for name, form in wanted - got:
         shown = f"{{{name}:{form}}}" if form else f"{{{name}}}"
         yield f"{language}: {_short(msgid)!r}: the translation drops {shown}; keep it as it is"
-    for name, form in (got - wanted):
+    for name, form in got - wanted:
         shown = f"{{{name}:{form}}}" if form else f"{{{name}}}"
-        yield f"{language}: {_short(msgid)!r}: the translation adds {shown}, which the English lacks"
+        yield f"{language}: {_short(msgid)!r}: the translation adds {shown}, not in the English"
 
 
-def _choice_errors(language: str, flows: Mapping[str, FlowDefinition],
-                   translations: Mapping[str, str]) -> Iterable[str]:
+def _choice_errors(
+    language: str, flows: Mapping[str, FlowDefinition], translations: Mapping[str, str]
+) -> Iterable[str]:
     """Two options of one question that a person could not tell apart in this language."""
     for definition in flows.values():
         for step in definition.flow.steps:
@@ -131,8 +132,10 @@ def _choice_errors(language: str, flows: Mapping[str, FlowDefinition],
                 words |= {matching.normalize(w) for w in option.match}
                 for word in words:
                     if word in seen and seen[word] != key:
-                        yield (f"{language}: flow {definition.id}, step {step.id}: options "
-                               f"{seen[word]!r} and {key!r} both answer to {word!r}")
+                        yield (
+                            f"{language}: flow {definition.id}, step {step.id}: options "
+                            f"{seen[word]!r} and {key!r} both answer to {word!r}"
+                        )
                     seen.setdefault(word, key)
 
 

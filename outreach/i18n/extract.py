@@ -47,14 +47,18 @@ def _step_texts(doc: Document, flow: str, index: int, step: dict[str, Any]) -> I
     if isinstance(handoff, str):
         yield _item(doc, ("steps", index, "handoff"), handoff, [f"{where} (note for staff)"])
     elif isinstance(handoff, dict) and isinstance(handoff.get("note"), str):
-        yield _item(doc, ("steps", index, "handoff", "note"), handoff["note"],
-                    [f"{where} (note for staff)"])
+        yield _item(
+            doc, ("steps", index, "handoff", "note"), handoff["note"], [f"{where} (note for staff)"]
+        )
     ask = step.get("ask")
     choice = ask.get("choice") if isinstance(ask, dict) else None
     if isinstance(choice, dict):
         for key, option in choice.items():
-            label = option if isinstance(option, str) else (
-                option.get("label") if isinstance(option, dict) else None)
+            label = (
+                option
+                if isinstance(option, str)
+                else (option.get("label") if isinstance(option, dict) else None)
+            )
             if not isinstance(label, str):
                 continue
             comments = [f"{where} (option {key!r}: keep it short, it is one line of a list)"]

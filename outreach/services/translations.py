@@ -34,14 +34,24 @@ class Paths:
 
 
 def _babel(*args: str) -> None:
-    CommandLineInterface().run(["pybabel", "-q", *args])
+    CommandLineInterface().run(["pybabel", "-q", *args])  # type: ignore[no-untyped-call]
 
 
 def extract(paths: Paths) -> Path:
     """Write the template (``messages.pot``) from the flows and the code."""
     paths.locales.mkdir(parents=True, exist_ok=True)
-    arguments = ["extract", "-F", str(paths.root / "babel.cfg"), "-o", str(paths.template),
-                 "--sort-by-file", "--project", "Outreach", "--add-comments", "TRANSLATORS:"]
+    arguments = [
+        "extract",
+        "-F",
+        str(paths.root / "babel.cfg"),
+        "-o",
+        str(paths.template),
+        "--sort-by-file",
+        "--project",
+        "Outreach",
+        "--add-comments",
+        "TRANSLATORS:",
+    ]
     for keyword in KEYWORDS:
         arguments += ["-k", keyword]
     _babel(*arguments, str(paths.root))
@@ -50,8 +60,16 @@ def extract(paths: Paths) -> Path:
 
 def update(paths: Paths) -> None:
     """Bring every language's catalog up to date with the template (new texts come empty)."""
-    _babel("update", "-i", str(paths.template), "-d", str(paths.locales), "-D", DOMAIN,
-           "--ignore-obsolete")
+    _babel(
+        "update",
+        "-i",
+        str(paths.template),
+        "-d",
+        str(paths.locales),
+        "-D",
+        DOMAIN,
+        "--ignore-obsolete",
+    )
 
 
 def compile_catalogs(paths: Paths) -> None:
@@ -63,9 +81,18 @@ def languages(paths: Paths) -> list[str]:
     return sorted(p.parent.parent.name for p in paths.locales.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-def check(paths: Paths, flows: dict[str, FlowDefinition], *, max_segments: int
-          ) -> list[LanguageReport]:
+def check(
+    paths: Paths, flows: dict[str, FlowDefinition], *, max_segments: int
+) -> list[LanguageReport]:
     """Every language's report; errors are in each report's ``errors``."""
     template = load_template(paths.template)
-    return [check_language(language, catalog_path(paths.locales, language), template, flows,
-                           max_segments=max_segments) for language in languages(paths)]
+    return [
+        check_language(
+            language,
+            catalog_path(paths.locales, language),
+            template,
+            flows,
+            max_segments=max_segments,
+        )
+        for language in languages(paths)
+    ]

@@ -123,12 +123,13 @@ def test_browser_registration_by_texting_join(simulator: tuple[str, Runtime]) ->
             expect(page.locator("#contact")).to_contain_text("Amina")
             page.select_option("#contact", label="Marek · +447400123458 · pl")
             phone = page.locator("#messages")
+            # Marek's language is Polish: the flow talks Polish, and "tak" is his yes.
             for reply, answer in [
-                ("JOIN", "What is your first name?"),
-                ("Marek", "Which language"),
-                ("Polski", "How would you like to be paid?"),
-                ("2", "Reply YES or NO"),
-                ("yes", "you're registered"),
+                ("JOIN", "Jak masz na imię?"),
+                ("Marek", "W jakim języku"),
+                ("Polski", "Jak chcesz otrzymać zapłatę?"),
+                ("2", "Odpowiedz TAK lub NIE."),
+                ("tak", "jesteś zapisany/a"),
             ]:
                 page.fill("#text", reply)
                 page.click("#reply button")
