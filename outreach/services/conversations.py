@@ -186,13 +186,14 @@ class Conversations:
     def _receive(self, tx: Session, inbound: Inbound) -> Received:
         now = self.clock()
         contact = self._contact_for(tx, inbound, now)
+        # Logged first, so the record reads in the order things happened.
+        done = self._log_inbound(tx, contact, inbound, now)
         command = classify(inbound.text) if inbound.button is None else None
         if isinstance(command, Keyword):
             self._keyword(tx, contact, command, inbound.text, now)
-            return self._log_inbound(tx, contact, inbound, now, session_id=None)
+            return done
         if contact.opted_out:
-            # Recorded; nothing is said to someone who asked us to stop.
-            return self._log_inbound(tx, contact, inbound, now, session_id=None)
+            return done  # recorded; nothing is said to someone who asked us to stop
 
         row = self._waiting_session(tx, contact.id)
         event_id = row.event_id if row is not None else None
@@ -208,9 +209,10 @@ class Conversations:
         )
         outcome = self.engine.handle(_engine_session(row), event)
         applied = self._apply(tx, contact, row, outcome, now, event_id)
-        done = self._log_inbound(
-            tx, contact, inbound, now, session_id=applied.id if applied is not None else None
-        )
+        if applied is not None:
+            tx.execute(
+                update(Message).where(Message.id == done.message_id).values(session_id=applied.id)
+            )
         flags = []
         if isinstance(command, PossibleOptOut):
             flags.append(
@@ -235,13 +237,7 @@ class Conversations:
         return done
 
     def _log_inbound(
-        self,
-        tx: Session,
-        contact: Contact,
-        inbound: Inbound,
-        now: datetime,
-        *,
-        session_id: int | None,
+        self, tx: Session, contact: Contact, inbound: Inbound, now: datetime
     ) -> Received:
         message_id = _insert(
             tx,
@@ -254,7 +250,6 @@ class Conversations:
             kind="reply",
             status="received",
             status_history=[{"status": "received", "at": now.isoformat()}],
-            session_id=session_id,
             created_at=now,
             updated_at=now,
         )
