@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -57,7 +58,9 @@ def format_value(value: Any, fmt: str | None, *, language: str, timezone: str) -
 
     >>> when = datetime(2026, 3, 5, 18, 30, tzinfo=UTC)
     >>> format_value(when, "date", language="en", timezone="Europe/London")
-    'Thursday 5 March'
+    'Thursday, 5 March'
+    >>> format_value(when, "date", language="pl", timezone="Europe/London")
+    'czwartek, 5 marca'
     >>> format_value(when, "time", language="en", timezone="Europe/London")
     '18:30'
     >>> format_value(1234.5, "number", language="en", timezone="UTC")
@@ -83,7 +86,7 @@ def _format(value: Any, fmt: str | None, language: str, timezone: str) -> str:
         if fmt == "time":
             return babel_dates.format_time(local, "short", locale=locale)
         if fmt == "datetime":
-            day = babel_dates.format_skeleton("MMMMEEEEd", local, locale=locale)
+            day = babel_dates.format_date(local.date(), _day_month(locale), locale=locale)
             return f"{day}, {babel_dates.format_time(local, 'short', locale=locale)}"
         value = local.date()
     if isinstance(value, date):
@@ -91,12 +94,24 @@ def _format(value: Any, fmt: str | None, language: str, timezone: str) -> str:
             return babel_dates.format_date(value, "EEEE", locale=locale)
         if fmt == "short_date":
             return babel_dates.format_date(value, "short", locale=locale)
-        return babel_dates.format_skeleton("MMMMEEEEd", value, locale=locale)
+        return babel_dates.format_date(value, _day_month(locale), locale=locale)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return babel_numbers.format_decimal(value, locale=locale)
     if value is None:
         return ""
     return str(value)
+
+
+@lru_cache(maxsize=64)
+def _day_month(locale: Locale) -> str:
+    """The locale's full date pattern without the year: "EEEE, d MMMM" (a weekday and a date
+    people recognise, punctuated as the language does), for an event a few weeks away.
+
+    >>> _day_month(locale_for("ur"))
+    'EEEE، d MMMM'
+    """
+    pattern = str(locale.date_formats["full"].pattern)
+    return re.sub(r"[\s,،]*y+[\s,،]*", " ", pattern).strip(" ,،")
 
 
 def _parse_iso(text: str) -> datetime | date | str:

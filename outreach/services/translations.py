@@ -30,7 +30,9 @@ class Paths:
 
     @classmethod
     def from_settings(cls, settings: Settings, root: Path | None = None) -> Paths:
-        return cls(root or Path.cwd(), settings.locales_dir)
+        return cls(
+            root or Path("."), settings.locales_dir
+        )  # relative: locations as pybabel writes them
 
 
 def _babel(*args: str) -> None:

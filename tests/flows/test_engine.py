@@ -395,7 +395,7 @@ def test_dates_are_shown_in_the_contacts_time_zone(engine: Engine, t0: datetime)
         contact=Contact(timezone="Pacific/Auckland"),
     )
     text = engine.handle(None, start).messages()[0].text
-    assert "Tuesday 3 March at 12:30" in text
+    assert "Tuesday, 3 March at 12:30" in text
 
 
 def test_session_round_trips_through_json(engine: Engine, t0: datetime) -> None:
