@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import logging
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -59,8 +62,27 @@ def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj
 
 
-def _database(ctx: typer.Context) -> Database:
-    return Database(_settings(ctx).database_url)
+@contextmanager
+def _database(ctx: typer.Context) -> Iterator[Database]:
+    """The store for one command, closed when it is done."""
+    db = Database(_settings(ctx).database_url)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@contextmanager
+def _runtime(ctx: typer.Context, settings: Settings | None = None) -> Iterator[Runtime]:
+    """Everything a long-running command needs; a broken flow stops it with the problem."""
+    try:
+        rt = Runtime.build(settings or _settings(ctx))
+    except FlowLoadError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 def _actor() -> str:
@@ -165,11 +187,8 @@ def flows_diagram(
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or update the database schema (safe to run on every deploy)."""
-    db = _database(ctx)
-    try:
+    with _database(ctx) as db:
         before, after = migrate.upgrade(db)
-    finally:
-        db.close()
     if before == after:
         typer.echo(f"database already up to date (revision {after})")
     else:
@@ -203,25 +222,23 @@ def contacts_import(
         if not sep or not column or not target:
             raise _fail(f"--map takes COLUMN=FIELD, not {item!r}")
         mapping[column] = target
-    db = _database(ctx)
-    try:
-        report = contact_service.import_contacts(
-            db,
-            file,
-            mapping=mapping,
-            tags=tag or (),
-            consent_source=consent_source,
-            dry_run=dry_run,
-            region=settings.default_region,
-            default_language=settings.default_language,
-            default_timezone=settings.default_timezone,
-            rejects_path=rejects,
-            actor=_actor(),
-        )
-    except ImportFileError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        db.close()
+    with _database(ctx) as db:
+        try:
+            report = contact_service.import_contacts(
+                db,
+                file,
+                mapping=mapping,
+                tags=tag or (),
+                consent_source=consent_source,
+                dry_run=dry_run,
+                region=settings.default_region,
+                default_language=settings.default_language,
+                default_timezone=settings.default_timezone,
+                rejects_path=rejects,
+                actor=_actor(),
+            )
+        except ImportFileError as exc:
+            raise _fail(str(exc)) from None
     typer.echo(("dry run: " if dry_run else "") + report.summary())
 
 
@@ -230,15 +247,13 @@ def contacts_export(
     ctx: typer.Context, phone: Annotated[str, typer.Argument(help="The person's number")]
 ) -> None:
     """Print everything held on one person as JSON (a subject access request)."""
-    db = _database(ctx)
-    try:
-        data = contact_service.export_contact(
-            db, phone, region=_settings(ctx).default_region, actor=_actor()
-        )
-    except (ContactNotFound, InvalidPhoneNumber) as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        db.close()
+    with _database(ctx) as db:
+        try:
+            data = contact_service.export_contact(
+                db, phone, region=_settings(ctx).default_region, actor=_actor()
+            )
+        except (ContactNotFound, InvalidPhoneNumber) as exc:
+            raise _fail(str(exc)) from None
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
@@ -251,15 +266,13 @@ def contacts_erase(
     """Erase a person's personal data and message bodies, keeping anonymous counts."""
     if not yes:
         typer.confirm("Erase this person's data for good?", abort=True)
-    db = _database(ctx)
-    try:
-        contact_id = contact_service.erase_contact(
-            db, phone, region=_settings(ctx).default_region, actor=_actor()
-        )
-    except (ContactNotFound, InvalidPhoneNumber) as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        db.close()
+    with _database(ctx) as db:
+        try:
+            contact_id = contact_service.erase_contact(
+                db, phone, region=_settings(ctx).default_region, actor=_actor()
+            )
+        except (ContactNotFound, InvalidPhoneNumber) as exc:
+            raise _fail(str(exc)) from None
     typer.echo(f"erased contact #{contact_id}; the erasure is recorded in the audit log")
 
 
@@ -267,11 +280,8 @@ def contacts_erase(
 def retention_run(ctx: typer.Context) -> None:
     """Purge message bodies older than OUTREACH_RETENTION_DAYS (counts and answers stay)."""
     settings = _settings(ctx)
-    db = _database(ctx)
-    try:
+    with _database(ctx) as db:
         purged = purge_message_bodies(db, older_than_days=settings.retention_days, actor=_actor())
-    finally:
-        db.close()
     typer.echo(f"purged {purged} message bodies older than {settings.retention_days} days")
 
 
@@ -364,18 +374,17 @@ def demo(
         }
     )
     _logging()
-    try:
-        rt = Runtime.build(settings)
-    except FlowLoadError as exc:
-        raise _fail(str(exc)) from None
-    migrate.upgrade(rt.db)
-    demo_data.seed(rt)
-    url = f"http://{host}:{port}/simulator"
-    typer.secho("\nOutreach demo: everything runs here, on SQLite, with simulated SMS.", bold=True)
-    typer.echo(f"  Open {url} and log in with the password: {password}")
-    typer.echo("  Pick Amina, start big-conversation-invite, and answer as she would.")
-    typer.echo("  Press Ctrl+C to stop.\n")
-    _serve(create_app(rt, background=Worker(rt)), host, port)
+    with _runtime(ctx, settings) as rt:
+        migrate.upgrade(rt.db)
+        demo_data.seed(rt)
+        url = f"http://{host}:{port}/simulator"
+        typer.secho(
+            "\nOutreach demo: everything runs here, on SQLite, with simulated SMS.", bold=True
+        )
+        typer.echo(f"  Open {url} and log in with the password: {password}")
+        typer.echo("  Pick Amina, start big-conversation-invite, and answer as she would.")
+        typer.echo("  Press Ctrl+C to stop.\n")
+        _serve(create_app(rt, background=Worker(rt)), host, port)
 
 
 @app.command()
@@ -386,40 +395,23 @@ def web(
 ) -> None:
     """Run the web process: Twilio webhooks, health checks and the phone simulator."""
     _logging()
-    try:
-        rt = Runtime.build(_settings(ctx))
-    except FlowLoadError as exc:
-        raise _fail(str(exc)) from None
-    _serve(create_app(rt), host, port)
+    with _runtime(ctx) as rt:
+        _serve(create_app(rt), host, port)
 
 
 @app.command()
 def worker(ctx: typer.Context) -> None:
     """Run the worker: send the outbox, fire reminders and timeouts."""
     _logging()
-    try:
-        rt = Runtime.build(_settings(ctx))
-    except FlowLoadError as exc:
-        raise _fail(str(exc)) from None
-    try:
+    with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt, SystemExit):
         Worker(rt).run_forever()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        rt.close()
 
 
 @outbox_app.command("flush")
 def outbox_flush(ctx: typer.Context) -> None:
     """Send every queued message that is due, now, and say how it went."""
-    try:
-        rt = Runtime.build(_settings(ctx))
-    except FlowLoadError as exc:
-        raise _fail(str(exc)) from None
-    try:
+    with _runtime(ctx) as rt:
         typer.echo(str(rt.outbox.flush()))
-    finally:
-        rt.close()
 
 
 def _serve(application: FastAPI, host: str, port: int) -> None:
