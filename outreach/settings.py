@@ -6,6 +6,7 @@ build their own and nothing reads ``os.environ`` behind anyone's back.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     )
     send_timeout_seconds: float = Field(10.0, gt=0)
     max_send_attempts: int = Field(8, ge=1)
+
+    # Quiet hours: what Outreach starts waits for this window, in the contact's time zone
+    quiet_hours_start: time = time(9, 0)
+    quiet_hours_end: time = time(20, 0)
 
     # Retention
     retention_days: int = Field(365, ge=1, description="Message bodies older than this are purged")

@@ -9,6 +9,7 @@ records an event reply and ``end`` stops. Several can be combined in one step; t
 
 from __future__ import annotations
 
+from datetime import time as dt_time
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -254,6 +255,19 @@ class Step(_Model):
         return self.ask is not None
 
 
+class QuietWindow(_Model):
+    """When this flow's messages may go out, local time (overrides the default 09:00-20:00)."""
+
+    start: dt_time
+    end: dt_time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QuietWindow:
+        if self.start >= self.end:
+            raise ValueError("quiet_hours start must come before end, e.g. 09:00 and 20:00")
+        return self
+
+
 class Flow(_Model):
     """A whole flow file."""
 
@@ -264,4 +278,5 @@ class Flow(_Model):
     interrupts: bool = False
     expire_after: Duration = timedelta(days=7)
     uses_fields: list[Identifier] = []
+    quiet_hours: QuietWindow | None = None
     steps: list[Step] = Field(min_length=1)

@@ -36,6 +36,7 @@ class Worker:
     def _configure(self, scheduler: BaseScheduler) -> BaseScheduler:
         scheduler.add_job(self.dispatch, "interval", seconds=self.dispatch_every, id="dispatch")
         scheduler.add_job(self.timers, "interval", seconds=self.timers_every, id="timers")
+        scheduler.add_job(self.runtime.outbox.reconcile, "interval", minutes=1, id="reconcile")
         return scheduler
 
     def dispatch(self) -> None:

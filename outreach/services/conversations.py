@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from outreach.clock import Clock, utcnow
 from outreach.contacts.keywords import Keyword, PossibleOptOut, classify
+from outreach.contacts.quiet_hours import QuietHours
 from outreach.errors import ContactNotFound, FlowNotFound
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
@@ -89,6 +90,7 @@ class Conversations:
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        self.quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -121,7 +123,8 @@ class Conversations:
                 contact=_engine_contact(tx, contact),
                 event=self._event_fields(tx, event_id),
             )
-            self._apply(tx, contact, current, self.engine.handle(state, event), now, event_id)
+            outcome = self.engine.handle(state, event)
+            self._apply(tx, contact, current, outcome, now, event_id, initiated=True)
 
     def fire_due(self, *, limit: int = 500) -> int:
         """Fire reminders and timeouts that are due; returns how many were handled."""
@@ -168,7 +171,7 @@ class Conversations:
                 else engine_state.TimeoutDue(seq=item.seq, **common)
             )
             outcome = self.engine.handle(_engine_session(row), event)
-            self._apply(tx, contact, row, outcome, now, row.event_id)
+            self._apply(tx, contact, row, outcome, now, row.event_id, initiated=True)
             return True
 
     # -- receiving -----------------------------------------------------------------------------
@@ -320,6 +323,8 @@ class Conversations:
         outcome: engine_state.Outcome,
         now: datetime,
         event_id: str | None,
+        *,
+        initiated: bool = False,
     ) -> ConversationSession | None:
         """Apply ``outcome``; returns the session row it ended up in."""
         session = outcome.session
@@ -362,6 +367,7 @@ class Conversations:
                     flow=action.flow,
                     step=action.step,
                     session_id=row.id,
+                    initiated=initiated,
                 )
             elif isinstance(action, engine_state.SaveAnswer):
                 _insert(
@@ -441,12 +447,18 @@ class Conversations:
         flow: str | None = None,
         step: str | None = None,
         session_id: int | None = None,
+        initiated: bool = False,
     ) -> None:
         """Log an outgoing message and queue it, unless the person may not be sent it."""
         channel = contact.channel
         if channel == "sms" and self.settings.alphanumeric_sender:
             # Nobody can reply STOP to a sender ID: every message says how else to stop.
             text = f"{text}\n{self._system_text(contact, ALPHANUMERIC_FOOTER)}"
+        not_before = now
+        # What we start waits for the day to begin where the person is; made-up people of
+        # the phone simulator are rehearsals, at any hour.
+        if initiated and not urgent and channel != "simulator":
+            not_before = self._window(flow).next_allowed(now, contact.timezone)
         count = count_segments(text)
         refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
         status = "suppressed" if refused else "queued"
@@ -478,10 +490,15 @@ class Conversations:
                 urgent=urgent,
                 consent_exempt=consent_exempt,
                 state="queued",
-                not_before=now,
+                not_before=not_before,
                 attempts=0,
                 created_at=now,
             )
+
+    def _window(self, flow: str | None) -> QuietHours:
+        definition = self.engine.flows.get(flow) if flow else None
+        window = definition.flow.quiet_hours if definition else None
+        return QuietHours(window.start, window.end) if window else self.quiet_hours
 
     def _rsvp(
         self, tx: Session, event_id: str, contact_id: int, status: str, now: datetime

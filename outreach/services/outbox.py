@@ -77,6 +77,8 @@ class Outbox:
         backoff: timedelta = timedelta(seconds=15),
         max_backoff: timedelta = timedelta(hours=1),
         jitter: Callable[[], float] = random.random,
+        lease: timedelta = timedelta(minutes=2),
+        name: str = "outbox",
     ) -> None:
         self.db = db
         self.channels = dict(channels)
@@ -85,6 +87,8 @@ class Outbox:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.jitter = jitter
+        self.lease = lease  # longer than any send can take: past it, the sender has died
+        self.name = name
 
     def flush(self, *, limit: int | None = None, contact_id: int | None = None) -> FlushReport:
         """Send every message due now (or ``limit`` of them), oldest first."""
@@ -115,6 +119,38 @@ class Outbox:
         else:
             result = channel.send(claimed.outgoing)
         return self._record(item_id, result)
+
+    def reconcile(self) -> int:
+        """Settle messages left in ``sending`` by a sender that stopped (a crash, a kill).
+
+        Whether the provider got them cannot be known without their id, so they are marked
+        ``unknown`` and reported, never sent again blindly: a person could get them twice.
+        """
+        now = self.clock()
+        with self.db.transaction() as tx:
+            stuck = list(
+                tx.scalars(
+                    select(OutboxItem)
+                    .where(OutboxItem.state == "sending", OutboxItem.claimed_until < now)
+                    .with_for_update()
+                )
+            )
+            for item in stuck:
+                message = tx.get(Message, item.message_id)
+                if message is not None:
+                    message.status = "unknown"
+                    history(
+                        message,
+                        "unknown",
+                        now,
+                        detail="the sender stopped while sending; not resent",
+                    )
+                    log.error(
+                        "message %s was being sent when its sender stopped; not resent",
+                        item.message_id,
+                    )
+                tx.delete(item)
+        return len(stuck)
 
     def record_delivery(
         self,
@@ -189,6 +225,8 @@ class Outbox:
                 tx.delete(item)
                 return "cancelled"
             item.state = "sending"
+            item.claimed_by = self.name
+            item.claimed_until = now + self.lease
             item.attempts += 1
             message.status = "sending"
             history(message, "sending", now, attempt=item.attempts)

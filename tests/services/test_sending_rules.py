@@ -1,0 +1,129 @@
+"""When messages may go: quiet hours in the person's time zone, and sends cut short."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from outreach.clock import ManualClock
+from outreach.flows.engine import Engine
+from outreach.services.conversations import Conversations
+from outreach.settings import Settings
+from outreach.store.database import Database
+from outreach.store.models import Message, OutboxItem
+from tests.services.conftest import Phone, add_contact, add_event
+
+
+def queued(db: Database, contact_id: int) -> list[datetime]:
+    with db.transaction() as tx:
+        return list(
+            tx.scalars(
+                select(OutboxItem.not_before)
+                .where(OutboxItem.contact_id == contact_id)
+                .order_by(OutboxItem.id)
+            )
+        )
+
+
+def test_reminder_due_at_night_waits_until_nine(
+    db: Database, engine: Engine, settings: Settings
+) -> None:
+    clock = ManualClock(datetime(2026, 1, 12, 21, 0, tzinfo=UTC))  # 21:00 in London, winter
+    service = Conversations(db, engine, settings=settings, clock=clock)
+    cid = add_contact(db, at=clock.now)
+    service.start(cid, "big-conversation-invite")
+    assert queued(db, cid) == [datetime(2026, 1, 13, 9, 0, tzinfo=UTC)]
+    clock.now = datetime(2026, 1, 14, 23, 0, tzinfo=UTC)  # the reminder falls due at 23:00
+    assert service.fire_due() == 1
+    assert queued(db, cid)[-1] == datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+
+
+def test_each_person_in_their_own_time_zone_across_a_clock_change(
+    db: Database, engine: Engine, settings: Settings
+) -> None:
+    # Saturday 28 March 2026, 22:00 UTC; the UK moves to summer time that night
+    clock = ManualClock(datetime(2026, 3, 28, 22, 0, tzinfo=UTC))
+    service = Conversations(db, engine, settings=settings, clock=clock)
+    london = add_contact(db, 1, at=clock.now, timezone="Europe/London")
+    new_york = add_contact(db, 2, at=clock.now, timezone="America/New_York")
+    service.start(london, "you-said-we-did")
+    service.start(new_york, "you-said-we-did")
+    # 09:00 BST is 08:00 UTC the next morning; in New York it is 18:00 now, inside the window
+    assert queued(db, london)[0] == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    assert queued(db, new_york)[0] == clock.now
+
+
+def test_urgent_messages_and_replies_go_at_once(
+    db: Database, engine: Engine, settings: Settings
+) -> None:
+    clock = ManualClock(datetime(2026, 1, 12, 23, 30, tzinfo=UTC))
+    service = Conversations(db, engine, settings=settings, clock=clock)
+    event_id = add_event(db, at=clock.now)
+    cid = add_contact(db, at=clock.now)
+    service.start(cid, "event-changed", event_id=event_id)  # marked urgent in the flow
+    assert queued(db, cid) == [clock.now]
+    other = add_contact(db, 3, at=clock.now)
+    Phone(service, 3).text("JOIN")  # they texted us: the answer goes now
+    assert queued(db, other) == [clock.now]
+
+
+def test_the_outbox_holds_night_messages_until_morning(
+    db: Database, engine: Engine, settings: Settings
+) -> None:
+    from outreach.channels.simulator import SimulatorChannel
+    from outreach.services.outbox import Outbox
+
+    clock = ManualClock(datetime(2026, 1, 12, 22, 0, tzinfo=UTC))
+    service = Conversations(db, engine, settings=settings, clock=clock)
+    outbox = Outbox(db, {"sms": SimulatorChannel()}, clock=clock)
+    cid = add_contact(db, at=clock.now)
+    service.start(cid, "you-said-we-did")
+    assert str(outbox.flush()) == "nothing to send"
+    clock.now = datetime(2026, 1, 13, 9, 0, tzinfo=UTC)
+    assert str(outbox.flush()) == "2 sent"
+    with db.transaction() as tx:
+        assert set(tx.scalars(select(Message.status).where(Message.contact_id == cid))) == {
+            "delivered"
+        }
+
+
+def test_a_flow_can_set_its_own_window(db: Database, settings: Settings, tmp_path: object) -> None:
+    from outreach.flows.loader import load_text
+
+    flow = load_text(
+        "version: 1\nflow: early\ndescription: d\nquiet_hours: {start: '07:30', end: '21:00'}\n"
+        "steps:\n  - id: a\n    send: Good morning\n"
+    )
+    clock = ManualClock(datetime(2026, 1, 12, 22, 0, tzinfo=UTC))
+    service = Conversations(db, Engine({"early": flow}), settings=settings, clock=clock)
+    cid = add_contact(db, at=clock.now)
+    service.start(cid, "early")
+    assert queued(db, cid) == [datetime(2026, 1, 13, 7, 30, tzinfo=UTC)]
+
+
+def test_a_send_cut_short_is_reported_unknown_and_never_resent(
+    db: Database, engine: Engine, settings: Settings
+) -> None:
+    from outreach.channels.simulator import SimulatorChannel
+    from outreach.services.outbox import Outbox
+
+    clock = ManualClock(datetime(2026, 1, 12, 10, 0, tzinfo=UTC))
+    service = Conversations(db, engine, settings=settings, clock=clock)
+    outbox = Outbox(db, {"sms": SimulatorChannel()}, clock=clock)
+    cid = add_contact(db, at=clock.now)
+    service.start(cid, "event-changed")
+    with db.transaction() as tx:
+        item_id = tx.scalar(select(OutboxItem.id))
+    assert item_id is not None
+    outbox._claim(item_id)  # the sender claims the message, then dies before it can send
+    assert outbox.reconcile() == 0  # its lease has not run out yet
+    clock.now = datetime(2026, 1, 12, 10, 5, tzinfo=UTC)
+    assert outbox.reconcile() == 1
+    assert str(outbox.flush()) == "nothing to send"
+    with db.transaction() as tx:
+        message = tx.scalar(select(Message).where(Message.contact_id == cid))
+        assert message is not None and message.status == "unknown"
+        assert message.status_history[-1]["detail"] == (
+            "the sender stopped while sending; not resent"
+        )
