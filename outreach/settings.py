@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     )
     send_timeout_seconds: float = Field(10.0, gt=0)
     max_send_attempts: int = Field(8, ge=1)
+    send_rate: float = Field(10.0, gt=0, description="Messages a second, per worker")
+    send_lease_seconds: float = Field(
+        120.0, gt=0, description="A claimed batch not settled by then is treated as abandoned"
+    )
+    send_batch: int = Field(50, ge=1, le=1000)
 
     # Quiet hours: what Outreach starts waits for this window, in the contact's time zone
     quiet_hours_start: time = time(9, 0)

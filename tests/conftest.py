@@ -87,7 +87,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # The schema rides in the URL, so processes the test starts can be handed it too.
+    database = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
     try:
         upgrade(database)
         yield database

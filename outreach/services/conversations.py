@@ -285,11 +285,13 @@ class Conversations:
         row = self._waiting_session(tx, contact.id)
         if row is not None:
             _end_row(row, "opted-out", "the person opted out", now)
-        queued = select(OutboxItem.message_id).where(OutboxItem.contact_id == contact.id)
+        # Rows already being sent are left to their sender: it records what happened.
+        waiting = (OutboxItem.contact_id == contact.id) & (OutboxItem.state == "queued")
+        queued = select(OutboxItem.message_id).where(waiting)
         tx.execute(
             update(Message).where(Message.id.in_(queued)).values(status="cancelled", updated_at=now)
         )
-        tx.execute(delete(OutboxItem).where(OutboxItem.contact_id == contact.id))
+        tx.execute(delete(OutboxItem).where(waiting))
         tx.execute(delete(DueWork).where(DueWork.contact_id == contact.id))
 
     def _system_message(

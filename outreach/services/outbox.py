@@ -9,16 +9,20 @@ the outcome. A process that dies between the first and the last step leaves the 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Channel, Outgoing, SendResult
+from outreach.channels.rate_limit import TokenBucket
 from outreach.clock import Clock, utcnow
 from outreach.store.consent import record_consent, refusal
 from outreach.store.database import Database
@@ -58,6 +62,10 @@ class FlushReport:
     def add(self, outcome: str) -> None:
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
 
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
     def __str__(self) -> str:
         if not self.counts:
             return "nothing to send"
@@ -78,7 +86,9 @@ class Outbox:
         max_backoff: timedelta = timedelta(hours=1),
         jitter: Callable[[], float] = random.random,
         lease: timedelta = timedelta(minutes=2),
-        name: str = "outbox",
+        name: str | None = None,
+        batch: int = 50,
+        rate_limit: TokenBucket | None = None,
     ) -> None:
         self.db = db
         self.channels = dict(channels)
@@ -87,38 +97,39 @@ class Outbox:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.jitter = jitter
-        self.lease = lease  # longer than any send can take: past it, the sender has died
-        self.name = name
+        self.lease = lease  # longer than a batch can take: past it, the sender has died
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.batch = batch
+        self.rate_limit = rate_limit
+        self._stopping = threading.Event()
 
     def flush(self, *, limit: int | None = None, contact_id: int | None = None) -> FlushReport:
-        """Send every message due now (or ``limit`` of them), oldest first."""
+        """Send every message due now (or ``limit`` of them), oldest first, claiming them a
+        batch at a time so that several workers share the outbox without sending twice."""
         report = FlushReport()
-        query = (
-            select(OutboxItem.id)
-            .where(OutboxItem.state == "queued", OutboxItem.not_before <= self.clock())
-            .order_by(OutboxItem.not_before, OutboxItem.id)
-        )
-        if contact_id is not None:
-            query = query.where(OutboxItem.contact_id == contact_id)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.db.transaction() as tx:
-            ids = list(tx.scalars(query))
-        for item_id in ids:
-            report.add(self.send_one(item_id))
+        while not self._stopping.is_set():
+            size = self.batch if limit is None else min(self.batch, limit - report.total)
+            if size <= 0:
+                break
+            claimed = self._claim_batch(size, contact_id)
+            if not claimed:
+                break
+            for position, item_id in enumerate(claimed):
+                if self._stopping.is_set():
+                    self._release(claimed[position:])
+                    break
+                report.add(self._send_claimed(item_id))
         return report
 
     def send_one(self, item_id: int) -> str:
         """Claim, send and record one outbox row; returns what happened to it."""
-        claimed = self._claim(item_id)
-        if isinstance(claimed, str):
-            return claimed
-        channel = self.channels.get(claimed.channel_name)
-        if channel is None:
-            result = SendResult("retry", error=f"no channel {claimed.channel_name!r} configured")
-        else:
-            result = channel.send(claimed.outgoing)
-        return self._record(item_id, result)
+        claimed = self._claim_batch(1, None, item_id=item_id)
+        return self._send_claimed(claimed[0]) if claimed else "gone"
+
+    def stop(self) -> None:
+        """Stop claiming; a flush under way finishes its current send and hands back the
+        rest of its batch (for a graceful shutdown)."""
+        self._stopping.set()
 
     def reconcile(self) -> int:
         """Settle messages left in ``sending`` by a sender that stopped (a crash, a kill).
@@ -199,18 +210,79 @@ class Outbox:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _claim(self, item_id: int) -> _Claim | str:
+    def _claim_batch(
+        self, size: int, contact_id: int | None, *, item_id: int | None = None
+    ) -> list[int]:
+        """Mark up to ``size`` due rows as ours (``sending``, with a lease) in one statement.
+
+        On PostgreSQL the rows are picked ``FOR UPDATE SKIP LOCKED``, so workers claiming at
+        the same moment take different rows instead of waiting for each other; SQLite has one
+        writer at a time, which serialises claims anyway.
+        """
+        now = self.clock()
+        due = (
+            select(OutboxItem.id)
+            .where(OutboxItem.state == "queued", OutboxItem.not_before <= now)
+            .order_by(OutboxItem.not_before, OutboxItem.id)
+            .limit(size)
+            .with_for_update(skip_locked=True)
+        )
+        if contact_id is not None:
+            due = due.where(OutboxItem.contact_id == contact_id)
+        if item_id is not None:
+            due = due.where(OutboxItem.id == item_id)
+        claim = (
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(due.scalar_subquery()))
+            .values(
+                state="sending",
+                claimed_by=self.name,
+                claimed_until=now + self.lease,
+                attempts=OutboxItem.attempts + 1,
+            )
+            .returning(OutboxItem.id)
+        )
+        with self.db.transaction() as tx:
+            return sorted(tx.scalars(claim))
+
+    def _release(self, item_ids: list[int]) -> None:
+        """Hand claimed rows back, unsent, for another worker (or a later run)."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(item_ids), OutboxItem.state == "sending")
+                .values(
+                    state="queued",
+                    claimed_by=None,
+                    claimed_until=None,
+                    attempts=OutboxItem.attempts - 1,
+                )
+            )
+
+    def _send_claimed(self, item_id: int) -> str:
+        prepared = self._prepare(item_id)
+        if isinstance(prepared, str):
+            return prepared
+        channel = self.channels.get(prepared.channel_name)
+        if channel is None:
+            result = SendResult("retry", error=f"no channel {prepared.channel_name!r} configured")
+        else:
+            if self.rate_limit is not None:
+                self.rate_limit.acquire()
+            result = channel.send(prepared.outgoing)
+        return self._record(item_id, result)
+
+    def _prepare(self, item_id: int) -> _Claim | str:
+        """Check consent and useful life again, on a freshly locked contact, just before
+        sending; a message that may not go is cancelled here."""
         now = self.clock()
         with self.db.transaction() as tx:
             item = tx.get(OutboxItem, item_id)
-            if item is None:
+            if item is None or item.state != "sending" or item.claimed_by != self.name:
                 return "gone"
             contact = tx.scalar(
                 select(Contact).where(Contact.id == item.contact_id).with_for_update()
             )
-            item = tx.get(OutboxItem, item_id, populate_existing=True, with_for_update=True)
-            if item is None or item.state != "queued" or item.not_before > now:
-                return "gone"
             message = tx.get(Message, item.message_id)
             assert message is not None
             address = _address(contact, item.channel)
@@ -224,10 +296,6 @@ class Outbox:
                 history(message, "cancelled", now, reason=why)
                 tx.delete(item)
                 return "cancelled"
-            item.state = "sending"
-            item.claimed_by = self.name
-            item.claimed_until = now + self.lease
-            item.attempts += 1
             message.status = "sending"
             history(message, "sending", now, attempt=item.attempts)
             assert address is not None and message.body is not None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from outreach.channels.base import Channel
+from outreach.channels.rate_limit import TokenBucket
 from outreach.channels.simulator import SimulatorChannel
 from outreach.channels.twilio_sms import TwilioSMSChannel, make_client
 from outreach.clock import Clock, utcnow
@@ -72,6 +74,9 @@ class Runtime:
             channels if channels is not None else make_channels(settings),
             clock=clock,
             max_attempts=settings.max_send_attempts,
+            lease=timedelta(seconds=settings.send_lease_seconds),
+            batch=settings.send_batch,
+            rate_limit=TokenBucket(settings.send_rate, burst=max(1, int(settings.send_rate))),
         )
         return cls(settings, database, engine, conversations, outbox, clock)
 

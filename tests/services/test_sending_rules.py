@@ -116,7 +116,7 @@ def test_a_send_cut_short_is_reported_unknown_and_never_resent(
     with db.transaction() as tx:
         item_id = tx.scalar(select(OutboxItem.id))
     assert item_id is not None
-    outbox._claim(item_id)  # the sender claims the message, then dies before it can send
+    assert outbox._claim_batch(1, None, item_id=item_id) == [item_id]  # claimed; then it dies
     assert outbox.reconcile() == 0  # its lease has not run out yet
     clock.now = datetime(2026, 1, 12, 10, 5, tzinfo=UTC)
     assert outbox.reconcile() == 1

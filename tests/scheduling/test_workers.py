@@ -1,0 +1,152 @@
+"""Several worker processes share one outbox on PostgreSQL: each message goes out once, and a
+worker killed mid-send loses nothing and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from outreach.channels.fake_twilio import FakeTwilio
+from outreach.services.runtime import Runtime
+from outreach.settings import Settings
+from outreach.store.database import Database
+from outreach.store.models import Base, Message, OutboxItem
+from tests.conftest import ROOT
+from tests.web.conftest import OUR_NUMBER
+
+MESSAGES = 10_000
+BATCH = 20
+
+
+def seed(db: Database, count: int) -> None:
+    """``count`` people, each with one queued message (written in bulk, as invitations are)."""
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    tables = Base.metadata.tables
+    with db.transaction() as tx:
+        connection = tx.connection()
+        contacts = [
+            {
+                "phone": f"+4474{10_000_000 + i:08d}",
+                "fields": {},
+                "language": "en",
+                "timezone": "Europe/London",
+                "channel": "sms",
+                "opted_out": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(count)
+        ]
+        ids = [
+            row.id
+            for row in connection.execute(
+                insert(tables["contacts"]).returning(tables["contacts"].c.id), contacts
+            )
+        ]
+        messages = [
+            {
+                "contact_id": cid,
+                "channel": "sms",
+                "direction": "out",
+                "body": f"Message {i}",
+                "kind": "message",
+                "status": "queued",
+                "status_history": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, cid in enumerate(ids)
+        ]
+        message_ids = [
+            row.id
+            for row in connection.execute(
+                insert(tables["messages"]).returning(tables["messages"].c.id), messages
+            )
+        ]
+        connection.execute(
+            insert(tables["outbox"]),
+            [
+                {
+                    "message_id": mid,
+                    "contact_id": cid,
+                    "channel": "sms",
+                    "urgent": False,
+                    "consent_exempt": False,
+                    "state": "queued",
+                    "not_before": now,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for mid, cid in zip(message_ids, ids, strict=True)
+            ],
+        )
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_four_workers_send_each_message_once_even_when_one_is_killed(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    seed(db, MESSAGES)
+    with FakeTwilio(send_callbacks=False) as fake:
+        env = {
+            **os.environ,
+            "OUTREACH_DATABASE_URL": db.url,
+            "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
+            "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
+            "TWILIO_ACCOUNT_SID": fake.account_sid,
+            "TWILIO_AUTH_TOKEN": fake.auth_token,
+            "TWILIO_FROM_NUMBER": OUR_NUMBER,
+            "OUTREACH_TWILIO_API_URL": fake.url,
+            "OUTREACH_SEND_RATE": "10000",
+            "OUTREACH_SEND_BATCH": str(BATCH),
+            "OUTREACH_SEND_LEASE_SECONDS": "3",
+        }
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "outreach.cli", "outbox", "flush"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        deadline = time.monotonic() + 60
+        while len(fake.messages) < MESSAGES // 10:
+            assert time.monotonic() < deadline, "the workers did not start sending"
+            time.sleep(0.05)
+        workers[0].send_signal(signal.SIGKILL)
+        for worker in workers[1:]:
+            output, _ = worker.communicate(timeout=600)
+            assert worker.returncode == 0, output
+        workers[0].wait(timeout=30)
+        time.sleep(3.5)  # the killed worker's lease runs out
+        runtime = Runtime.build(settings.model_copy(update={"database_url": db.url}), db=db)
+        abandoned = runtime.outbox.reconcile()
+        assert str(runtime.outbox.flush()) == "nothing to send"
+
+    bodies = Counter(m["body"] for m in fake.messages)
+    assert max(bodies.values()) == 1, "a message was sent twice"
+    with db.transaction() as tx:
+        sent = tx.scalar(
+            select(func.count()).select_from(Message).where(Message.provider_id.is_not(None))
+        )
+        unknown = tx.scalar(
+            select(func.count()).select_from(Message).where(Message.status == "unknown")
+        )
+        left = tx.scalar(select(func.count()).select_from(OutboxItem))
+    assert left == 0
+    assert sent is not None and unknown is not None
+    assert sent + unknown == MESSAGES, "a message was lost"
+    assert unknown == abandoned and unknown <= BATCH  # only the killed worker's claim
+    assert sent <= len(fake.messages) <= sent + unknown
