@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, insert, select
 
 from outreach.channels.fake_twilio import FakeTwilio
@@ -150,3 +151,60 @@ def test_four_workers_send_each_message_once_even_when_one_is_killed(
     assert sent + unknown == MESSAGES, "a message was lost"
     assert unknown == abandoned and unknown <= BATCH  # only the killed worker's claim
     assert sent <= len(fake.messages) <= sent + unknown
+
+
+def test_sigterm_finishes_the_send_under_way_and_hands_back_the_rest(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    seed(db, 300)
+    with FakeTwilio(send_callbacks=False, latency=0.05) as fake:
+        env = {
+            **os.environ,
+            "OUTREACH_DATABASE_URL": db.url,
+            "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
+            "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
+            "TWILIO_ACCOUNT_SID": fake.account_sid,
+            "TWILIO_AUTH_TOKEN": fake.auth_token,
+            "TWILIO_FROM_NUMBER": OUR_NUMBER,
+            "OUTREACH_TWILIO_API_URL": fake.url,
+            "OUTREACH_SEND_RATE": "10000",
+            "OUTREACH_SEND_BATCH": "50",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "outreach.cli", "worker"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(fake.messages) < 30:
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            assert time.monotonic() < deadline, "the worker did not start sending"
+            time.sleep(0.02)
+        asked = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+        took = time.monotonic() - asked
+        assert worker.returncode == 0, output
+        assert took < 25
+        sent_before = len(fake.messages)
+        with db.transaction() as tx:
+            states = Counter(tx.scalars(select(OutboxItem.state)))
+        assert states == Counter({"queued": 300 - sent_before}), "nothing left half-sent"
+        configured = settings.model_copy(
+            update={
+                "database_url": db.url,
+                "twilio_account_sid": fake.account_sid,
+                "twilio_auth_token": SecretStr(fake.auth_token),
+                "twilio_from_number": OUR_NUMBER,
+                "twilio_api_url": fake.url,
+                "send_rate": 10_000.0,
+            }
+        )
+        runtime = Runtime.build(configured, db=db)
+        fake.latency = 0
+        runtime.outbox.flush()
+    bodies = Counter(m["body"] for m in fake.messages)
+    assert len(bodies) == 300 and max(bodies.values()) == 1
