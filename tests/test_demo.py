@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,11 +38,9 @@ def test_demo_serves_the_simulator_and_completes_the_invitation(tmp_path: Path) 
         deadline = time.monotonic() + 30
         while True:
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
+            with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{base}/readyz").status_code == 200:
                     break
-            except httpx.TransportError:
-                pass
             assert time.monotonic() < deadline, "the demo did not start"
             time.sleep(0.2)
         with httpx.Client(base_url=base) as browser:

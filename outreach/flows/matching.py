@@ -11,7 +11,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 from babel import dates as babel_dates
@@ -181,10 +181,9 @@ def parse_date(text: str, language: str, today: date) -> date | None:
     relative = {**_RELATIVE_DAYS["en"], **_RELATIVE_DAYS.get(base, {})}
     if norm in relative:
         return today + timedelta(days=relative[norm])
-    try:
-        return datetime.strptime(norm, "%Y-%m-%d").date()
-    except ValueError:
-        pass
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", norm)
+    if iso:
+        return _make_date(int(iso[3]), int(iso[2]), iso[1], today)
     numeric = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?", norm)
     if numeric:
         day, month, year = numeric.groups()
