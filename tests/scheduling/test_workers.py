@@ -92,25 +92,29 @@ def seed(db: Database, count: int) -> None:
         )
 
 
+def worker_env(db: Database, fake: FakeTwilio, **extra: str) -> dict[str, str]:
+    """The environment of a worker process: this test's database and the fake Twilio."""
+    return {
+        **os.environ,
+        "OUTREACH_DATABASE_URL": db.url,
+        "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
+        "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": OUR_NUMBER,
+        "OUTREACH_TWILIO_API_URL": fake.url,
+        "OUTREACH_SEND_RATE": "10000",
+        **extra,
+    }
+
+
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_four_workers_send_each_message_once_even_when_one_is_killed(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     seed(db, MESSAGES)
     with FakeTwilio(send_callbacks=False) as fake:
-        env = {
-            **os.environ,
-            "OUTREACH_DATABASE_URL": db.url,
-            "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
-            "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
-            "TWILIO_ACCOUNT_SID": fake.account_sid,
-            "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM_NUMBER": OUR_NUMBER,
-            "OUTREACH_TWILIO_API_URL": fake.url,
-            "OUTREACH_SEND_RATE": "10000",
-            "OUTREACH_SEND_BATCH": str(BATCH),
-            "OUTREACH_SEND_LEASE_SECONDS": "3",
-        }
+        env = worker_env(db, fake, OUTREACH_SEND_BATCH=str(BATCH), OUTREACH_SEND_LEASE_SECONDS="3")
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "outreach.cli", "outbox", "flush"],
@@ -158,18 +162,7 @@ def test_sigterm_finishes_the_send_under_way_and_hands_back_the_rest(
 ) -> None:
     seed(db, 300)
     with FakeTwilio(send_callbacks=False, latency=0.05) as fake:
-        env = {
-            **os.environ,
-            "OUTREACH_DATABASE_URL": db.url,
-            "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
-            "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
-            "TWILIO_ACCOUNT_SID": fake.account_sid,
-            "TWILIO_AUTH_TOKEN": fake.auth_token,
-            "TWILIO_FROM_NUMBER": OUR_NUMBER,
-            "OUTREACH_TWILIO_API_URL": fake.url,
-            "OUTREACH_SEND_RATE": "10000",
-            "OUTREACH_SEND_BATCH": "50",
-        }
+        env = worker_env(db, fake, OUTREACH_SEND_BATCH="50")
         worker = subprocess.Popen(
             [sys.executable, "-m", "outreach.cli", "worker"],
             env=env,
