@@ -12,7 +12,7 @@ import hmac
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -37,7 +37,9 @@ def _require_login(request: Request) -> None:
 
 
 def _require_json(request: Request) -> None:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+    if request.method == "POST" and (
+        request.headers.get("content-type", "").split(";")[0].strip() != "application/json"
+    ):
         raise HTTPException(415, "send JSON")
 
 
@@ -94,6 +96,11 @@ def simulator_page(request: Request) -> Response:
 
 # -- JSON API ----------------------------------------------------------------------------------
 
+# Every call needs a login, and every POST a JSON body (checked in this order).
+api = APIRouter(
+    prefix="/simulator/api", dependencies=[Depends(_require_login), Depends(_require_json)]
+)
+
 
 class NewContact(BaseModel):
     phone: str = Field(max_length=32)
@@ -116,17 +123,14 @@ async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
         raise HTTPException(400, str(exc)) from None
 
 
-@router.get("/simulator/api/contacts")
+@api.get("/contacts")
 async def api_contacts(request: Request) -> list[dict[str, Any]]:
-    _require_login(request)
     contacts = await _call(sim.list_contacts, runtime(request))
     return [_as_dict(c) for c in contacts]
 
 
-@router.post("/simulator/api/contacts")
+@api.post("/contacts")
 async def api_add_contact(request: Request, body: NewContact) -> dict[str, Any]:
-    _require_login(request)
-    _require_json(request)
     contact = await _call(
         sim.add_contact,
         runtime(request),
@@ -137,33 +141,26 @@ async def api_add_contact(request: Request, body: NewContact) -> dict[str, Any]:
     return _as_dict(contact)
 
 
-@router.get("/simulator/api/contacts/{contact_id}")
+@api.get("/contacts/{contact_id}")
 async def api_conversation(request: Request, contact_id: int) -> dict[str, Any]:
-    _require_login(request)
     result: dict[str, Any] = await _call(sim.conversation, runtime(request), contact_id)
     return result
 
 
-@router.post("/simulator/api/contacts/{contact_id}/send")
+@api.post("/contacts/{contact_id}/send")
 async def api_send(request: Request, contact_id: int, body: Text) -> dict[str, str]:
-    _require_login(request)
-    _require_json(request)
     await _call(sim.send, runtime(request), contact_id, body.text)
     return {"status": "sent"}
 
 
-@router.post("/simulator/api/contacts/{contact_id}/start")
+@api.post("/contacts/{contact_id}/start")
 async def api_start(request: Request, contact_id: int, body: StartFlow) -> dict[str, str]:
-    _require_login(request)
-    _require_json(request)
     await _call(sim.start, runtime(request), contact_id, body.flow)
     return {"status": "started"}
 
 
-@router.post("/simulator/api/contacts/{contact_id}/fire")
+@api.post("/contacts/{contact_id}/fire")
 async def api_fire(request: Request, contact_id: int) -> dict[str, str | None]:
-    _require_login(request)
-    _require_json(request)
     kind = await _call(sim.fire_next, runtime(request), contact_id)
     return {"fired": kind}
 
@@ -175,3 +172,6 @@ def _as_dict(contact: sim.SimContact) -> dict[str, Any]:
         "first_name": contact.first_name,
         "language": contact.language,
     }
+
+
+router.include_router(api)
