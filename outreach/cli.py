@@ -112,7 +112,10 @@ def flows_validate(
     for problem in report.problems:
         typer.echo(str(problem))
     errors, warnings = len(report.errors), len(report.warnings)
-    summary = f"{len(report.flows)} flow(s) checked: {errors} error(s), {warnings} warning(s)"
+    checked = f"{len(report.flows)} flow(s)" + (
+        f" and {report.events} event(s)" if report.events else ""
+    )
+    summary = f"{checked} checked: {errors} error(s), {warnings} warning(s)"
     if errors:
         raise _fail(summary)
     typer.echo(("all valid; " if not warnings else "valid with warnings; ") + summary)

@@ -3,7 +3,8 @@
     OutreachError
     ├── FlowError
     │   ├── FlowLoadError (ValueError)      a flow file has problems; carries them all
-    │   └── FlowNotFound (LookupError)      no flow with that id
+    │   ├── FlowNotFound (LookupError)      no flow with that id
+    │   └── EventNotFound (LookupError)     no event with that id
     ├── ContactError (ValueError)
     │   ├── InvalidPhoneNumber              the number cannot be an E.164 phone number
     │   └── ImportFileError                 a contacts file cannot be imported at all
@@ -62,6 +63,15 @@ class FlowNotFound(FlowError, LookupError):
         self.flow_id = flow_id
         listing = ", ".join(sorted(known)) or "none"
         super().__init__(f"no flow called {flow_id!r} (known flows: {listing})")
+
+
+class EventNotFound(FlowError, LookupError):
+    """No event file has the id asked for."""
+
+    def __init__(self, event_id: str, known: Sequence[str] = ()) -> None:
+        self.event_id = event_id
+        listing = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no event called {event_id!r} (known events: {listing})")
 
 
 class ContactError(OutreachError, ValueError):

@@ -83,12 +83,17 @@ class Settings(BaseSettings):
     )
     send_batch: int = Field(50, ge=1, le=1000)
 
+    # What an SMS segment costs, for the estimate before invitations go out
+    sms_price_per_segment: float = Field(0.04, ge=0)
+    sms_currency: str = "GBP"
+
     # Quiet hours: what Outreach starts waits for this window, in the contact's time zone
     quiet_hours_start: time = time(9, 0)
     quiet_hours_end: time = time(20, 0)
 
     # Retention
     retention_days: int = Field(365, ge=1, description="Message bodies older than this are purged")
+    retention_cron: str = Field("30 3 * * *", description="When the purge runs (crontab, UTC)")
 
     @property
     def twilio_enabled(self) -> bool:

@@ -25,7 +25,8 @@ def test_validate_shipped_flows_exits_zero(settings: Settings) -> None:
     code, out, _ = invoke(settings, "flows", "validate")
     assert code == 0
     shipped = len(list((ROOT / "flows").glob("*.yaml")))
-    assert f"all valid; {shipped} flow(s) checked: 0 error(s)" in out
+    events = len(list((ROOT / "flows/events").glob("*.yaml")))
+    assert f"all valid; {shipped} flow(s) and {events} event(s) checked: 0 error(s)" in out
 
 
 def test_validate_broken_folder_lists_every_problem_and_exits_one(settings: Settings) -> None:

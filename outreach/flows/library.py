@@ -17,6 +17,7 @@ class Report:
 
     flows: list[FlowDefinition] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    events: int = 0  # event files checked alongside (by the events package)
 
     @property
     def errors(self) -> list[Problem]:

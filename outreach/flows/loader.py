@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,6 +21,8 @@ from outreach.flows.schema import SCHEMA_VERSION, Flow, Step
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 OTHER_KINDS = ("event:", "digest:", "audience:")
+
+M = TypeVar("M", bound=BaseModel)
 
 # Each function lifts a flow from version N to N + 1. When the format changes, the old version's
 # files keep loading: add the step here and bump SCHEMA_VERSION.
@@ -95,6 +97,15 @@ class FlowDefinition:
 
 def load_text(text: str, *, path: str = "<flow>") -> FlowDefinition:
     """Load one flow from YAML text; raise ``FlowLoadError`` listing every schema problem."""
+    flow, doc, digest = parse_document(text, path, Flow, kind="flow")
+    return FlowDefinition(flow=flow, path=path, document=doc, digest=digest)
+
+
+def parse_document(
+    text: str, path: str, model: type[M], *, kind: str
+) -> tuple[M, yamlnodes.Document, str]:
+    """Parse YAML text into ``model`` (a flow, an event): every problem found is raised at
+    once in a ``FlowLoadError``, each with the line and column it is at."""
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     try:
         doc = yamlnodes.load(text)
@@ -152,9 +163,9 @@ def load_text(text: str, *, path: str = "<flow>") -> FlowDefinition:
                 path,
                 1,
                 1,
-                "not-a-flow",
-                "the file is not a flow",
-                "a flow file is a mapping with version, flow, description, steps",
+                f"not-a-{kind}",
+                f"the file is not a {kind}",
+                f"a {kind} file is a mapping of names to values, starting with `version:`",
             )
         )
         raise FlowLoadError(problems)
@@ -164,16 +175,21 @@ def load_text(text: str, *, path: str = "<flow>") -> FlowDefinition:
         raise FlowLoadError([*problems, version_problem])
     data = _upgrade(data)
     try:
-        flow = Flow.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_schema_problems(exc, doc, path))
+        problems.extend(_schema_problems(exc, doc, path, model))
     if problems:
         raise FlowLoadError(problems)
-    return FlowDefinition(flow=flow, path=path, document=doc, digest=digest)
+    return parsed, doc, digest
 
 
 def load_file(path: Path, *, max_bytes: int) -> FlowDefinition:
     """Load one flow file, refusing files over ``max_bytes`` before reading them."""
+    return load_text(read_text(path, max_bytes=max_bytes), path=str(path))
+
+
+def read_text(path: Path, *, max_bytes: int) -> str:
+    """A coordinator's YAML file as text; too large, unreadable or not UTF-8 is a problem."""
     name = str(path)
     try:
         size = path.stat().st_size
@@ -209,28 +225,40 @@ def load_file(path: Path, *, max_bytes: int) -> FlowDefinition:
                 )
             ]
         ) from None
-    return load_text(text, path=name)
+    return text
 
 
 def flow_files(paths: Iterable[Path]) -> list[Path]:
     """The flow files named by ``paths``: files as given, folders searched for *.yaml."""
+    return files_of_kind(paths, "flow")
+
+
+def files_of_kind(paths: Iterable[Path], kind: str) -> list[Path]:
+    """The files of one kind ("flow", "event") named by ``paths``: a file given by name is
+    taken at its word; folders are searched for *.yaml of that kind."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.suffix in FLOW_SUFFIXES and _is_flow(f)))
-        else:
+            out.extend(
+                sorted(f for f in p.rglob("*") if f.suffix in FLOW_SUFFIXES and kind_of(f) == kind)
+            )
+        elif kind_of(p) == kind:
             out.append(p)
     return out
 
 
-def _is_flow(path: Path) -> bool:
-    """Folders of flows also hold events and digests, which say so on a top-level line."""
+def kind_of(path: Path) -> str:
+    """Folders of flows also hold events and digests, which say so on a top-level line
+    (``event: ...``); everything else is read as a flow."""
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
             head = fh.read(4096)
     except OSError:
-        return True  # let load_file report why it cannot be read
-    return not any(line.startswith(OTHER_KINDS) for line in head.splitlines())
+        return "flow"  # let load_file report why it cannot be read
+    for line in head.splitlines():
+        if line.startswith(OTHER_KINDS):
+            return line.split(":", 1)[0]
+    return "flow"
 
 
 def _check_version(data: Mapping[str, Any], doc: yamlnodes.Document, path: str) -> Problem | None:
@@ -260,7 +288,7 @@ def _check_version(data: Mapping[str, Any], doc: yamlnodes.Document, path: str) 
             where.line,
             where.column,
             "newer-version",
-            f"this flow is written for format version {version}; "
+            f"this file is written for format version {version}; "
             f"this Outreach understands up to {SCHEMA_VERSION}",
             "upgrade Outreach to load it",
         )
@@ -276,7 +304,9 @@ def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _schema_problems(exc: ValidationError, doc: yamlnodes.Document, path: str) -> list[Problem]:
+def _schema_problems(
+    exc: ValidationError, doc: yamlnodes.Document, path: str, root: type[BaseModel]
+) -> list[Problem]:
     by_place: dict[yamlnodes.Path, list[Problem]] = {}
     for err in exc.errors():
         raw = tuple(err["loc"])
@@ -295,7 +325,7 @@ def _schema_problems(exc: ValidationError, doc: yamlnodes.Document, path: str) -
             )
         elif kind == "extra_forbidden":
             mark = doc.where(place, key=True)
-            allowed = _fields_at(raw[:-1])
+            allowed = _fields_at(raw[:-1], root)
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
             hint = (
                 f"did you mean {close[0]!r}?"
@@ -348,9 +378,9 @@ def _dotted(path: yamlnodes.Path) -> str:
     return ".".join(str(p) for p in path) or "flow"
 
 
-def _fields_at(path: tuple[Any, ...]) -> list[str]:
+def _fields_at(path: tuple[Any, ...], root: type[BaseModel]) -> list[str]:
     """The field names allowed at ``path``, for did-you-mean suggestions."""
-    model: type[BaseModel] | None = Flow
+    model: type[BaseModel] | None = root
     skip_key = False
     for part in path:
         if isinstance(part, int):

@@ -3,7 +3,8 @@
 APScheduler 3 keeps its jobs in memory here, never in a shared job store (which version 3 does
 not support across processes): the durable truth is the database, and the jobs only look at it.
 Runs that pile up are coalesced into one, and a run that is late is still run (the default
-one-second grace would silently drop it after a pause).
+one-second grace would silently drop it after a pause). Periodic jobs on a cron schedule
+(retention) run once per period across all workers: each records the period's run key first.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
+from outreach.services.retention import purge_message_bodies
 from outreach.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,19 +33,22 @@ class Worker:
     """Sends what the outbox holds and fires what is due, every few seconds."""
 
     def __init__(
-        self, runtime: Runtime, *, dispatch_every: float = 1.0, timers_every: float = 5.0
+        self, runtime: Runtime, *, dispatch_every: float = 1.0, due_every: float = 1.0
     ) -> None:
         self.runtime = runtime
         self.dispatch_every = dispatch_every
-        self.timers_every = timers_every
+        self.due_every = due_every
+        self.retention = CronTrigger.from_crontab(runtime.settings.retention_cron, timezone=UTC)
         self._scheduler: BaseScheduler | None = None
         self._idle = threading.Condition()
         self._running = 0
 
     def _configure(self, scheduler: BaseScheduler) -> BaseScheduler:
         scheduler.add_job(self.dispatch, "interval", seconds=self.dispatch_every, id="dispatch")
-        scheduler.add_job(self.timers, "interval", seconds=self.timers_every, id="timers")
+        scheduler.add_job(self.due, "interval", seconds=self.due_every, id="due")
         scheduler.add_job(self.settle, "interval", minutes=1, id="settle")
+        scheduler.add_job(self.sync_events, "interval", minutes=1, id="events")
+        scheduler.add_job(self.purge, self.retention, id="retention")
         return scheduler
 
     @contextmanager
@@ -62,19 +68,43 @@ class Worker:
         if report.counts:
             log.info("outbox: %s", report)
 
-    def timers(self) -> None:
+    def due(self) -> None:
+        """Fire due reminders and timeouts; fan events' sends out; start flows for people."""
         with self._job():
-            fired = self.runtime.conversations.fire_due()
-        if fired:
-            log.info("fired %d reminders and timeouts", fired)
+            done = self.runtime.due.run(limit=1000)
+        if done:
+            log.info("due work done: %s", dict(done))
 
     def settle(self) -> None:
-        """Mark what a dead worker left half-sent as unknown (never resent)."""
+        """Mark what a dead worker left half-sent as unknown (never resent); hand back due
+        work whose worker's lease ran out."""
         with self._job():
             self.runtime.outbox.reconcile()
+            self.runtime.due.sweep()
+
+    def sync_events(self) -> None:
+        """Pick up events added or moved in the files (a moved event tells the people coming)."""
+        with self._job():
+            self.runtime.events.sync()
+
+    def purge(self) -> None:
+        """Retention, once per scheduled time across all workers."""
+        settings = self.runtime.settings
+        key = last_fire_time(self.retention, self.runtime.clock()).isoformat()
+        with self._job():
+            self.runtime.periodic.run_once(
+                "retention",
+                key,
+                lambda: purge_message_bodies(
+                    self.runtime.db,
+                    older_than_days=settings.retention_days,
+                    clock=self.runtime.clock,
+                ),
+            )
 
     def start(self) -> None:
         """Run in background threads (inside the web process, for the demo)."""
+        self.runtime.events.sync()
         self._scheduler = self._configure(
             BackgroundScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         )
@@ -101,6 +131,26 @@ class Worker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, shut_down)
         self.runtime.outbox.reconcile()  # settle what a previous run left half-sent
+        self.runtime.events.sync()
         scheduler.start()
         with self._idle:  # the jobs running when the signal came finish first
             self._idle.wait_for(lambda: self._running == 0)
+
+
+def last_fire_time(trigger: CronTrigger, now: datetime) -> datetime:
+    """The latest time at or before ``now`` that ``trigger`` fires: the period's run key, the
+    same in every worker whenever in the period it wakes."""
+    start = now - timedelta(days=1)
+    fire: datetime | None = trigger.get_next_fire_time(None, start)
+    for _ in range(13):  # rarer than daily: look up to a year back
+        if fire is not None and fire <= now:
+            break
+        start -= timedelta(days=31)
+        fire = trigger.get_next_fire_time(None, start)
+    if fire is None or fire > now:
+        return now
+    while True:
+        following: datetime | None = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if following is None or following > now:
+            return fire
+        fire = following

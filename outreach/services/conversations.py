@@ -10,12 +10,12 @@ parallel (on SQLite every write transaction queues for the database lock instead
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -56,6 +56,13 @@ HELP = N_(
 )
 
 ALPHANUMERIC_FOOTER = N_("To stop these messages: {how}")
+WAITLISTED = N_(
+    "Thank you! The Big Conversation is full, so you are on the waiting list. "
+    "We will text you if a place comes free."
+)
+
+# RSVPs that hold one of an event's places.
+HOLDING = ("yes", "offered")
 
 CONTACT_COLUMNS = ("first_name", "last_name", "language", "timezone")
 
@@ -108,41 +115,56 @@ class Conversations:
                 raise
             return duplicate
 
-    def start(self, contact_id: int, flow: str, *, event_id: str | None = None) -> None:
-        """Start ``flow`` for a contact (an invitation, a survey, a coordinator's send)."""
+    def start(
+        self,
+        contact_id: int,
+        flow: str,
+        *,
+        event_id: str | None = None,
+        due_id: int | None = None,
+        only_if: Collection[str] | None = None,
+        expires_at: datetime | None = None,
+    ) -> bool:
+        """Start ``flow`` for a contact (an invitation, a reminder, a coordinator's send).
+
+        ``due_id`` is the due-work row that asked for it: it is deleted in the same
+        transaction, so the start happens once however many workers claimed it. ``only_if``
+        lists the RSVPs the person must still have (someone who said no since gets no
+        reminder), and ``expires_at`` ends the messages' useful life. False if nothing was
+        started.
+        """
         if flow not in self.engine.flows:
             raise FlowNotFound(flow, list(self.engine.flows))
         with self.db.transaction() as tx:
             contact = self._lock(tx, contact_id)
             now = self.clock()
+            if due_id is not None:
+                item = tx.get(DueWork, due_id, populate_existing=True)
+                if item is None:
+                    return False  # done meanwhile
+                tx.delete(item)
+                if contact.opted_out or (item.expires_at is not None and item.expires_at <= now):
+                    return False
+            if only_if is not None and event_id is not None:
+                status = tx.scalar(
+                    select(Rsvp.status).where(
+                        Rsvp.event_id == event_id, Rsvp.contact_id == contact.id
+                    )
+                )
+                if status not in only_if:
+                    return False
             current = self._waiting_session(tx, contact.id)
-            state = _engine_session(current)
             event = engine_state.Start(
                 flow=flow,
                 at=now,
                 contact=_engine_contact(tx, contact),
                 event=self._event_fields(tx, event_id),
             )
-            outcome = self.engine.handle(state, event)
-            self._apply(tx, contact, current, outcome, now, event_id, initiated=True)
-
-    def fire_due(self, *, limit: int = 500) -> int:
-        """Fire reminders and timeouts that are due; returns how many were handled."""
-        now = self.clock()
-        with self.db.transaction() as tx:
-            due = (
-                tx.execute(
-                    select(DueWork.id)
-                    .where(DueWork.kind.in_(("reminder", "timeout")), DueWork.due_at <= now)
-                    .order_by(DueWork.due_at)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
+            outcome = self.engine.handle(_engine_session(current), event)
+            self._apply(
+                tx, contact, current, outcome, now, event_id, initiated=True, expires_at=expires_at
             )
-        for due_id in due:
-            self.fire(due_id)
-        return len(due)
+            return True
 
     def fire(self, due_id: int, *, force: bool = False) -> bool:
         """Fire one reminder or timeout; False if it was already handled, is stale or (unless
@@ -293,6 +315,17 @@ class Conversations:
         )
         tx.execute(delete(OutboxItem).where(waiting))
         tx.execute(delete(DueWork).where(DueWork.contact_id == contact.id))
+        # Their places at events go to the people waiting for one.
+        places = tx.scalars(
+            select(Rsvp).where(Rsvp.contact_id == contact.id, Rsvp.status.in_(HOLDING))
+        ).all()
+        for place in places:
+            place.status = "no"
+            place.updated_at = now
+            tx.flush()
+            event = tx.get(Event, place.event_id, with_for_update=True)
+            if event is not None:
+                offer_next_place(tx, event, now)
 
     def _system_message(
         self,
@@ -327,6 +360,7 @@ class Conversations:
         event_id: str | None,
         *,
         initiated: bool = False,
+        expires_at: datetime | None = None,
     ) -> ConversationSession | None:
         """Apply ``outcome``; returns the session row it ended up in."""
         session = outcome.session
@@ -370,6 +404,8 @@ class Conversations:
                     step=action.step,
                     session_id=row.id,
                     initiated=initiated,
+                    expires_at=expires_at,
+                    event_id=row.event_id,
                 )
             elif isinstance(action, engine_state.SaveAnswer):
                 _insert(
@@ -420,7 +456,7 @@ class Conversations:
                     created_at=now,
                 )
             elif isinstance(action, engine_state.Rsvp) and row.event_id is not None:
-                self._rsvp(tx, row.event_id, contact.id, action.status, now)
+                self._rsvp(tx, row.event_id, contact, action.status, now)
         row.flow = session.flow
         row.flow_version = session.version
         row.status = session.status
@@ -450,6 +486,8 @@ class Conversations:
         step: str | None = None,
         session_id: int | None = None,
         initiated: bool = False,
+        expires_at: datetime | None = None,
+        event_id: str | None = None,
     ) -> None:
         """Log an outgoing message and queue it, unless the person may not be sent it."""
         channel = contact.channel
@@ -460,7 +498,8 @@ class Conversations:
         # What we start waits for the day to begin where the person is; made-up people of
         # the phone simulator are rehearsals, at any hour.
         if initiated and not urgent and channel != "simulator":
-            not_before = self._window(flow).next_allowed(now, contact.timezone)
+            window = self._window(flow, self._event_config(tx, event_id).get("quiet_hours"))
+            not_before = window.next_allowed(now, contact.timezone)
         count = count_segments(text)
         refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
         status = "suppressed" if refused else "queued"
@@ -493,26 +532,57 @@ class Conversations:
                 consent_exempt=consent_exempt,
                 state="queued",
                 not_before=not_before,
+                expires_at=expires_at,
                 attempts=0,
                 created_at=now,
             )
 
-    def _window(self, flow: str | None) -> QuietHours:
+    def _window(self, flow: str | None, event_window: Mapping[str, str] | None) -> QuietHours:
+        """The flow's own quiet hours, else the event's, else the default."""
         definition = self.engine.flows.get(flow) if flow else None
         window = definition.flow.quiet_hours if definition else None
-        return QuietHours(window.start, window.end) if window else self.quiet_hours
+        if window is not None:
+            return QuietHours(window.start, window.end)
+        if event_window:
+            return QuietHours(
+                time.fromisoformat(event_window["start"]), time.fromisoformat(event_window["end"])
+            )
+        return self.quiet_hours
 
     def _rsvp(
-        self, tx: Session, event_id: str, contact_id: int, status: str, now: datetime
+        self, tx: Session, event_id: str, contact: Contact, status: str, now: datetime
     ) -> None:
+        """Record an RSVP. A yes to a full event joins the waiting list (and is told so); a
+        place given up is offered to the next person waiting."""
+        event = tx.get(Event, event_id, with_for_update=True)  # one place-counter at a time
+        if event is None:
+            return
         found = tx.scalar(
-            select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == contact_id)
+            select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == contact.id)
         )
+        before = found.status if found is not None else None
+        if status == "yes" and before not in HOLDING and self._full(tx, event):
+            status = "waitlist"
+            if before != "waitlist":
+                self._system_message(tx, contact, WAITLISTED, now)
         if found is None:
-            tx.add(Rsvp(event_id=event_id, contact_id=contact_id, status=status, updated_at=now))
-        else:
+            tx.add(Rsvp(event_id=event_id, contact_id=contact.id, status=status, updated_at=now))
+        elif found.status != status:
             found.status = status
-            found.updated_at = now
+            found.updated_at = now  # the waiting list's order: when they joined it
+        if before in HOLDING and status not in HOLDING:
+            tx.flush()
+            offer_next_place(tx, event, now)
+
+    def _full(self, tx: Session, event: Event) -> bool:
+        if event.capacity is None:
+            return False
+        taken = tx.scalar(
+            select(func.count())
+            .select_from(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.status.in_(HOLDING))
+        )
+        return (taken or 0) >= event.capacity
 
     def _answer_kind(self, flow: str, step: str) -> str:
         definition = self.engine.flows.get(flow)
@@ -568,6 +638,10 @@ class Conversations:
             )
         )
 
+    def _event_config(self, tx: Session, event_id: str | None) -> Mapping[str, Any]:
+        event = tx.get(Event, event_id) if event_id is not None else None
+        return event.config if event is not None else {}
+
     def _event_fields(self, tx: Session, event_id: str | None) -> Mapping[str, Any] | None:
         if event_id is None:
             return None
@@ -581,6 +655,40 @@ class Conversations:
             "ends_at": event.ends_at,
             "capacity": event.capacity,
         }
+
+
+def offer_next_place(tx: Session, event: Event, now: datetime) -> int | None:
+    """Offer a freed place to the first person on the waiting list (who has not opted out):
+    hold it for them and schedule the event's place-offer flow. Returns their contact id."""
+    if event.starts_at <= now:
+        return None  # too late to offer anything
+    waiting = tx.execute(
+        select(Rsvp)
+        .join(Contact, Contact.id == Rsvp.contact_id)
+        .where(Rsvp.event_id == event.id, Rsvp.status == "waitlist", Contact.opted_out.is_(False))
+        .order_by(Rsvp.updated_at, Rsvp.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if waiting is None:
+        return None
+    waiting.status = "offered"
+    waiting.updated_at = now
+    _insert(
+        tx,
+        DueWork,
+        kind="start",
+        contact_id=waiting.contact_id,
+        event_id=event.id,
+        payload={
+            "flow": event.config.get("place_offer", "event-place-offer"),
+            "to": ["offered"],
+            "what": "offer",
+        },
+        due_at=now,
+        expires_at=event.starts_at,
+        created_at=now,
+    )
+    return waiting.contact_id
 
 
 def _insert(tx: Session, model: type[Base], **values: Any) -> int:

@@ -7,7 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from outreach.clock import utcnow
 from outreach.errors import FlowLoadError
+from outreach.events.library import EventDefinition, check_events
+from outreach.events.library import load_events as load_event_files
 from outreach.flows.engine import Engine
 from outreach.flows.library import Report, check
 from outreach.flows.loader import FlowDefinition
@@ -18,13 +21,39 @@ from outreach.settings import Settings
 
 
 def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
-    """Every problem in the flow files under ``paths``."""
-    return check(
+    """Every problem in the flow and event files under ``paths``."""
+    paths = list(paths)
+    report = check(
         paths,
         max_bytes=settings.max_flow_bytes,
         max_segments=settings.max_segments,
         can_receive_replies=not settings.alphanumeric_sender,
     )
+    events, problems = load_event_files(paths, max_bytes=settings.max_flow_bytes)
+    flows = {d.id: d for d in report.flows}
+    if not any(p.is_dir() for p in paths):  # single files: check against the whole library
+        flows = {**_library(settings), **flows}
+    problems += check_events(events, flows, now=utcnow())
+    report.events = len(events)
+    report.problems = sorted([*report.problems, *problems], key=lambda p: (p.file, p.line))
+    return report
+
+
+def _library(settings: Settings) -> dict[str, FlowDefinition]:
+    report = check([settings.flows_dir], max_bytes=settings.max_flow_bytes, max_segments=99)
+    return {d.id: d for d in report.flows}
+
+
+def load_events(
+    settings: Settings, flows: Mapping[str, FlowDefinition]
+) -> dict[str, EventDefinition]:
+    """The coordinator's events; refuses to load any if one has an error."""
+    events, problems = load_event_files([settings.flows_dir], max_bytes=settings.max_flow_bytes)
+    problems += check_events(events, flows)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise FlowLoadError(errors)
+    return {e.id: e for e in events}
 
 
 def load_flows(settings: Settings) -> dict[str, FlowDefinition]:

@@ -17,7 +17,9 @@ from outreach.channels.twilio_sms import TwilioSMSChannel, make_client
 from outreach.clock import Clock, utcnow
 from outreach.flows.engine import Engine
 from outreach.services.conversations import Conversations
-from outreach.services.flows import build_engine
+from outreach.services.due import DueWorkRunner, PeriodicRuns
+from outreach.services.events import Events
+from outreach.services.flows import build_engine, load_events
 from outreach.services.outbox import Outbox
 from outreach.settings import Settings
 from outreach.store.database import Database
@@ -55,6 +57,9 @@ class Runtime:
     engine: Engine
     conversations: Conversations
     outbox: Outbox
+    events: Events
+    due: DueWorkRunner
+    periodic: PeriodicRuns
     clock: Clock
 
     @classmethod
@@ -78,7 +83,16 @@ class Runtime:
             batch=settings.send_batch,
             rate_limit=TokenBucket(settings.send_rate, burst=max(1, int(settings.send_rate))),
         )
-        return cls(settings, database, engine, conversations, outbox, clock)
+        events = Events(
+            database,
+            conversations,
+            load_events(settings, engine.flows),
+            settings=settings,
+            clock=clock,
+        )
+        due = DueWorkRunner(database, conversations, events, clock=clock, name=outbox.name)
+        periodic = PeriodicRuns(database, clock=clock, name=outbox.name)
+        return cls(settings, database, engine, conversations, outbox, events, due, periodic, clock)
 
     def close(self) -> None:
         self.db.close()

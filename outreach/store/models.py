@@ -114,14 +114,20 @@ class Event(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     capacity: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # venue, access, topic, ...
+    # How the service runs it: audience, flows it starts itself, quiet hours (from the file).
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     updated_at: Mapped[datetime]
 
 
 class Rsvp(Base):
-    """A person's reply to an event: invited, yes, maybe, no, waitlist."""
+    """A person's place in an event: invited, yes, maybe, no, waitlist, or offered (a freed
+    place held for them). Waitlist order is ``updated_at``, then ``id``."""
 
     __tablename__ = "rsvps"
-    __table_args__ = (UniqueConstraint("event_id", "contact_id"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "contact_id"),
+        Index("ix_rsvps_event_id_status", "event_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
@@ -129,6 +135,7 @@ class Rsvp(Base):
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[str] = mapped_column(String(16))
+    invited_at: Mapped[datetime | None]  # when their invitation was scheduled
     updated_at: Mapped[datetime]
 
 
@@ -250,7 +257,14 @@ class OutboxItem(Base):
 
 
 class DueWork(Base):
-    """Something to do at a time: a reminder or timeout of a conversation, a scheduled send."""
+    """Something to do at a time. Per conversation: a ``reminder`` or ``timeout``. Per event:
+    ``event`` (send the invitations, a reminder or the follow-up: ``payload`` says which),
+    which fans out into one ``start`` per person (start ``payload["flow"]`` for them).
+
+    Workers claim rows with a lease (``claimed_by``/``claimed_until``); a row is deleted in
+    the transaction that does its work, so it is done once, and a lease that runs out (its
+    worker died) lets another worker take it.
+    """
 
     __tablename__ = "due_work"
     __table_args__ = (Index("ix_due_work_due_at", "due_at"), {"sqlite_autoincrement": True})
@@ -267,9 +281,34 @@ class DueWork(Base):
     event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     due_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]  # past this, doing it is pointless: it is dropped
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class PeriodicRun(Base):
+    """One run of a periodic job (retention, a digest) for one period. The key is unique, so
+    however many workers wake for the same period, one of them runs it."""
+
+    __tablename__ = "periodic_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. 2026-11-22T03:30
+    worker: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class RateLimit(Base):
+    """A send rate shared by every worker (per sender, per account): the earliest time the
+    next message may go, moved on by each send (the generic cell rate algorithm)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    next_free: Mapped[datetime]
 
 
 class Handoff(Base):

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from outreach.clock import ManualClock
 from outreach.flows.engine import Engine
 from outreach.services.conversations import Conversations, Inbound
+from outreach.services.due import DueWorkRunner
+from outreach.services.events import Events
 from outreach.settings import Settings
 from outreach.store.consent import record_consent
 from outreach.store.database import Database
@@ -26,6 +28,12 @@ def clock(t0: datetime) -> ManualClock:
 @pytest.fixture
 def service(db: Database, engine: Engine, settings: Settings, clock: ManualClock) -> Conversations:
     return Conversations(db, engine, settings=settings, clock=clock)
+
+
+def fire_due(service: Conversations) -> int:
+    """Do what is due now, as a worker's tick would; returns how many rows were done."""
+    events = Events(service.db, service, {}, settings=service.settings, clock=service.clock)
+    return DueWorkRunner(service.db, service, events, clock=service.clock).run().total()
 
 
 def add_contact(db: Database, n: int = 0, *, at: datetime, **values: Any) -> int:

@@ -1,0 +1,1 @@
+"""Big Conversation events: the file format, loading and checks against the flows."""

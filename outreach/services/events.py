@@ -1,0 +1,504 @@
+"""Big Conversation events: from the coordinator's files to invitations, reminders and
+follow-ups sent to the right people at the right time.
+
+The files are the truth for what an event is; ``sync`` mirrors them into the store, where
+RSVPs and reports join them, and schedules one ``event`` due-work row for each send (the
+invitations, each reminder, the follow-up). When that row is due, ``expand`` turns it into one
+``start`` row per person in a single set-based statement (a million people is one INSERT, not
+a million round trips); the worker then starts the flow for each, a batch at a time, with the
+same transaction rules as every other conversation. Which sends are done is recorded with a
+unique run key, so each happens once even with many workers, and again only if the event moves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from outreach.clock import Clock, utcnow
+from outreach.errors import EventNotFound
+from outreach.events.library import EventDefinition
+from outreach.events.schema import AUDIENCE_COLUMNS, Audience, EventSpec, Send
+from outreach.flows import state as engine_state
+from outreach.flows.engine import Engine
+from outreach.i18n.segments import count_segments
+from outreach.services.conversations import Conversations
+from outreach.settings import Settings
+from outreach.store.database import Database
+from outreach.store.models import (
+    Answer,
+    Base,
+    Contact,
+    ContactTag,
+    DueWork,
+    Event,
+    PeriodicRun,
+    Rsvp,
+)
+
+log = logging.getLogger(__name__)
+
+# Who gets the "event moved" message: the people holding a place.
+CHANGE_RECIPIENTS = ("yes", "offered")
+# How long a follow-up is worth sending when the file does not say.
+FOLLOW_UP_LIFE = timedelta(days=7)
+# The columns of a ``start`` row, as the fan-out statements fill them.
+START_COLUMNS = ("kind", "contact_id", "event_id", "payload", "due_at", "expires_at", "created_at")
+# Replies to the access question that mean "nothing needed".
+NO_NEEDS = {"none", "no", "nothing", "n/a", "na", "nope", "no thanks", "-"}
+
+
+@dataclass(frozen=True)
+class InvitePlan:
+    """What ``invite`` would do: who, in which languages, how long, at what cost."""
+
+    event_id: str
+    people: int
+    by_language: dict[str, int]
+    segments: int
+    cost: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """An event as a coordinator reads it: the numbers, and what is still to be sent."""
+
+    id: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    capacity: int | None
+    venue: str
+    rsvps: dict[str, int]
+    access_needs: int
+    upcoming: list[tuple[datetime, str]] = field(default_factory=list)
+
+    @property
+    def invited(self) -> int:
+        return sum(self.rsvps.values())
+
+
+class Events:
+    """Events from the files, their invitations, reminders and follow-ups."""
+
+    def __init__(
+        self,
+        db: Database,
+        conversations: Conversations,
+        definitions: Mapping[str, EventDefinition],
+        *,
+        settings: Settings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.db = db
+        self.conversations = conversations
+        self.definitions = dict(definitions)
+        self.settings = settings
+        self.clock = clock
+
+    @property
+    def engine(self) -> Engine:
+        return self.conversations.engine
+
+    # -- from the files to the store -----------------------------------------------------------
+
+    def sync(self) -> list[str]:
+        """Mirror the event files into the store and schedule their sends; an event whose
+        time changed tells the people coming. Returns the ids of events that moved."""
+        moved = []
+        for definition in self.definitions.values():
+            if self._sync_one(definition.spec):
+                moved.append(definition.id)
+        return moved
+
+    def _sync_one(self, spec: EventSpec) -> bool:
+        now = self.clock()
+        with self.db.transaction() as tx:
+            event = tx.get(Event, spec.event, with_for_update=True)
+            moved = event is not None and (
+                event.starts_at != spec.starts_utc or event.details.get("venue") != spec.venue.name
+            )
+            if event is None:
+                event = Event(id=spec.event)
+                tx.add(event)
+            event.title = spec.title
+            event.starts_at = spec.starts_utc
+            event.ends_at = spec.ends_utc
+            event.timezone = spec.timezone
+            event.capacity = spec.capacity
+            event.details = spec.details()
+            event.config = _config(spec)
+            event.updated_at = now
+            tx.flush()
+            if moved:
+                # What was scheduled for the old time is void; it is scheduled again below.
+                tx.execute(
+                    delete(DueWork).where(
+                        DueWork.event_id == spec.event,
+                        DueWork.kind.in_(("event", "start")),
+                        DueWork.claimed_by.is_(None),
+                        or_(
+                            DueWork.payload["what"].as_string().like("reminder-%"),
+                            DueWork.payload["what"].as_string() == "follow-up",
+                        ),
+                    )
+                )
+                self._fan_out(
+                    tx, spec.event, "changed", spec.changed, CHANGE_RECIPIENTS, now, spec.ends_utc
+                )
+                log.info("event %s moved: the people coming are told", spec.event)
+            self._schedule(tx, spec, now)
+            return moved
+
+    def _schedule(self, tx: Session, spec: EventSpec, now: datetime) -> None:
+        """One ``event`` row for each send not done yet and still worth doing."""
+        pending = set(
+            tx.scalars(
+                select(DueWork.payload["key"].as_string()).where(
+                    DueWork.event_id == spec.event, DueWork.kind == "event"
+                )
+            )
+        )
+        done = set(
+            tx.scalars(
+                select(PeriodicRun.run_key).where(
+                    PeriodicRun.job == "event", PeriodicRun.run_key.like(f"{spec.event}/%")
+                )
+            )
+        )
+        for key, what, send, due_at, life in _sends(spec):
+            if key in pending or key in done or life <= now:
+                continue
+            tx.add(
+                DueWork(
+                    kind="event",
+                    event_id=spec.event,
+                    payload={"key": key, "what": what, **({"send": send} if send else {})},
+                    due_at=max(due_at, now),
+                    expires_at=life,
+                    created_at=now,
+                )
+            )
+
+    # -- invitations ---------------------------------------------------------------------------
+
+    def plan(self, event_id: str) -> InvitePlan:
+        """What inviting now would do (``outreach events invite --dry-run``)."""
+        spec = self._spec(event_id)
+        with self.db.transaction() as tx:
+            groups = tx.execute(
+                select(
+                    Contact.language,
+                    func.coalesce(func.length(Contact.first_name), 0),
+                    func.count(),
+                )
+                .where(_new_invitees(spec))
+                .group_by(Contact.language, func.coalesce(func.length(Contact.first_name), 0))
+            ).all()
+            event_fields = self.conversations._event_fields(tx, event_id) or _fields_of(spec)
+        by_language: Counter[str] = Counter()
+        segments = 0
+        for language, name_length, count in groups:
+            by_language[language] += count
+            segments += count * self._invitation_segments(spec, language, name_length, event_fields)
+        return InvitePlan(
+            event_id=event_id,
+            people=sum(by_language.values()),
+            by_language=dict(by_language.most_common()),
+            segments=segments,
+            cost=round(segments * self.settings.sms_price_per_segment, 2),
+            currency=self.settings.sms_currency,
+        )
+
+    def _invitation_segments(
+        self, spec: EventSpec, language: str, name_length: int, event: Mapping[str, Any]
+    ) -> int:
+        """Segments of the messages the invitation sends first, for one kind of person."""
+        now = self.clock()
+        contact = engine_state.Contact(
+            language=language,
+            timezone=spec.timezone,
+            fields={"first_name": "A" * name_length if name_length else None},
+            tags=frozenset(),
+        )
+        start = engine_state.Start(flow=spec.invitation, at=now, contact=contact, event=event)
+        outcome = self.engine.handle(None, start)
+        return sum(
+            count_segments(action.text).segments
+            for action in outcome.actions
+            if isinstance(action, engine_state.SendMessage)
+        )
+
+    def invite(self, event_id: str) -> int:
+        """Invite everyone in the audience not yet invited; returns how many. The flows start
+        from the worker, a batch at a time, at the provider's pace."""
+        spec = self._spec(event_id)
+        self._sync_one(spec)
+        with self.db.transaction() as tx:
+            return self._invite(tx, spec, self.clock())
+
+    def _invite(self, tx: Session, spec: EventSpec, now: datetime) -> int:
+        rsvps = Base.metadata.tables[Rsvp.__tablename__]
+        chosen = select(
+            literal(spec.event), Contact.id, literal("invited"), literal(now), literal(now)
+        ).where(_new_invitees(spec))
+        added = _rowcount(
+            tx.execute(
+                insert(rsvps).from_select(
+                    ["event_id", "contact_id", "status", "invited_at", "updated_at"], chosen
+                )
+            )
+        )
+        if not added:
+            return 0
+        invited = select(
+            literal("start"),
+            rsvps.c.contact_id,
+            literal(spec.event),
+            literal({"flow": spec.invitation, "what": "invite"}, DueWork.payload.type),
+            literal(now),
+            literal(spec.starts_utc),
+            literal(now),
+        ).where(rsvps.c.event_id == spec.event, rsvps.c.invited_at == now)
+        tx.execute(insert(DueWork).from_select(START_COLUMNS, invited))
+        log.info("event %s: %d people invited", spec.event, added)
+        return int(added)
+
+    # -- due work ------------------------------------------------------------------------------
+
+    def expand(self, due_id: int) -> int:
+        """Fan an ``event`` row out into one start per person; returns how many. Done once:
+        the run key is unique, and the row goes in the same transaction."""
+        now = self.clock()
+        with self.db.transaction() as tx:
+            item = tx.get(DueWork, due_id, populate_existing=True)
+            if item is None or item.event_id is None:
+                return 0
+            tx.delete(item)
+            spec = self._spec_or_none(item.event_id)
+            if spec is None or (item.expires_at is not None and item.expires_at <= now):
+                return 0
+            key = str(item.payload["key"])
+            if not self._claim_run(tx, "event", key, now):
+                return 0
+            if item.payload["what"] == "invite":
+                return self._invite(tx, spec, now)
+            send = Send.model_validate(item.payload["send"])
+            life = item.expires_at or spec.starts_utc
+            return self._fan_out(tx, spec.event, key.split("/")[1], send.flow, send.to, now, life)
+
+    def start(self, due_id: int) -> bool:
+        """Start the flow a ``start`` row asks for, if it is still wanted."""
+        with self.db.transaction() as tx:
+            item = tx.get(DueWork, due_id)
+            if item is None or item.contact_id is None:
+                return False
+            contact_id, event_id = item.contact_id, item.event_id
+            flow, to, expires_at = item.payload["flow"], item.payload.get("to"), item.expires_at
+        if flow not in self.engine.flows:
+            log.error("due work %s asks for flow %r, which is not loaded; dropped", due_id, flow)
+            with self.db.transaction() as tx:
+                tx.execute(delete(DueWork).where(DueWork.id == due_id))
+            return False
+        return self.conversations.start(
+            contact_id,
+            flow,
+            event_id=event_id,
+            due_id=due_id,
+            only_if=to,
+            expires_at=expires_at,
+        )
+
+    def _fan_out(
+        self,
+        tx: Session,
+        event_id: str,
+        what: str,
+        flow: str,
+        to: Sequence[str],
+        now: datetime,
+        expires_at: datetime,
+    ) -> int:
+        """One ``start`` row for each person whose RSVP is in ``to`` and who has not opted
+        out, in one statement."""
+        chosen = (
+            select(
+                literal("start"),
+                Rsvp.contact_id,
+                literal(event_id),
+                literal({"flow": flow, "to": list(to), "what": what}, DueWork.payload.type),
+                literal(now),
+                literal(expires_at),
+                literal(now),
+            )
+            .join(Contact, Contact.id == Rsvp.contact_id)
+            .where(
+                Rsvp.event_id == event_id,
+                Rsvp.status.in_(to),
+                Contact.opted_out.is_(False),
+                Contact.erased_at.is_(None),
+            )
+        )
+        count = _rowcount(tx.execute(insert(DueWork).from_select(START_COLUMNS, chosen)))
+        log.info("event %s: %s started for %d people", event_id, flow, count)
+        return count
+
+    def _claim_run(self, tx: Session, job: str, key: str, now: datetime) -> bool:
+        """Record that ``key`` is done; False if it already was (by this or another worker)."""
+        try:
+            with tx.begin_nested():
+                tx.add(PeriodicRun(job=job, run_key=key, worker="events", started_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def summaries(self) -> list[EventSummary]:
+        """Every event in the files, soonest first."""
+        ids = sorted(self.definitions, key=lambda i: self.definitions[i].spec.starts_utc)
+        return [self.summary(event_id) for event_id in ids]
+
+    def summary(self, event_id: str) -> EventSummary:
+        spec = self._spec(event_id)
+        with self.db.transaction() as tx:
+            counts = dict(
+                tx.execute(
+                    select(Rsvp.status, func.count())
+                    .where(Rsvp.event_id == event_id)
+                    .group_by(Rsvp.status)
+                ).all()
+            )
+            needs = tx.scalars(
+                select(Answer.value).where(
+                    Answer.event_id == event_id, Answer.name == "access_needs"
+                )
+            ).all()
+            upcoming = tx.execute(
+                select(DueWork.due_at, DueWork.payload["what"].as_string())
+                .where(DueWork.event_id == event_id, DueWork.kind == "event")
+                .order_by(DueWork.due_at)
+            ).all()
+        return EventSummary(
+            id=spec.event,
+            title=spec.title,
+            starts_at=spec.starts_utc,
+            ends_at=spec.ends_utc,
+            timezone=spec.timezone,
+            capacity=spec.capacity,
+            venue=spec.venue.name,
+            rsvps={status: int(n) for status, n in counts.items()},
+            access_needs=sum(1 for v in needs if str(v).strip().lower() not in NO_NEEDS),
+            upcoming=[(at, str(what)) for at, what in upcoming],
+        )
+
+    def _spec(self, event_id: str) -> EventSpec:
+        spec = self._spec_or_none(event_id)
+        if spec is None:
+            raise EventNotFound(event_id, list(self.definitions))
+        return spec
+
+    def _spec_or_none(self, event_id: str) -> EventSpec | None:
+        definition = self.definitions.get(event_id)
+        return definition.spec if definition is not None else None
+
+
+def _sends(spec: EventSpec) -> list[tuple[str, str, dict[str, Any] | None, datetime, datetime]]:
+    """Each timed send of an event: (run key, what, the send, due at, useful until). The key
+    holds the start time, so a moved event sends its reminders again for the new time."""
+    starts = spec.starts_utc
+    stamp = starts.strftime("%Y%m%dT%H%M")
+    out: list[tuple[str, str, dict[str, Any] | None, datetime, datetime]] = []
+    if spec.invite_at is not None:
+        out.append(
+            (f"{spec.event}/invite/{stamp}", "invite", None, starts + spec.invite_at, starts)
+        )
+    for kind, index, send in spec.schedule():
+        due = starts + send.at
+        default_life = starts if kind == "reminder" else due + FOLLOW_UP_LIFE
+        life = due + send.useful_for if send.useful_for is not None else default_life
+        what = f"{kind}-{index + 1}" if kind == "reminder" else kind
+        out.append((f"{spec.event}/{what}/{stamp}", what, send.model_dump(mode="json"), due, life))
+    return out
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT ... SELECT wrote (a cursor result always knows)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def _new_invitees(spec: EventSpec) -> ColumnElement[bool]:
+    """Contacts in the audience who may be texted and have no RSVP for the event yet."""
+    return and_(
+        audience_filter(spec.audience),
+        ~exists().where(Rsvp.event_id == spec.event, Rsvp.contact_id == Contact.id),
+    )
+
+
+def audience_filter(audience: Audience) -> ColumnElement[bool]:
+    """The contacts an audience means, among those who may be texted at all."""
+    conditions: list[ColumnElement[bool]] = [
+        Contact.opted_out.is_(False),
+        Contact.erased_at.is_(None),
+        Contact.undeliverable.is_(None),
+    ]
+    if audience.tags:
+        conditions.append(
+            exists().where(ContactTag.contact_id == Contact.id, ContactTag.tag.in_(audience.tags))
+        )
+    if audience.exclude_tags:
+        conditions.append(
+            ~exists().where(
+                ContactTag.contact_id == Contact.id, ContactTag.tag.in_(audience.exclude_tags)
+            )
+        )
+    for name, values in audience.where.items():
+        column = (
+            getattr(Contact, name) if name in AUDIENCE_COLUMNS else Contact.fields[name].as_string()
+        )
+        conditions.append(column.in_(values))
+    return and_(*conditions)
+
+
+def _config(spec: EventSpec) -> dict[str, Any]:
+    quiet = spec.quiet_hours
+    return {
+        "place_offer": spec.place_offer,
+        "changed": spec.changed,
+        "invitation": spec.invitation,
+        "quiet_hours": (
+            {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()} if quiet else None
+        ),
+    }
+
+
+def _fields_of(spec: EventSpec) -> dict[str, Any]:
+    return {
+        **spec.details(),
+        "title": spec.title,
+        "starts_at": spec.starts_utc,
+        "ends_at": spec.ends_utc,
+        "capacity": spec.capacity,
+    }
