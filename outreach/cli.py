@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 import uvicorn
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 
 from outreach.errors import (
     ContactNotFound,
+    EventNotFound,
     FlowLoadError,
     FlowNotFound,
     ImportFileError,
@@ -48,12 +50,14 @@ contacts_app = typer.Typer(no_args_is_help=True, help="Import contacts; export o
 retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no longer.")
 outbox_app = typer.Typer(no_args_is_help=True, help="Messages waiting to be sent.")
 i18n_app = typer.Typer(no_args_is_help=True, help="Translations: extract, update, compile, check.")
+events_app = typer.Typer(no_args_is_help=True, help="Big Conversation events: list, show, invite.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(retention_app, name="retention")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(i18n_app, name="i18n")
+app.add_typer(events_app, name="events")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -408,6 +412,80 @@ def worker(ctx: typer.Context) -> None:
     _logging()
     with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt, SystemExit):
         Worker(rt).run_forever()
+
+
+@events_app.command("list")
+def events_list(ctx: typer.Context) -> None:
+    """Every event in the flows folder, soonest first, with its RSVPs."""
+    with _runtime(ctx) as rt:
+        rt.events.sync()
+        summaries = rt.events.summaries()
+    if not summaries:
+        typer.echo(f"no events in {rt.settings.flows_dir} (an event file starts with `event:`)")
+    for s in summaries:
+        places = (
+            f"{s.rsvps.get('yes', 0)}/{s.capacity}" if s.capacity else str(s.rsvps.get("yes", 0))
+        )
+        typer.echo(
+            f"{s.id}  {_local(s.starts_at, s.timezone)}  {s.title}  "
+            f"(invited {s.invited}, coming {places}, waiting {s.rsvps.get('waitlist', 0)})"
+        )
+
+
+@events_app.command("show")
+def events_show(
+    ctx: typer.Context, event_id: Annotated[str, typer.Argument(help="The event id")]
+) -> None:
+    """An event's numbers: invited, yes/no/maybe, waiting list, access needs, what is next."""
+    with _runtime(ctx) as rt:
+        rt.events.sync()
+        try:
+            s = rt.events.summary(event_id)
+        except EventNotFound as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"{s.title} [{s.id}]")
+    typer.echo(f"  when:      {_local(s.starts_at, s.timezone)} to {_local(s.ends_at, s.timezone)}")
+    typer.echo(f"  where:     {s.venue}")
+    typer.echo(f"  capacity:  {s.capacity or 'no limit'}")
+    typer.echo(f"  invited:   {s.invited}")
+    for status in ("yes", "maybe", "no", "waitlist", "offered", "invited"):
+        label = "no reply" if status == "invited" else status
+        typer.echo(f"  {label + ':':<10} {s.rsvps.get(status, 0)}")
+    typer.echo(f"  access needs told us: {s.access_needs}")
+    for at, what in s.upcoming:
+        typer.echo(f"  next: {what} at {_local(at, s.timezone)}")
+
+
+@events_app.command("invite")
+def events_invite(
+    ctx: typer.Context,
+    event_id: Annotated[str, typer.Argument(help="The event id")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say who would be invited and the cost; send nothing")
+    ] = False,
+) -> None:
+    """Invite the event's audience (those not invited yet); the worker sends at its pace."""
+    with _runtime(ctx) as rt:
+        try:
+            if dry_run:
+                plan = rt.events.plan(event_id)
+            else:
+                invited = rt.events.invite(event_id)
+        except EventNotFound as exc:
+            raise _fail(str(exc)) from None
+    if not dry_run:
+        typer.echo(f"{invited} people invited; the worker sends the invitations")
+        return
+    languages = ", ".join(f"{lang} {n}" for lang, n in plan.by_language.items()) or "none"
+    typer.echo(f"would invite {plan.people} people ({languages})")
+    typer.echo(
+        f"{plan.segments} SMS segments in all; estimated cost {plan.cost:.2f} {plan.currency}"
+        " (first messages of the invitation; replies and reminders cost more)"
+    )
+
+
+def _local(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%a %d %b %Y %H:%M")
 
 
 @outbox_app.command("flush")

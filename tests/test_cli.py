@@ -118,3 +118,42 @@ def test_broken_flow_folder_stops_the_demo_with_the_problem(
 def test_procfile_commands_have_help(settings: Settings, command: str) -> None:
     code, out, _ = invoke(settings, command, "--help")
     assert code == 0 and "Usage" in out
+
+
+def test_events_dry_run_show_and_invite(settings: Settings, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "phone,first_name,language,tags\n"
+        "07400 100001,Amina,en,mental-health\n"
+        "07400 100002,Bronwen,cy,carers\n"
+        "07400 100003,Sam,en,mental-health;staff\n"
+        "07400 100004,Olu,en,diabetes\n",
+        encoding="utf-8",
+    )
+    assert invoke(settings, "db", "upgrade")[0] == 0
+    code, out, err = invoke(
+        settings, "contacts", "import", str(people), "--consent-source", "signed up at a stall"
+    )
+    assert code == 0, out + err
+    event = "mental-health-2027-01"
+
+    code, out, _ = invoke(settings, "events", "list")
+    assert code == 0
+    assert f"{event}  Thu 21 Jan 2027 18:00" in out
+    assert "(invited 0, coming 0/60, waiting 0)" in out
+
+    code, out, _ = invoke(settings, "events", "invite", event, "--dry-run")
+    assert code == 0
+    assert "would invite 2 people (cy 1, en 1)" in out
+    assert "estimated cost" in out and "GBP" in out
+    code, out, _ = invoke(settings, "events", "show", event)
+    assert "invited:   0" in out  # the dry run recorded nothing
+
+    code, out, _ = invoke(settings, "events", "invite", event)
+    assert code == 0 and "2 people invited" in out
+    code, out, _ = invoke(settings, "events", "show", event)
+    assert "invited:   2" in out and "no reply:  2" in out
+    assert "next: reminder-1 at Thu 14 Jan 2027 18:00" in out
+
+    code, _, err = invoke(settings, "events", "show", "no-such-event")
+    assert code == 1 and f"known events: {event}" in err

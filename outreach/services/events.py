@@ -30,14 +30,15 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from outreach.clock import Clock, utcnow
 from outreach.errors import EventNotFound
 from outreach.events.library import EventDefinition
-from outreach.events.schema import AUDIENCE_COLUMNS, Audience, EventSpec, Send
+from outreach.events.schema import AUDIENCE_COLUMNS, Audience, EventSpec
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
 from outreach.i18n.segments import count_segments
@@ -194,7 +195,7 @@ class Events:
                 DueWork(
                     kind="event",
                     event_id=spec.event,
-                    payload={"key": key, "what": what, **({"send": send} if send else {})},
+                    payload={"key": key, "what": what, **send},
                     due_at=max(due_at, now),
                     expires_at=life,
                     created_at=now,
@@ -207,14 +208,11 @@ class Events:
         """What inviting now would do (``outreach events invite --dry-run``)."""
         spec = self._spec(event_id)
         with self.db.transaction() as tx:
+            name_length = func.length(Contact.first_name)
             groups = tx.execute(
-                select(
-                    Contact.language,
-                    func.coalesce(func.length(Contact.first_name), 0),
-                    func.count(),
-                )
+                select(Contact.language, name_length, func.count())
                 .where(_new_invitees(spec))
-                .group_by(Contact.language, func.coalesce(func.length(Contact.first_name), 0))
+                .group_by(Contact.language, name_length)
             ).all()
             event_fields = self.conversations._event_fields(tx, event_id) or _fields_of(spec)
         by_language: Counter[str] = Counter()
@@ -225,7 +223,7 @@ class Events:
         return InvitePlan(
             event_id=event_id,
             people=sum(by_language.values()),
-            by_language=dict(by_language.most_common()),
+            by_language=dict(sorted(by_language.items(), key=lambda kv: (-kv[1], kv[0]))),
             segments=segments,
             cost=round(segments * self.settings.sms_price_per_segment, 2),
             currency=self.settings.sms_currency,
@@ -264,11 +262,10 @@ class Events:
             literal(spec.event), Contact.id, literal("invited"), literal(now), literal(now)
         ).where(_new_invitees(spec))
         added = _rowcount(
-            tx.execute(
-                insert(rsvps).from_select(
-                    ["event_id", "contact_id", "status", "invited_at", "updated_at"], chosen
-                )
-            )
+            tx,
+            insert(rsvps).from_select(
+                ["event_id", "contact_id", "status", "invited_at", "updated_at"], chosen
+            ),
         )
         if not added:
             return 0
@@ -304,9 +301,11 @@ class Events:
                 return 0
             if item.payload["what"] == "invite":
                 return self._invite(tx, spec, now)
-            send = Send.model_validate(item.payload["send"])
             life = item.expires_at or spec.starts_utc
-            return self._fan_out(tx, spec.event, key.split("/")[1], send.flow, send.to, now, life)
+            payload = item.payload
+            return self._fan_out(
+                tx, spec.event, payload["what"], payload["flow"], payload["to"], now, life
+            )
 
     def start(self, due_id: int) -> bool:
         """Start the flow a ``start`` row asks for, if it is still wanted."""
@@ -360,7 +359,7 @@ class Events:
                 Contact.erased_at.is_(None),
             )
         )
-        count = _rowcount(tx.execute(insert(DueWork).from_select(START_COLUMNS, chosen)))
+        count = _rowcount(tx, insert(DueWork).from_select(START_COLUMNS, chosen))
         log.info("event %s: %s started for %d people", event_id, flow, count)
         return count
 
@@ -424,27 +423,28 @@ class Events:
         return definition.spec if definition is not None else None
 
 
-def _sends(spec: EventSpec) -> list[tuple[str, str, dict[str, Any] | None, datetime, datetime]]:
+def _sends(spec: EventSpec) -> list[tuple[str, str, dict[str, Any], datetime, datetime]]:
     """Each timed send of an event: (run key, what, the send, due at, useful until). The key
     holds the start time, so a moved event sends its reminders again for the new time."""
     starts = spec.starts_utc
     stamp = starts.strftime("%Y%m%dT%H%M")
-    out: list[tuple[str, str, dict[str, Any] | None, datetime, datetime]] = []
+    out: list[tuple[str, str, dict[str, Any], datetime, datetime]] = []
     if spec.invite_at is not None:
-        out.append(
-            (f"{spec.event}/invite/{stamp}", "invite", None, starts + spec.invite_at, starts)
-        )
+        out.append((f"{spec.event}/invite/{stamp}", "invite", {}, starts + spec.invite_at, starts))
     for kind, index, send in spec.schedule():
         due = starts + send.at
         default_life = starts if kind == "reminder" else due + FOLLOW_UP_LIFE
         life = due + send.useful_for if send.useful_for is not None else default_life
         what = f"{kind}-{index + 1}" if kind == "reminder" else kind
-        out.append((f"{spec.event}/{what}/{stamp}", what, send.model_dump(mode="json"), due, life))
+        payload = {"flow": send.flow, "to": list(send.to)}
+        out.append((f"{spec.event}/{what}/{stamp}", what, payload, due, life))
     return out
 
 
-def _rowcount(result: Result[Any]) -> int:
-    """Rows an INSERT ... SELECT wrote (a cursor result always knows)."""
+def _rowcount(tx: Session, statement: Executable) -> int:
+    """Run an INSERT ... SELECT; returns the rows it wrote (psycopg 3 forgets the count once
+    the cursor closes unless SQLAlchemy is asked to keep it)."""
+    result = tx.execute(statement, execution_options={"preserve_rowcount": True})
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
 
