@@ -77,7 +77,15 @@ class Settings(BaseSettings):
     )
     send_timeout_seconds: float = Field(10.0, gt=0)
     max_send_attempts: int = Field(8, ge=1)
-    send_rate: float = Field(10.0, gt=0, description="Messages a second, per worker")
+    send_rate: float = Field(
+        10.0, gt=0, description="SMS a second from our sender, shared by all workers"
+    )
+    account_send_rate: float | None = Field(
+        None, gt=0, description="SMS a second for the whole Twilio account, if it has a limit"
+    )
+    send_concurrency: int = Field(
+        8, ge=1, le=64, description="Sends in flight at once per worker (hides provider latency)"
+    )
     send_lease_seconds: float = Field(
         120.0, gt=0, description="A claimed batch not settled by then is treated as abandoned"
     )

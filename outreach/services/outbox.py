@@ -13,16 +13,16 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Channel, Outgoing, SendResult
-from outreach.channels.rate_limit import TokenBucket
 from outreach.clock import Clock, utcnow
 from outreach.store.consent import record_consent, refusal
 from outreach.store.database import Database
@@ -88,7 +88,8 @@ class Outbox:
         lease: timedelta = timedelta(minutes=2),
         name: str | None = None,
         batch: int = 50,
-        rate_limit: TokenBucket | None = None,
+        rate_limits: Mapping[str, Sequence[Limiter]] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.db = db
         self.channels = dict(channels)
@@ -100,7 +101,8 @@ class Outbox:
         self.lease = lease  # longer than a batch can take: past it, the sender has died
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.batch = batch
-        self.rate_limit = rate_limit
+        self.rate_limits = dict(rate_limits or {})  # by channel: each must allow a send
+        self.concurrency = concurrency  # sends in flight at once (the provider's latency)
         self._stopping = threading.Event()
 
     def flush(self, *, limit: int | None = None, contact_id: int | None = None) -> FlushReport:
@@ -114,12 +116,21 @@ class Outbox:
             claimed = self._claim_batch(size, contact_id)
             if not claimed:
                 break
-            for position, item_id in enumerate(claimed):
-                if self._stopping.is_set():
-                    self._release(claimed[position:])
-                    break
-                report.add(self._send_claimed(item_id))
+            if self.concurrency == 1:
+                outcomes = map(self._send_unless_stopping, claimed)
+                for outcome in outcomes:
+                    report.add(outcome)
+                continue
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
+                for outcome in pool.map(self._send_unless_stopping, claimed):
+                    report.add(outcome)
         return report
+
+    def _send_unless_stopping(self, item_id: int) -> str:
+        if self._stopping.is_set():
+            self._release([item_id])
+            return "handed back"
+        return self._send_claimed(item_id)
 
     def send_one(self, item_id: int) -> str:
         """Claim, send and record one outbox row; returns what happened to it."""
@@ -267,8 +278,8 @@ class Outbox:
         if channel is None:
             result = SendResult("retry", error=f"no channel {prepared.channel_name!r} configured")
         else:
-            if self.rate_limit is not None:
-                self.rate_limit.acquire()
+            for limit in self.rate_limits.get(prepared.channel_name, ()):
+                limit.acquire()
             result = channel.send(prepared.outgoing)
         return self._record(item_id, result)
 
@@ -360,6 +371,12 @@ class Outbox:
         if retry_after:
             delay = max(delay, timedelta(seconds=retry_after))
         return delay
+
+
+class Limiter(Protocol):
+    """Something that makes a send wait its turn (a shared rate limit)."""
+
+    def acquire(self) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)

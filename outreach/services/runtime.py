@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from outreach.channels.base import Channel
-from outreach.channels.rate_limit import TokenBucket
 from outreach.channels.simulator import SimulatorChannel
 from outreach.channels.twilio_sms import TwilioSMSChannel, make_client
 from outreach.clock import Clock, utcnow
@@ -20,7 +19,8 @@ from outreach.services.conversations import Conversations
 from outreach.services.due import DueWorkRunner, PeriodicRuns
 from outreach.services.events import Events
 from outreach.services.flows import build_engine, load_events
-from outreach.services.outbox import Outbox
+from outreach.services.outbox import Limiter, Outbox
+from outreach.services.rate_limits import SharedRateLimit
 from outreach.settings import Settings
 from outreach.store.database import Database
 
@@ -48,6 +48,20 @@ def make_channels(settings: Settings) -> dict[str, Channel]:
             status_callback=callback,
         ),
     }
+
+
+def sms_limits(settings: Settings, db: Database, clock: Clock) -> list[Limiter]:
+    """SMS send rates shared by every worker: per sender, and per account if set."""
+    sender = settings.twilio_messaging_service_sid or settings.twilio_from_number or "simulated"
+    limits: list[Limiter] = [
+        SharedRateLimit(db, f"sms:sender:{sender}", settings.send_rate, clock=clock)
+    ]
+    if settings.account_send_rate is not None:
+        account = settings.twilio_account_sid or "simulated"
+        limits.append(
+            SharedRateLimit(db, f"sms:account:{account}", settings.account_send_rate, clock=clock)
+        )
+    return limits
 
 
 @dataclass
@@ -81,7 +95,8 @@ class Runtime:
             max_attempts=settings.max_send_attempts,
             lease=timedelta(seconds=settings.send_lease_seconds),
             batch=settings.send_batch,
-            rate_limit=TokenBucket(settings.send_rate, burst=max(1, int(settings.send_rate))),
+            rate_limits={"sms": sms_limits(settings, database, clock)},
+            concurrency=settings.send_concurrency,
         )
         events = Events(
             database,
