@@ -4,12 +4,15 @@ Twilio allows so many messages a second per sender (and per account); workers on
 machines must share that, so the limit cannot live in one process's memory. Each send reserves
 the next free slot with one short row-locked transaction (the generic cell rate algorithm): the
 row holds the earliest time the next message may go, and each reservation moves it on by one
-interval. A burst of up to ``burst`` messages may go at once after a quiet spell.
+interval. A burst of up to ``burst`` messages may go at once after a quiet spell. A worker
+reserves a tenth of a second's slots at a time, to spare the database a transaction a send.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -41,18 +44,27 @@ class SharedRateLimit:
         self.tolerance = self.interval * (max(1, burst) - 1)
         self.clock = clock
         self.sleep = sleep
+        self.block = max(1, int(rate / 10))
+        self._slots: deque[datetime] = deque()
+        self._lock = threading.Lock()
 
     def acquire(self) -> datetime:
-        """Reserve a slot and wait for it; returns the slot's time."""
-        now = self.clock()
-        slot = self.reserve(now)
+        """Take the next slot (reserving more when this worker has none left) and wait for
+        it; returns the slot's time."""
+        with self._lock:
+            now = self.clock()
+            while self._slots and self._slots[0] < now - self.interval:
+                self._slots.popleft()  # stale: nobody used it in time, and it is gone
+            if not self._slots:
+                self._slots.extend(self.reserve(now, self.block))
+            slot = self._slots.popleft()
         wait = (slot - now).total_seconds()
         if wait > 0:
             self.sleep(wait)
         return max(slot, now)
 
-    def reserve(self, now: datetime) -> datetime:
-        """The time this send may go (now, or later when others went first)."""
+    def reserve(self, now: datetime, count: int = 1) -> list[datetime]:
+        """The times ``count`` sends may go (now, or later when others went first)."""
         with self.db.transaction() as tx:
             row = tx.get(RateLimit, self.key, with_for_update=True)
             if row is None:
@@ -65,5 +77,5 @@ class SharedRateLimit:
                 row = tx.get(RateLimit, self.key, with_for_update=True, populate_existing=True)
                 assert row is not None
             due = max(row.next_free, now)
-            row.next_free = due + self.interval
-            return max(due - self.tolerance, now)
+            row.next_free = due + self.interval * count
+            return [max(due + self.interval * i - self.tolerance, now) for i in range(count)]

@@ -9,87 +9,23 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from outreach.channels.fake_twilio import FakeTwilio
 from outreach.services.runtime import Runtime
 from outreach.settings import Settings
 from outreach.store.database import Database
-from outreach.store.models import Base, Message, OutboxItem
+from outreach.store.models import Message, OutboxItem
 from tests.conftest import ROOT
+from tests.seeding import queue_messages
 from tests.web.conftest import OUR_NUMBER
 
 MESSAGES = 10_000
 BATCH = 20
-
-
-def seed(db: Database, count: int) -> None:
-    """``count`` people, each with one queued message (written in bulk, as invitations are)."""
-    now = datetime.now(UTC) - timedelta(minutes=1)
-    tables = Base.metadata.tables
-    with db.transaction() as tx:
-        connection = tx.connection()
-        contacts = [
-            {
-                "phone": f"+4474{10_000_000 + i:08d}",
-                "fields": {},
-                "language": "en",
-                "timezone": "Europe/London",
-                "channel": "sms",
-                "opted_out": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in range(count)
-        ]
-        ids = [
-            row.id
-            for row in connection.execute(
-                insert(tables["contacts"]).returning(tables["contacts"].c.id), contacts
-            )
-        ]
-        messages = [
-            {
-                "contact_id": cid,
-                "channel": "sms",
-                "direction": "out",
-                "body": f"Message {i}",
-                "kind": "message",
-                "status": "queued",
-                "status_history": [],
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i, cid in enumerate(ids)
-        ]
-        message_ids = [
-            row.id
-            for row in connection.execute(
-                insert(tables["messages"]).returning(tables["messages"].c.id), messages
-            )
-        ]
-        connection.execute(
-            insert(tables["outbox"]),
-            [
-                {
-                    "message_id": mid,
-                    "contact_id": cid,
-                    "channel": "sms",
-                    "urgent": False,
-                    "consent_exempt": False,
-                    "state": "queued",
-                    "not_before": now,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-                for mid, cid in zip(message_ids, ids, strict=True)
-            ],
-        )
 
 
 def worker_env(db: Database, fake: FakeTwilio, **extra: str) -> dict[str, str]:
@@ -112,7 +48,7 @@ def worker_env(db: Database, fake: FakeTwilio, **extra: str) -> dict[str, str]:
 def test_four_workers_send_each_message_once_even_when_one_is_killed(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
-    seed(db, MESSAGES)
+    queue_messages(db, MESSAGES)
     with FakeTwilio(send_callbacks=False) as fake:
         env = worker_env(db, fake, OUTREACH_SEND_BATCH=str(BATCH), OUTREACH_SEND_LEASE_SECONDS="3")
         workers = [
@@ -160,7 +96,7 @@ def test_four_workers_send_each_message_once_even_when_one_is_killed(
 def test_sigterm_finishes_the_send_under_way_and_hands_back_the_rest(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
-    seed(db, 300)
+    queue_messages(db, 300)
     with FakeTwilio(send_callbacks=False, latency=0.05) as fake:
         env = worker_env(db, fake, OUTREACH_SEND_BATCH="50")
         worker = subprocess.Popen(

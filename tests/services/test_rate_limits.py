@@ -27,6 +27,6 @@ def test_a_quiet_spell_allows_a_burst_and_no_more(db: Database, t0: datetime) ->
     limit = SharedRateLimit(
         db, "sms:account:AC1", 2.0, burst=3, clock=lambda: now[0], sleep=lambda s: None
     )
-    assert [limit.reserve(now[0]) for _ in range(4)] == [t0, t0, t0, t0 + timedelta(seconds=0.5)]
+    assert [limit.acquire() for _ in range(4)] == [t0, t0, t0, t0 + timedelta(seconds=0.5)]
     now[0] = t0 + timedelta(minutes=1)  # quiet: the backlog is forgotten, a new burst may go
-    assert limit.reserve(now[0]) == now[0]
+    assert limit.acquire() == now[0]
