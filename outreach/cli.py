@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from outreach.clock import Clock, FastClock, utcnow
 from outreach.errors import (
     ContactNotFound,
     EventNotFound,
@@ -77,10 +78,12 @@ def _database(ctx: typer.Context) -> Iterator[Database]:
 
 
 @contextmanager
-def _runtime(ctx: typer.Context, settings: Settings | None = None) -> Iterator[Runtime]:
+def _runtime(
+    ctx: typer.Context, settings: Settings | None = None, *, clock: Clock = utcnow
+) -> Iterator[Runtime]:
     """Everything a long-running command needs; a broken flow stops it with the problem."""
     try:
-        rt = Runtime.build(settings or _settings(ctx))
+        rt = Runtime.build(settings or _settings(ctx), clock=clock)
     except FlowLoadError as exc:
         raise _fail(str(exc)) from None
     try:
@@ -366,6 +369,9 @@ def demo(
     database: Annotated[Path, typer.Option(help="The demo's SQLite file")] = Path(
         "outreach-demo.db"
     ),
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Run the clock 600 times faster: 10 minutes a second")
+    ] = False,
 ) -> None:
     """Run the whole system with no accounts: web, worker and the phone simulator, on SQLite."""
     base = _settings(ctx)
@@ -381,7 +387,7 @@ def demo(
         }
     )
     _logging()
-    with _runtime(ctx, settings) as rt:
+    with _runtime(ctx, settings, clock=FastClock(600) if fast else utcnow) as rt:
         migrate.upgrade(rt.db)
         demo_data.seed(rt)
         url = f"http://{host}:{port}/simulator"
@@ -389,7 +395,12 @@ def demo(
             "\nOutreach demo: everything runs here, on SQLite, with simulated SMS.", bold=True
         )
         typer.echo(f"  Open {url} and log in with the password: {password}")
-        typer.echo("  Pick Amina, start big-conversation-invite, and answer as she would.")
+        typer.echo("  Amina, Bronwen and Marek are invited to a Big Conversation a day away:")
+        typer.echo("  pick one and answer as they would. Reminders come the day before and on")
+        typer.echo(
+            "  the day, a survey after"
+            + (" (the clock runs 10 minutes a second)." if fast else "; --fast speeds it up.")
+        )
         typer.echo("  Press Ctrl+C to stop.\n")
         _serve(create_app(rt, background=Worker(rt)), host, port)
 

@@ -3,6 +3,7 @@ sleeping."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -28,3 +29,17 @@ class ManualClock:
     def advance(self, delta: timedelta) -> datetime:
         self.now += delta
         return self.now
+
+
+class FastClock:
+    """A clock running ``factor`` times faster than the real one, from now: the demo's
+    ``--fast`` mode, so a week of invitations and reminders plays out in minutes."""
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+        self._origin = utcnow()
+        self._started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        elapsed = time.monotonic() - self._started
+        return self._origin + timedelta(seconds=elapsed * self.factor)
