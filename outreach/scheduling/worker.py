@@ -29,6 +29,17 @@ log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
+class _BusyTicks(logging.Filter):
+    """A tick that finds the previous one still at work (sending a long outbox) is how the
+    worker is meant to run, not a warning: APScheduler's note of it is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_BusyTicks())
+
+
 class Worker:
     """Sends what the outbox holds and fires what is due, every few seconds."""
 
