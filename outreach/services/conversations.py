@@ -4,7 +4,8 @@ For each event the service records what came in, runs the engine and applies its
 message log, the answers, the session's new state, the outbox rows and the due work commit
 together or not at all (design principle 2). The person's contact row is locked first, so two
 messages from one person are handled one after the other, while different people proceed in
-parallel (on SQLite every write transaction queues for the database lock instead).
+parallel (on SQLite every write transaction queues for the database lock instead). The
+statements run on every message are prebuilt Core statements (``outreach.store.statements``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,21 +31,11 @@ from outreach.i18n.catalogs import N_
 from outreach.i18n.sanitize import sanitize_sms
 from outreach.i18n.segments import count_segments
 from outreach.settings import Settings
-from outreach.store.consent import record_consent
+from outreach.store import statements as sql
+from outreach.store.consent import Source, Status, log_consent
 from outreach.store.database import Database
-from outreach.store.models import (
-    Answer,
-    Base,
-    Contact,
-    ContactTag,
-    ConversationSession,
-    DueWork,
-    Event,
-    Handoff,
-    Message,
-    OutboxItem,
-    Rsvp,
-)
+from outreach.store.models import Contact, DueWork, Event, Message, OutboxItem, Rsvp
+from outreach.store.statements import CONTACT_COLUMNS, Person, SessionRow, insert_row
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +53,6 @@ WAITLISTED = N_(
 
 # RSVPs that hold one of an event's places.
 HOLDING = ("yes", "offered")
-
-CONTACT_COLUMNS = ("first_name", "last_name", "language", "timezone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,33 +124,34 @@ class Conversations:
         if flow not in self.engine.flows:
             raise FlowNotFound(flow, list(self.engine.flows))
         with self.db.transaction() as tx:
-            contact = self._lock(tx, contact_id)
+            c = tx.connection()
+            person = self._lock(tx, contact_id)
             now = self.clock()
             if due_id is not None:
-                item = tx.get(DueWork, due_id, populate_existing=True)
+                item = c.execute(sql.DUE_ITEM, {"due_id": due_id}).first()
                 if item is None:
                     return False  # done meanwhile
-                tx.delete(item)
-                if contact.opted_out or (item.expires_at is not None and item.expires_at <= now):
+                c.execute(sql.DELETE_DUE, {"due_id": due_id})
+                if person.opted_out or (item.expires_at is not None and item.expires_at <= now):
                     return False
             if only_if is not None and event_id is not None:
                 status = tx.scalar(
                     select(Rsvp.status).where(
-                        Rsvp.event_id == event_id, Rsvp.contact_id == contact.id
+                        Rsvp.event_id == event_id, Rsvp.contact_id == person.id
                     )
                 )
                 if status not in only_if:
                     return False
-            current = self._waiting_session(tx, contact.id)
+            current = self._waiting_session(tx, person)
             event = engine_state.Start(
                 flow=flow,
                 at=now,
-                contact=_engine_contact(tx, contact),
+                contact=self._engine_contact(tx, person),
                 event=self._event_fields(tx, event_id),
             )
             outcome = self.engine.handle(_engine_session(current), event)
             self._apply(
-                tx, contact, current, outcome, now, event_id, initiated=True, expires_at=expires_at
+                tx, person, current, outcome, now, event_id, initiated=True, expires_at=expires_at
             )
             return True
 
@@ -170,21 +159,23 @@ class Conversations:
         """Fire one reminder or timeout; False if it was already handled, is stale or (unless
         ``force``, as the simulator's "fire now" asks) is not due yet."""
         with self.db.transaction() as tx:
-            item = tx.get(DueWork, due_id)
+            c = tx.connection()
+            item = c.execute(sql.DUE_ITEM, {"due_id": due_id}).first()
             if item is None or item.contact_id is None or item.session_id is None:
                 return False
-            contact = self._lock(tx, item.contact_id)
-            item = tx.get(DueWork, due_id, populate_existing=True)
+            person = self._lock(tx, item.contact_id)
+            item = c.execute(sql.DUE_ITEM, {"due_id": due_id}).first()  # after the lock
             now = self.clock()
             if item is None or (item.due_at > now and not force):  # fired meanwhile, or early
                 return False
-            tx.delete(item)
-            row = tx.get(ConversationSession, item.session_id)
-            if row is None or row.status != "waiting" or item.seq is None:
+            c.execute(sql.DELETE_DUE, {"due_id": due_id})
+            found = c.execute(sql.SESSION_BY_ID, {"session_id": item.session_id}).first()
+            if found is None or found.status != "waiting" or item.seq is None:
                 return False
+            row = SessionRow(*found)
             common: dict[str, Any] = {
                 "at": now,
-                "contact": _engine_contact(tx, contact),
+                "contact": self._engine_contact(tx, person),
                 "event": self._event_fields(tx, row.event_id),
             }
             event: engine_state.Event = (
@@ -193,38 +184,57 @@ class Conversations:
                 else engine_state.TimeoutDue(seq=item.seq, **common)
             )
             outcome = self.engine.handle(_engine_session(row), event)
-            self._apply(tx, contact, row, outcome, now, row.event_id, initiated=True)
+            self._apply(tx, person, row, outcome, now, row.event_id, initiated=True)
             return True
 
     # -- receiving -----------------------------------------------------------------------------
 
     def _find_duplicate(self, tx: Session, inbound: Inbound) -> Received | None:
-        found = tx.execute(
-            select(Message.id, Message.contact_id).where(
-                Message.channel == inbound.channel, Message.provider_id == inbound.provider_id
+        found = (
+            tx.connection()
+            .execute(
+                sql.MESSAGE_BY_PROVIDER_ID,
+                {"channel": inbound.channel, "provider_id": inbound.provider_id},
             )
-        ).first()
+            .first()
+        )
         if found is None:
             return None
         return Received("duplicate", found.id, found.contact_id or 0)
 
     def _receive(self, tx: Session, inbound: Inbound) -> Received:
         now = self.clock()
-        contact = self._contact_for(tx, inbound, now)
+        person = self._person_for(tx, inbound, now)
         # Logged first, so the record reads in the order things happened.
-        done = self._log_inbound(tx, contact, inbound, now)
+        message_id = insert_row(
+            tx.connection(),
+            "messages",
+            {
+                "contact_id": person.id,
+                "channel": inbound.channel,
+                "direction": "in",
+                "provider_id": inbound.provider_id,
+                "body": inbound.text,
+                "kind": "reply",
+                "status": "received",
+                "status_history": [{"status": "received", "at": now.isoformat()}],
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        done = Received("processed", message_id, person.id)
         command = classify(inbound.text) if inbound.button is None else None
         if isinstance(command, Keyword):
-            self._keyword(tx, contact, command, inbound.text, now)
+            self._keyword(tx, person, command, inbound.text, now)
             return done
-        if contact.opted_out:
+        if person.opted_out:
             return done  # recorded; nothing is said to someone who asked us to stop
 
-        row = self._waiting_session(tx, contact.id)
+        row = self._waiting_session(tx, person)
         event_id = row.event_id if row is not None else None
         common: dict[str, Any] = {
             "at": now,
-            "contact": _engine_contact(tx, contact),
+            "contact": self._engine_contact(tx, person),
             "event": self._event_fields(tx, event_id),
         }
         event: engine_state.Event = (
@@ -233,10 +243,10 @@ class Conversations:
             else engine_state.Reply(text=inbound.text, **common)
         )
         outcome = self.engine.handle(_engine_session(row), event)
-        applied = self._apply(tx, contact, row, outcome, now, event_id)
-        if applied is not None:
-            tx.execute(
-                update(Message).where(Message.id == done.message_id).values(session_id=applied.id)
+        session_id = self._apply(tx, person, row, outcome, now, event_id)
+        if session_id is not None:
+            tx.connection().execute(
+                sql.SET_MESSAGE_SESSION, {"message_id": message_id, "session_id": session_id}
             )
         flags = []
         if isinstance(command, PossibleOptOut):
@@ -249,75 +259,82 @@ class Conversations:
         if not outcome.handled:
             flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
         for reason, note in flags:
-            _insert(
-                tx,
-                Handoff,
-                contact_id=contact.id,
-                message_id=done.message_id,
-                reason=reason,
-                note=note,
-                status="open",
-                created_at=now,
+            insert_row(
+                tx.connection(),
+                "handoffs",
+                {
+                    "contact_id": person.id,
+                    "message_id": message_id,
+                    "reason": reason,
+                    "note": note,
+                    "status": "open",
+                    "created_at": now,
+                },
             )
         return done
 
-    def _log_inbound(
-        self, tx: Session, contact: Contact, inbound: Inbound, now: datetime
-    ) -> Received:
-        message_id = _insert(
-            tx,
-            Message,
-            contact_id=contact.id,
-            channel=inbound.channel,
-            direction="in",
-            provider_id=inbound.provider_id,
-            body=inbound.text,
-            kind="reply",
-            status="received",
-            status_history=[{"status": "received", "at": now.isoformat()}],
-            created_at=now,
-            updated_at=now,
-        )
-        return Received("processed", message_id, contact.id)
-
     def _keyword(
-        self, tx: Session, contact: Contact, keyword: Keyword, text: str, now: datetime
+        self, tx: Session, person: Person, keyword: Keyword, text: str, now: datetime
     ) -> None:
         if keyword.command == "stop":
-            if record_consent(tx, contact, "opted_out", source="keyword", words=text, at=now):
-                self._stop_everything(tx, contact, now)
-                self._system_message(tx, contact, OPTED_OUT, now, consent_exempt=True)
+            if self._consent(tx, person, "opted_out", source="keyword", words=text, at=now):
+                self._stop_everything(tx, person, now)
+                self._system_message(tx, person, OPTED_OUT, now, consent_exempt=True)
         elif keyword.command == "start":
-            changed = record_consent(tx, contact, "opted_in", source="keyword", words=text, at=now)
-            if changed:
-                self._system_message(tx, contact, OPTED_IN, now)
+            if self._consent(tx, person, "opted_in", source="keyword", words=text, at=now):
+                self._system_message(tx, person, OPTED_IN, now)
         elif keyword.command == "help":
-            self._system_message(tx, contact, HELP, now, consent_exempt=True)
-        elif not contact.opted_out:  # lang
+            self._system_message(tx, person, HELP, now, consent_exempt=True)
+        elif not person.opted_out:  # lang
             flow = self.settings.language_flow
             if flow in self.engine.flows:
-                row = self._waiting_session(tx, contact.id)
-                start = engine_state.Start(flow=flow, at=now, contact=_engine_contact(tx, contact))
-                self._apply(
-                    tx, contact, row, self.engine.handle(_engine_session(row), start), now, None
+                row = self._waiting_session(tx, person)
+                start = engine_state.Start(
+                    flow=flow, at=now, contact=self._engine_contact(tx, person)
                 )
+                outcome = self.engine.handle(_engine_session(row), start)
+                self._apply(tx, person, row, outcome, now, None)
 
-    def _stop_everything(self, tx: Session, contact: Contact, now: datetime) -> None:
+    def _consent(
+        self,
+        tx: Session,
+        person: Person,
+        status: Status,
+        *,
+        source: Source,
+        words: str | None,
+        at: datetime,
+    ) -> bool:
+        """Append a consent event and keep the contact's copy in step; True if it changed
+        the person's state."""
+        opted_out = status == "opted_out"
+        changed = person.opted_out != opted_out
+        log_consent(tx.connection(), person.id, status, source=source, words=words, at=at)
+        if changed:
+            tx.connection().execute(
+                sql.SET_CONSENT, {"contact_id": person.id, "opted_out": opted_out, "at": at}
+            )
+            person.opted_out = opted_out
+        return changed
+
+    def _stop_everything(self, tx: Session, person: Person, now: datetime) -> None:
         """After an opt-out: end the conversation, cancel queued messages and timers."""
-        row = self._waiting_session(tx, contact.id)
+        row = self._waiting_session(tx, person)
         if row is not None:
-            _end_row(row, "opted-out", "the person opted out", now)
+            sql.update_session(
+                tx.connection(), row.id, _ended("opted-out", "the person opted out", now)
+            )
         # Rows already being sent are left to their sender: it records what happened.
-        waiting = (OutboxItem.contact_id == contact.id) & (OutboxItem.state == "queued")
+        waiting = (OutboxItem.contact_id == person.id) & (OutboxItem.state == "queued")
         queued = select(OutboxItem.message_id).where(waiting)
         tx.execute(
             update(Message).where(Message.id.in_(queued)).values(status="cancelled", updated_at=now)
         )
         tx.execute(delete(OutboxItem).where(waiting))
-        tx.execute(delete(DueWork).where(DueWork.contact_id == contact.id))
+        tx.execute(delete(DueWork).where(DueWork.contact_id == person.id))
         # Their places at events go to the people waiting for one.
         places = tx.scalars(
-            select(Rsvp).where(Rsvp.contact_id == contact.id, Rsvp.status.in_(HOLDING))
+            select(Rsvp).where(Rsvp.contact_id == person.id, Rsvp.status.in_(HOLDING))
         ).all()
         for place in places:
             place.status = "no"
@@ -330,17 +347,17 @@ class Conversations:
     def _system_message(
         self,
         tx: Session,
-        contact: Contact,
+        person: Person,
         template: str,
         now: datetime,
         *,
         consent_exempt: bool = False,
     ) -> None:
-        text = self._system_text(contact, template)
-        self._queue(tx, contact, text, "system", now, consent_exempt=consent_exempt)
+        text = self._system_text(person, template)
+        self._queue(tx, person, text, "system", now, consent_exempt=consent_exempt)
 
-    def _system_text(self, contact: Contact, template: str) -> str:
-        translated = self.engine.translate(contact.language, template)
+    def _system_text(self, person: Person, template: str) -> str:
+        translated = self.engine.translate(person.language, template)
         values = {
             "org": self.settings.org_name,
             "help": self.settings.help_contact,
@@ -353,20 +370,36 @@ class Conversations:
     def _apply(
         self,
         tx: Session,
-        contact: Contact,
-        row: ConversationSession | None,
+        person: Person,
+        row: SessionRow | None,
         outcome: engine_state.Outcome,
         now: datetime,
         event_id: str | None,
         *,
         initiated: bool = False,
         expires_at: datetime | None = None,
-    ) -> ConversationSession | None:
-        """Apply ``outcome``; returns the session row it ended up in."""
+    ) -> int | None:
+        """Apply ``outcome``; returns the id of the session it ended up in."""
         session = outcome.session
         if session is None:
             return None
-        if outcome.started or row is None:
+        c = tx.connection()
+        final: dict[str, Any] = {
+            "flow": session.flow,
+            "flow_version": session.version,
+            "status": session.status,
+            "step": session.step,
+            "state": session.to_json(),
+            "updated_at": now,
+        }
+        if not session.active:
+            last = next(
+                (a for a in reversed(outcome.actions) if isinstance(a, engine_state.EndSession)),
+                None,
+            )
+            final |= _ended(session.end_reason or "ended", last.detail if last else "", now)
+        new = outcome.started or row is None
+        if new:
             if row is not None and row.status == "waiting":
                 ended = next(
                     (
@@ -376,106 +409,106 @@ class Conversations:
                     ),
                     None,
                 )
-                _end_row(row, "interrupted", ended.detail if ended else "", now)
-                tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
-            tx.flush()  # the old row must stop waiting before a new one may
-            row = ConversationSession(
-                contact_id=contact.id,
-                flow=session.flow,
-                flow_version=session.version,
-                status=session.status,
-                event_id=event_id,
-                started_at=session.started_at,
-                updated_at=now,
+                sql.update_session(
+                    c, row.id, _ended("interrupted", ended.detail if ended else "", now)
+                )
+                c.execute(sql.DELETE_SESSION_DUE, {"session_id": row.id})
+            session_event = event_id
+            session_id = insert_row(
+                c,
+                "sessions",
+                {
+                    **final,
+                    "contact_id": person.id,
+                    "event_id": event_id,
+                    "started_at": session.started_at,
+                },
             )
-            tx.add(row)
-            tx.flush()
-        rescheduled = False
+        else:
+            assert row is not None
+            session_id, session_event = row.id, row.event_id
+        rescheduled = new  # a new conversation has no timers to replace
         for action in outcome.actions:
             if isinstance(action, engine_state.SendMessage):
                 self._queue(
                     tx,
-                    contact,
+                    person,
                     action.text,
                     action.kind,
                     now,
                     urgent=action.urgent,
                     flow=action.flow,
                     step=action.step,
-                    session_id=row.id,
+                    session_id=session_id,
                     initiated=initiated,
                     expires_at=expires_at,
-                    event_id=row.event_id,
+                    event_id=session_event,
                 )
             elif isinstance(action, engine_state.SaveAnswer):
-                _insert(
-                    tx,
-                    Answer,
-                    contact_id=contact.id,
-                    session_id=row.id,
-                    event_id=row.event_id,
-                    flow=action.flow,
-                    step=action.step,
-                    name=action.name,
-                    kind=self._answer_kind(action.flow, action.step),
-                    raw=action.raw,
-                    value=action.value,
-                    language=contact.language,
-                    at=now,
+                insert_row(
+                    c,
+                    "answers",
+                    {
+                        "contact_id": person.id,
+                        "session_id": session_id,
+                        "event_id": session_event,
+                        "flow": action.flow,
+                        "step": action.step,
+                        "name": action.name,
+                        "kind": self._answer_kind(action.flow, action.step),
+                        "raw": action.raw,
+                        "value": action.value,
+                        "language": person.language,
+                        "at": now,
+                    },
                 )
             elif isinstance(action, engine_state.SetField):
-                _set_field(contact, action.name, action.value, now)
+                _set_field(tx, person, action.name, action.value, now)
             elif isinstance(action, engine_state.AddTag):
-                if tx.get(ContactTag, (contact.id, action.tag)) is None:
-                    tx.add(ContactTag(contact_id=contact.id, tag=action.tag))
+                sql.add_tag(c, person.id, action.tag)
             elif isinstance(action, engine_state.Schedule):
                 if not rescheduled:
-                    tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
+                    c.execute(sql.DELETE_SESSION_DUE, {"session_id": session_id})
                     rescheduled = True
-                _insert(
-                    tx,
-                    DueWork,
-                    kind=action.kind,
-                    contact_id=contact.id,
-                    session_id=row.id,
-                    seq=action.seq,
-                    due_at=action.due_at,
-                    payload={},
-                    created_at=now,
+                insert_row(
+                    c,
+                    "due_work",
+                    {
+                        "kind": action.kind,
+                        "contact_id": person.id,
+                        "session_id": session_id,
+                        "seq": action.seq,
+                        "due_at": action.due_at,
+                        "payload": {},
+                        "created_at": now,
+                    },
                 )
             elif isinstance(action, engine_state.Handoff):
-                _insert(
-                    tx,
-                    Handoff,
-                    contact_id=contact.id,
-                    session_id=row.id,
-                    reason="handoff",
-                    note=action.note,
-                    team=action.team,
-                    status="open",
-                    created_at=now,
+                insert_row(
+                    c,
+                    "handoffs",
+                    {
+                        "contact_id": person.id,
+                        "session_id": session_id,
+                        "reason": "handoff",
+                        "note": action.note,
+                        "team": action.team,
+                        "status": "open",
+                        "created_at": now,
+                    },
                 )
-            elif isinstance(action, engine_state.Rsvp) and row.event_id is not None:
-                self._rsvp(tx, row.event_id, contact, action.status, now)
-        row.flow = session.flow
-        row.flow_version = session.version
-        row.status = session.status
-        row.step = session.step
-        row.state = session.to_json()
-        row.updated_at = now
-        if not session.active:
-            last = next(
-                (a for a in reversed(outcome.actions) if isinstance(a, engine_state.EndSession)),
-                None,
-            )
-            _end_row(row, session.end_reason or "ended", last.detail if last else "", now)
-            tx.execute(delete(DueWork).where(DueWork.session_id == row.id))
-        return row
+            elif isinstance(action, engine_state.Rsvp) and session_event is not None:
+                self._rsvp(tx, session_event, person, action.status, now)
+        if not new:
+            sql.update_session(c, session_id, final)
+        if not session.active and not new:
+            c.execute(sql.DELETE_SESSION_DUE, {"session_id": session_id})
+        return session_id
 
     def _queue(
         self,
         tx: Session,
-        contact: Contact,
+        person: Person,
         text: str,
         kind: str,
         now: datetime,
@@ -490,51 +523,56 @@ class Conversations:
         event_id: str | None = None,
     ) -> None:
         """Log an outgoing message and queue it, unless the person may not be sent it."""
-        channel = contact.channel
+        channel = person.channel
         if channel == "sms" and self.settings.alphanumeric_sender:
             # Nobody can reply STOP to a sender ID: every message says how else to stop.
-            text = f"{text}\n{self._system_text(contact, ALPHANUMERIC_FOOTER)}"
+            text = f"{text}\n{self._system_text(person, ALPHANUMERIC_FOOTER)}"
         not_before = now
         # What we start waits for the day to begin where the person is; made-up people of
         # the phone simulator are rehearsals, at any hour.
         if initiated and not urgent and channel != "simulator":
             window = self._window(flow, self._event_config(tx, event_id).get("quiet_hours"))
-            not_before = window.next_allowed(now, contact.timezone)
+            not_before = window.next_allowed(now, person.timezone)
         count = count_segments(text)
-        refused = (contact.opted_out and not consent_exempt) or contact.erased_at is not None
+        refused = (person.opted_out and not consent_exempt) or person.erased_at is not None
         status = "suppressed" if refused else "queued"
-        message_id = _insert(
-            tx,
-            Message,
-            contact_id=contact.id,
-            channel=channel,
-            direction="out",
-            body=text,
-            kind=kind,
-            status=status,
-            status_history=[{"status": status, "at": now.isoformat()}],
-            encoding=count.encoding,
-            segments=count.segments,
-            flow=flow,
-            step=step,
-            session_id=session_id,
-            created_at=now,
-            updated_at=now,
+        c = tx.connection()
+        message_id = insert_row(
+            c,
+            "messages",
+            {
+                "contact_id": person.id,
+                "channel": channel,
+                "direction": "out",
+                "body": text,
+                "kind": kind,
+                "status": status,
+                "status_history": [{"status": status, "at": now.isoformat()}],
+                "encoding": count.encoding,
+                "segments": count.segments,
+                "flow": flow,
+                "step": step,
+                "session_id": session_id,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         if not refused:
-            _insert(
-                tx,
-                OutboxItem,
-                message_id=message_id,
-                contact_id=contact.id,
-                channel=channel,
-                urgent=urgent,
-                consent_exempt=consent_exempt,
-                state="queued",
-                not_before=not_before,
-                expires_at=expires_at,
-                attempts=0,
-                created_at=now,
+            insert_row(
+                c,
+                "outbox",
+                {
+                    "message_id": message_id,
+                    "contact_id": person.id,
+                    "channel": channel,
+                    "urgent": urgent,
+                    "consent_exempt": consent_exempt,
+                    "state": "queued",
+                    "not_before": not_before,
+                    "expires_at": expires_at,
+                    "attempts": 0,
+                    "created_at": now,
+                },
             )
 
     def _window(self, flow: str | None, event_window: Mapping[str, str] | None) -> QuietHours:
@@ -549,24 +587,22 @@ class Conversations:
             )
         return self.quiet_hours
 
-    def _rsvp(
-        self, tx: Session, event_id: str, contact: Contact, status: str, now: datetime
-    ) -> None:
+    def _rsvp(self, tx: Session, event_id: str, person: Person, status: str, now: datetime) -> None:
         """Record an RSVP. A yes to a full event joins the waiting list (and is told so); a
         place given up is offered to the next person waiting."""
         event = tx.get(Event, event_id, with_for_update=True)  # one place-counter at a time
         if event is None:
             return
         found = tx.scalar(
-            select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == contact.id)
+            select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == person.id)
         )
         before = found.status if found is not None else None
         if status == "yes" and before not in HOLDING and self._full(tx, event):
             status = "waitlist"
             if before != "waitlist":
-                self._system_message(tx, contact, WAITLISTED, now)
+                self._system_message(tx, person, WAITLISTED, now)
         if found is None:
-            tx.add(Rsvp(event_id=event_id, contact_id=contact.id, status=status, updated_at=now))
+            tx.add(Rsvp(event_id=event_id, contact_id=person.id, status=status, updated_at=now))
         elif found.status != status:
             found.status = status
             found.updated_at = now  # the waiting list's order: when they joined it
@@ -591,69 +627,77 @@ class Conversations:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def _lock(self, tx: Session, contact_id: int) -> Contact:
-        contact = tx.scalar(select(Contact).where(Contact.id == contact_id).with_for_update())
-        if contact is None:
+    def _lock(self, tx: Session, contact_id: int) -> Person:
+        person = sql.lock_person(tx.connection(), "id", contact_id)
+        if person is None:
             raise ContactNotFound()
-        return contact
+        return person
 
-    def _contact_for(self, tx: Session, inbound: Inbound, now: datetime) -> Contact:
-        """The sender's contact row, locked; created (with a consent record) if new."""
-        by_phone = inbound.channel != "slack"
-        key = Contact.phone if by_phone else Contact.slack_user_id
-        values: dict[str, Any] = {
-            "phone" if by_phone else "slack_user_id": inbound.sender,
-            "channel": inbound.channel,
-            "language": self.settings.default_language,
-            "timezone": self.settings.default_timezone,
-            "fields": {},
-            "opted_out": False,
-            "created_at": now,
-            "updated_at": now,
-        }
-        contact = tx.scalar(select(Contact).where(key == inbound.sender).with_for_update())
-        if contact is not None:
-            return contact
-        dialect = postgresql if tx.get_bind().dialect.name == "postgresql" else sqlite
-        insert = (
-            dialect.insert(Contact)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[key.key])
-            .returning(Contact.id)
+    def _person_for(self, tx: Session, inbound: Inbound, now: datetime) -> Person:
+        """The sender's contact, locked; created (with a consent record) if new."""
+        by = "phone" if inbound.channel != "slack" else "slack_user_id"
+        c = tx.connection()
+        person = sql.lock_person(c, by, inbound.sender)
+        if person is not None:
+            return person
+        person = sql.create_person(
+            c,
+            by,
+            {
+                by: inbound.sender,
+                "channel": inbound.channel,
+                "language": self.settings.default_language,
+                "timezone": self.settings.default_timezone,
+                "fields": {},
+                "opted_out": False,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        created = tx.execute(insert).scalar() is not None
-        contact = tx.scalar(select(Contact).where(key == inbound.sender).with_for_update())
-        assert contact is not None
-        if created:
-            record_consent(
-                tx, contact, "opted_in", source="inbound", words="they texted us first", at=now
-            )
-        return contact
+        if person is None:  # another message from them created it a moment ago
+            person = sql.lock_person(c, by, inbound.sender)
+            assert person is not None
+            return person
+        log_consent(
+            c, person.id, "opted_in", source="inbound", words="they texted us first", at=now
+        )
+        return person
 
-    def _waiting_session(self, tx: Session, contact_id: int) -> ConversationSession | None:
-        return tx.scalar(
-            select(ConversationSession).where(
-                ConversationSession.contact_id == contact_id,
-                ConversationSession.status == "waiting",
-            )
+    def _waiting_session(self, tx: Session, person: Person) -> SessionRow | None:
+        if person.created:
+            return None
+        found = tx.connection().execute(sql.WAITING_SESSION, {"contact_id": person.id}).first()
+        return SessionRow(*found) if found is not None else None
+
+    def _engine_contact(self, tx: Session, person: Person) -> engine_state.Contact:
+        tags = (
+            frozenset()
+            if person.created
+            else frozenset(tx.connection().execute(sql.TAGS, {"contact_id": person.id}).scalars())
+        )
+        fields = {**person.fields, "first_name": person.first_name, "last_name": person.last_name}
+        return engine_state.Contact(
+            language=person.language, timezone=person.timezone, fields=fields, tags=tags
         )
 
     def _event_config(self, tx: Session, event_id: str | None) -> Mapping[str, Any]:
-        event = tx.get(Event, event_id) if event_id is not None else None
-        return event.config if event is not None else {}
+        if event_id is None:
+            return {}
+        found = tx.connection().execute(sql.EVENT, {"event_id": event_id}).first()
+        return found.config if found is not None else {}
 
     def _event_fields(self, tx: Session, event_id: str | None) -> Mapping[str, Any] | None:
         if event_id is None:
             return None
-        event = tx.get(Event, event_id)
-        if event is None:
+        found = tx.connection().execute(sql.EVENT, {"event_id": event_id}).first()
+        if found is None:
             return None
         return {
-            **event.details,
-            "title": event.title,
-            "starts_at": event.starts_at,
-            "ends_at": event.ends_at,
-            "capacity": event.capacity,
+            **found.details,
+            "title": found.title,
+            "starts_at": found.starts_at,
+            "ends_at": found.ends_at,
+            "capacity": found.capacity,
         }
 
 
@@ -673,58 +717,51 @@ def offer_next_place(tx: Session, event: Event, now: datetime) -> int | None:
         return None
     waiting.status = "offered"
     waiting.updated_at = now
-    _insert(
-        tx,
-        DueWork,
-        kind="start",
-        contact_id=waiting.contact_id,
-        event_id=event.id,
-        payload={
-            "flow": event.config.get("place_offer", "event-place-offer"),
-            "to": ["offered"],
-            "what": "offer",
+    insert_row(
+        tx.connection(),
+        "due_work",
+        {
+            "kind": "start",
+            "contact_id": waiting.contact_id,
+            "event_id": event.id,
+            "payload": {
+                "flow": event.config.get("place_offer", "event-place-offer"),
+                "to": ["offered"],
+                "what": "offer",
+            },
+            "due_at": now,
+            "expires_at": event.starts_at,
+            "created_at": now,
         },
-        due_at=now,
-        expires_at=event.starts_at,
-        created_at=now,
     )
     return waiting.contact_id
 
 
-def _insert(tx: Session, model: type[Base], **values: Any) -> int:
-    """Insert one row with a Core statement (the ORM's unit of work costs more than the
-    database does on this hot path); returns its id."""
-    table = Base.metadata.tables[model.__tablename__]
-    return int(tx.execute(insert(table).returning(table.c.id), values).scalar_one())
-
-
-def _engine_session(row: ConversationSession | None) -> engine_state.Session | None:
+def _engine_session(row: SessionRow | None) -> engine_state.Session | None:
     """The engine's session from its stored row (None if there is none or it was erased)."""
     if row is None or row.state is None:
         return None
     return engine_state.Session.from_json(row.state)
 
 
-def _engine_contact(tx: Session, contact: Contact) -> engine_state.Contact:
-    tags = tx.scalars(select(ContactTag.tag).where(ContactTag.contact_id == contact.id)).all()
-    fields = {**contact.fields, "first_name": contact.first_name, "last_name": contact.last_name}
-    return engine_state.Contact(
-        language=contact.language, timezone=contact.timezone, fields=fields, tags=frozenset(tags)
-    )
-
-
-def _set_field(contact: Contact, name: str, value: Any, now: datetime) -> None:
+def _set_field(tx: Session, person: Person, name: str, value: Any, now: datetime) -> None:
     if name in CONTACT_COLUMNS:
-        setattr(contact, name, str(value) if value is not None else None)
+        text = str(value) if value is not None else None
+        setattr(person, name, text)
+        changes: dict[str, Any] = {name: text}
     else:
-        contact.fields = {**contact.fields, name: value}
-    contact.updated_at = now
+        person.fields = {**person.fields, name: value}
+        changes = {"fields": person.fields}
+    sql.update_contact(tx.connection(), person.id, {**changes, "updated_at": now})
 
 
-def _end_row(row: ConversationSession, reason: str, detail: str, now: datetime) -> None:
-    row.status = "ended"
-    row.end_reason = reason
-    row.end_detail = detail or None
-    row.ended_at = now
-    row.updated_at = now
-    row.step = None
+def _ended(reason: str, detail: str, now: datetime) -> dict[str, Any]:
+    """A session's columns once it has ended."""
+    return {
+        "status": "ended",
+        "end_reason": reason,
+        "end_detail": detail or None,
+        "ended_at": now,
+        "updated_at": now,
+        "step": None,
+    }

@@ -95,13 +95,17 @@ def start(rt: Runtime, contact_id: int, flow: str) -> None:
     rt.outbox.flush(contact_id=contact_id)
 
 
+# A conversation's own timers (an event's sends come from the worker, on the clock).
+TIMERS = ("reminder", "timeout")
+
+
 def fire_next(rt: Runtime, contact_id: int) -> str | None:
     """Make the person's next reminder or timeout happen now; returns its kind."""
     _contact(rt, contact_id)
     with rt.db.transaction() as tx:
         item = tx.scalar(
             select(DueWork)
-            .where(DueWork.contact_id == contact_id)
+            .where(DueWork.contact_id == contact_id, DueWork.kind.in_(TIMERS))
             .order_by(DueWork.due_at)
             .limit(1)
         )
@@ -127,7 +131,7 @@ def conversation(rt: Runtime, contact_id: int) -> dict[str, Any]:
         )
         due = tx.scalar(
             select(DueWork)
-            .where(DueWork.contact_id == contact_id)
+            .where(DueWork.contact_id == contact_id, DueWork.kind.in_(TIMERS))
             .order_by(DueWork.due_at)
             .limit(1)
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from outreach.store.models import ConsentEvent, Contact
+from outreach.store.statements import INSERT_CONSENT
 
 Status = Literal["opted_in", "opted_out"]
 Source = Literal["keyword", "import", "coordinator", "carrier", "inbound"]
@@ -34,6 +35,23 @@ def record_consent(
     contact.opted_out = status == "opted_out"
     contact.updated_at = at
     return changed
+
+
+def log_consent(
+    connection: Connection,
+    contact_id: int,
+    status: Status,
+    *,
+    source: Source,
+    words: str | None,
+    at: datetime,
+) -> None:
+    """Append a consent event with a Core statement (the conversation service's hot path;
+    it keeps ``contacts.opted_out`` in step itself)."""
+    connection.execute(
+        INSERT_CONSENT,
+        {"contact_id": contact_id, "status": status, "source": source, "words": words, "at": at},
+    )
 
 
 def consent_status(tx: Session, contact_id: int) -> Status | None:
