@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -92,7 +92,12 @@ class Session:
         return self.status == "waiting"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=_encode, sort_keys=True, ensure_ascii=False)
+        # Shallow, by hand: dataclasses.asdict deep-copies every value, a sixth of a reply's
+        # cost in the store; json.dumps walks the answers itself.
+        data = _shallow(self)
+        data["stack"] = [_shallow(frame) for frame in self.stack]
+        data["wait"] = _shallow(self.wait) if self.wait is not None else None
+        return json.dumps(data, default=_encode, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Session:
@@ -106,6 +111,10 @@ class Session:
 
     def evolve(self, **changes: Any) -> Session:
         return replace(self, **changes)
+
+
+def _shallow(value: Any) -> dict[str, Any]:
+    return {f.name: getattr(value, f.name) for f in fields(value)}
 
 
 def _encode(value: Any) -> Any:
