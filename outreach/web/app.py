@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -54,6 +56,9 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded so far (flows, catalogs, SQLAlchemy's caches) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise stall requests.
+        gc.freeze()
         if background is not None:
             background.start()  # type: ignore[attr-defined]
         try:
@@ -61,12 +66,17 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
         finally:
             if background is not None:
                 background.stop()  # type: ignore[attr-defined]
+            if app.state.writer is not None:
+                app.state.writer.shutdown(wait=True)
 
     app = FastAPI(
         title="Outreach", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.runtime = runtime
     app.state.counters = Counters()
+    app.state.writer = (
+        ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer") if runtime.db.is_sqlite else None
+    )
     if settings.secret_key is not None:
         secret = settings.secret_key.get_secret_value()
     else:

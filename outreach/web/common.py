@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +17,7 @@ from outreach.services.runtime import Runtime
 from outreach.services.webhooks import record_rejection
 
 log = logging.getLogger("outreach.web")
+T = TypeVar("T")
 
 
 class Counters:
@@ -34,6 +39,16 @@ class Counters:
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+async def in_writer(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Run a write off the event loop. On SQLite, in the app's one writer thread: SQLite has
+    one writer, so a thread per request would only queue for its lock, and those threads'
+    hand-offs cost more than the millisecond a write takes. PostgreSQL writes in parallel."""
+    writer: ThreadPoolExecutor | None = request.app.state.writer
+    if writer is None:
+        return await run_in_threadpool(work, *args)
+    return await asyncio.get_running_loop().run_in_executor(writer, work, *args)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

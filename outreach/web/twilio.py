@@ -21,7 +21,7 @@ from outreach.contacts.phones import normalize_phone
 from outreach.errors import InvalidPhoneNumber
 from outreach.services.conversations import Inbound
 from outreach.services.runtime import Runtime
-from outreach.web.common import read_body, refuse, runtime
+from outreach.web.common import in_writer, read_body, refuse, runtime
 
 router = APIRouter(prefix="/twilio")
 log = logging.getLogger("outreach.web")
@@ -92,7 +92,7 @@ async def inbound_sms(request: Request) -> Response:
     except InvalidPhoneNumber:
         raise await refuse(request, reason="bad-from", status=400, size=0) from None
     inbound = Inbound("sms", sender, params.get("Body", "")[:MAX_SMS_BODY], params["MessageSid"])
-    await run_in_threadpool(rt.conversations.receive, inbound)
+    await in_writer(request, rt.conversations.receive, inbound)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
