@@ -66,16 +66,15 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
         finally:
             if background is not None:
                 background.stop()  # type: ignore[attr-defined]
-            if app.state.writer is not None:
-                app.state.writer.shutdown(wait=True)
+            app.state.writer.shutdown(wait=True)
 
     app = FastAPI(
         title="Outreach", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.runtime = runtime
     app.state.counters = Counters()
-    app.state.writer = (
-        ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer") if runtime.db.is_sqlite else None
+    app.state.writer = ThreadPoolExecutor(
+        1 if runtime.db.is_sqlite else 4, thread_name_prefix="writer"
     )
     if settings.secret_key is not None:
         secret = settings.secret_key.get_secret_value()

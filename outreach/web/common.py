@@ -8,10 +8,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import record_rejection
@@ -42,12 +42,10 @@ def runtime(request: Request) -> Runtime:
 
 
 async def in_writer(request: Request, work: Callable[..., T], *args: Any) -> T:
-    """Run a write off the event loop. On SQLite, in the app's one writer thread: SQLite has
-    one writer, so a thread per request would only queue for its lock, and those threads'
-    hand-offs cost more than the millisecond a write takes. PostgreSQL writes in parallel."""
-    writer: ThreadPoolExecutor | None = request.app.state.writer
-    if writer is None:
-        return await run_in_threadpool(work, *args)
+    """Run a write off the event loop, in the app's few writer threads: one on SQLite, which
+    has one writer anyway; four on PostgreSQL. More threads only queue for locks and the GIL,
+    and their hand-offs cost more than the millisecond a write takes."""
+    writer: ThreadPoolExecutor = request.app.state.writer
     return await asyncio.get_running_loop().run_in_executor(writer, work, *args)
 
 
@@ -67,12 +65,15 @@ async def refuse(request: Request, *, reason: str, status: int, size: int) -> HT
     endpoint = request.url.path
     request.app.state.counters.add("webhook_rejected", f"{endpoint}:{reason}")
     log.warning("refused %s: %s (%s)", endpoint, reason, status)
-    await run_in_threadpool(
-        record_rejection,
-        runtime(request).db,
-        endpoint=endpoint,
-        reason=reason,
-        status_code=status,
-        size=size,
+    await in_writer(
+        request,
+        partial(
+            record_rejection,
+            runtime(request).db,
+            endpoint=endpoint,
+            reason=reason,
+            status_code=status,
+            size=size,
+        ),
     )
     return HTTPException(status, reason)

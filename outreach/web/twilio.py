@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -102,13 +102,16 @@ async def status_callback(request: Request) -> Response:
     rt = runtime(request)
     params = await _verified_form(request, ("MessageSid", "MessageStatus"))
     ours = request.query_params.get("message", "")
-    found = await run_in_threadpool(
-        rt.outbox.record_delivery,
-        channel="sms",
-        provider_id=params["MessageSid"],
-        status=params["MessageStatus"].lower(),
-        error_code=params.get("ErrorCode") or None,
-        message_id=int(ours) if ours.isdigit() else None,
+    found = await in_writer(
+        request,
+        partial(
+            rt.outbox.record_delivery,
+            channel="sms",
+            provider_id=params["MessageSid"],
+            status=params["MessageStatus"].lower(),
+            error_code=params.get("ErrorCode") or None,
+            message_id=int(ours) if ours.isdigit() else None,
+        ),
     )
     if not found:
         log.warning("a status report for a message we have no record of")
