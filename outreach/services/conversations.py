@@ -14,7 +14,7 @@ import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +73,13 @@ class Received:
     status: Literal["processed", "duplicate"]
     message_id: int
     contact_id: int
+
+
+class Applied(NamedTuple):
+    """Where an outcome was applied: its session, and the inbound message's id if logged."""
+
+    session_id: int
+    inbound_id: int | None
 
 
 class Conversations:
@@ -205,30 +212,27 @@ class Conversations:
     def _receive(self, tx: Session, inbound: Inbound) -> Received:
         now = self.clock()
         person = self._person_for(tx, inbound, now)
-        # Logged first, so the record reads in the order things happened.
-        message_id = insert_row(
-            tx.connection(),
-            "messages",
-            {
-                "contact_id": person.id,
-                "channel": inbound.channel,
-                "direction": "in",
-                "provider_id": inbound.provider_id,
-                "body": inbound.text,
-                "kind": "reply",
-                "status": "received",
-                "status_history": [{"status": "received", "at": now.isoformat()}],
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        done = Received("processed", message_id, person.id)
+        logged = {
+            "contact_id": person.id,
+            "channel": inbound.channel,
+            "direction": "in",
+            "provider_id": inbound.provider_id,
+            "body": inbound.text,
+            "kind": "reply",
+            "status": "received",
+            "status_history": [{"status": "received", "at": now.isoformat()}],
+            "session_id": None,
+            "created_at": now,
+            "updated_at": now,
+        }
         command = classify(inbound.text) if inbound.button is None else None
-        if isinstance(command, Keyword):
-            self._keyword(tx, person, command, inbound.text, now)
-            return done
-        if person.opted_out:
-            return done  # recorded; nothing is said to someone who asked us to stop
+        if isinstance(command, Keyword) or person.opted_out:
+            # Logged first, so the record reads in the order things happened.
+            message_id = insert_row(tx.connection(), "messages", logged)
+            if isinstance(command, Keyword):
+                self._keyword(tx, person, command, inbound.text, now)
+            # else: recorded; nothing is said to someone who asked us to stop
+            return Received("processed", message_id, person.id)
 
         row = self._waiting_session(tx, person)
         event_id = row.event_id if row is not None else None
@@ -243,11 +247,12 @@ class Conversations:
             else engine_state.Reply(text=inbound.text, **common)
         )
         outcome = self.engine.handle(_engine_session(row), event)
-        session_id = self._apply(tx, person, row, outcome, now, event_id)
-        if session_id is not None:
-            tx.connection().execute(
-                sql.SET_MESSAGE_SESSION, {"message_id": message_id, "session_id": session_id}
-            )
+        applied = self._apply(tx, person, row, outcome, now, event_id, inbound=logged)
+        if applied is not None and applied.inbound_id is not None:
+            message_id = applied.inbound_id
+        else:
+            message_id = insert_row(tx.connection(), "messages", logged)
+        done = Received("processed", message_id, person.id)
         flags = []
         if isinstance(command, PossibleOptOut):
             flags.append(
@@ -378,8 +383,10 @@ class Conversations:
         *,
         initiated: bool = False,
         expires_at: datetime | None = None,
-    ) -> int | None:
-        """Apply ``outcome``; returns the id of the session it ended up in."""
+        inbound: dict[str, Any] | None = None,
+    ) -> Applied | None:
+        """Apply ``outcome``; returns the session it ended up in. ``inbound`` (the message
+        that led to it) is logged with that session, before anything is said in reply."""
         session = outcome.session
         if session is None:
             return None
@@ -427,6 +434,9 @@ class Conversations:
         else:
             assert row is not None
             session_id, session_event = row.id, row.event_id
+        inbound_id = (
+            insert_row(c, "messages", {**inbound, "session_id": session_id}) if inbound else None
+        )
         rescheduled = new  # a new conversation has no timers to replace
         for action in outcome.actions:
             if isinstance(action, engine_state.SendMessage):
@@ -503,7 +513,7 @@ class Conversations:
             sql.update_session(c, session_id, final)
         if not session.active and not new:
             c.execute(sql.DELETE_SESSION_DUE, {"session_id": session_id})
-        return session_id
+        return Applied(session_id, inbound_id)
 
     def _queue(
         self,

@@ -122,11 +122,6 @@ DUE_ITEM = select(
 ).where(due_work.c.id == bindparam("due_id"))
 DELETE_DUE = delete(due_work).where(due_work.c.id == bindparam("due_id"))
 DELETE_SESSION_DUE = delete(due_work).where(due_work.c.session_id == bindparam("session_id"))
-SET_MESSAGE_SESSION = (
-    update(messages)
-    .where(messages.c.id == bindparam("message_id"))
-    .values(session_id=bindparam("session_id"))
-)
 SET_CONSENT = (
     update(contacts)
     .where(contacts.c.id == bindparam("contact_id"))
