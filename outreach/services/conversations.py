@@ -546,10 +546,8 @@ class Conversations:
         count = count_segments(text)
         refused = (person.opted_out and not consent_exempt) or person.erased_at is not None
         status = "suppressed" if refused else "queued"
-        c = tx.connection()
-        message_id = insert_row(
-            c,
-            "messages",
+        sql.queue_message(
+            tx.connection(),
             {
                 "contact_id": person.id,
                 "channel": channel,
@@ -566,24 +564,20 @@ class Conversations:
                 "created_at": now,
                 "updated_at": now,
             },
+            None
+            if refused
+            else {
+                "contact_id": person.id,
+                "channel": channel,
+                "urgent": urgent,
+                "consent_exempt": consent_exempt,
+                "state": "queued",
+                "not_before": not_before,
+                "expires_at": expires_at,
+                "attempts": 0,
+                "created_at": now,
+            },
         )
-        if not refused:
-            insert_row(
-                c,
-                "outbox",
-                {
-                    "message_id": message_id,
-                    "contact_id": person.id,
-                    "channel": channel,
-                    "urgent": urgent,
-                    "consent_exempt": consent_exempt,
-                    "state": "queued",
-                    "not_before": not_before,
-                    "expires_at": expires_at,
-                    "attempts": 0,
-                    "created_at": now,
-                },
-            )
 
     def _window(self, flow: str | None, event_window: Mapping[str, str] | None) -> QuietHours:
         """The flow's own quiet hours, else the event's, else the default."""
@@ -663,14 +657,11 @@ class Conversations:
                 "created_at": now,
                 "updated_at": now,
             },
+            {"status": "opted_in", "source": "inbound", "words": "they texted us first", "at": now},
         )
         if person is None:  # another message from them created it a moment ago
             person = sql.lock_person(c, by, inbound.sender)
             assert person is not None
-            return person
-        log_consent(
-            c, person.id, "opted_in", source="inbound", words="they texted us first", at=now
-        )
         return person
 
     def _waiting_session(self, tx: Session, person: Person) -> SessionRow | None:

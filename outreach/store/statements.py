@@ -138,6 +138,74 @@ def insert_row(connection: Connection, table: str, values: dict[str, Any]) -> in
     return int(connection.execute(_RETURNING_ID[table], values).scalar_one())
 
 
+QUEUED_MESSAGE = (
+    "contact_id",
+    "channel",
+    "direction",
+    "body",
+    "kind",
+    "status",
+    "status_history",
+    "encoding",
+    "segments",
+    "flow",
+    "step",
+    "session_id",
+    "created_at",
+    "updated_at",
+)
+OUTBOX_ROW = (
+    "contact_id",
+    "channel",
+    "urgent",
+    "consent_exempt",
+    "state",
+    "not_before",
+    "expires_at",
+    "attempts",
+    "created_at",
+)
+
+
+def _message_and_outbox() -> Any:
+    """PostgreSQL: the outgoing message and its outbox row in one statement (one round
+    trip instead of two), the outbox row taking the new message's id from a CTE."""
+    logged = (
+        insert(messages)
+        .values(
+            {name: bindparam(f"m_{name}", type_=messages.c[name].type) for name in QUEUED_MESSAGE}
+        )
+        .returning(messages.c.id)
+        .cte("logged")
+    )
+    queued = select(
+        logged.c.id, *(bindparam(f"o_{name}", type_=outbox.c[name].type) for name in OUTBOX_ROW)
+    )
+    return (
+        insert(outbox)
+        .from_select(["message_id", *OUTBOX_ROW], queued)
+        .returning(outbox.c.message_id)
+    )
+
+
+MESSAGE_AND_OUTBOX = _message_and_outbox()
+
+
+def queue_message(
+    connection: Connection, message: dict[str, Any], queued: dict[str, Any] | None
+) -> int:
+    """Log an outgoing message and, unless ``queued`` is None, put it in the outbox; returns
+    the message's id."""
+    if queued is None or connection.dialect.name != "postgresql":
+        message_id = insert_row(connection, "messages", message)
+        if queued is not None:
+            connection.execute(insert(outbox), {**queued, "message_id": message_id})
+        return message_id
+    params = {f"m_{k}": message[k] for k in QUEUED_MESSAGE}
+    params.update({f"o_{k}": queued[k] for k in OUTBOX_ROW})
+    return int(connection.execute(MESSAGE_AND_OUTBOX, params).scalar_one())
+
+
 def update_session(connection: Connection, session_id: int, values: dict[str, Any]) -> None:
     connection.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
 
@@ -153,18 +221,51 @@ def lock_person(connection: Connection, by: str, key: Any) -> Person | None:
     return Person.from_row(row) if row is not None else None
 
 
-def create_person(connection: Connection, by: str, values: dict[str, Any]) -> Person | None:
-    """Insert a contact unless one with the same ``by`` key exists (then None: another
-    transaction made it first)."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = (
+NEW_CONTACT = ("channel", "language", "timezone", "fields", "opted_out", "created_at", "updated_at")
+CONSENT_ROW = ("status", "source", "words", "at")
+_CREATE: dict[tuple[str, str], Any] = {}
+
+
+def _create_statement(dialect_name: str, by: str) -> Any:
+    """Insert a contact unless one with the ``by`` key exists, returning it; on PostgreSQL
+    its first consent event goes in the same statement (a CTE), saving a round trip."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    made = (
         dialect.insert(contacts)
-        .values(**values)
+        .values({n: bindparam(f"c_{n}", type_=contacts.c[n].type) for n in (by, *NEW_CONTACT)})
         .on_conflict_do_nothing(index_elements=[by])
         .returning(*PERSON_COLUMNS)
     )
-    row = connection.execute(statement).first()
-    return Person.from_row(row, created=True) if row is not None else None
+    if dialect_name != "postgresql":
+        return made
+    new = made.cte("made")
+    consent = insert(consent_events).from_select(
+        ["contact_id", *CONSENT_ROW],
+        select(
+            new.c.id,
+            *(bindparam(f"k_{n}", type_=consent_events.c[n].type) for n in CONSENT_ROW),
+        ),
+    )
+    return select(*new.c).add_cte(consent.cte("consent"))
+
+
+def create_person(
+    connection: Connection, by: str, values: dict[str, Any], consent: dict[str, Any]
+) -> Person | None:
+    """Insert a contact, with the consent event that made them one, unless a contact with
+    the same ``by`` key exists (then None: another transaction made it first)."""
+    key = (connection.dialect.name, by)
+    statement = _CREATE.get(key)
+    if statement is None:
+        statement = _CREATE[key] = _create_statement(*key)
+    params = {f"c_{n}": values[n] for n in (by, *NEW_CONTACT)}
+    params.update({f"k_{n}": consent[n] for n in CONSENT_ROW})
+    row = connection.execute(statement, params).first()
+    if row is None:
+        return None
+    if connection.dialect.name != "postgresql":
+        connection.execute(INSERT_CONSENT, {"contact_id": row.id, **consent})
+    return Person.from_row(row, created=True)
 
 
 def add_tag(connection: Connection, contact_id: int, tag: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -98,12 +99,12 @@ def test_failure_in_the_middle_leaves_nothing(
     inserts: list[str] = []
 
     def explode(_connection: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.startswith("INSERT INTO"):
-            inserts.append(statement.split()[2])
-            # Timers are written last: by then the inbound message, the answer, the next
-            # question and its outbox row have all been written.
-            if inserts[-1] == "due_work":
-                raise RuntimeError("disk full")
+        # (On PostgreSQL a message and its outbox row go in one statement, a CTE.)
+        inserts.extend(re.findall(r"INSERT INTO (\w+)", statement))
+        # Timers are written last: by then the inbound message, the answer, the next
+        # question and its outbox row have all been written.
+        if inserts and inserts[-1] == "due_work":
+            raise RuntimeError("disk full")
 
     sa_event.listen(db.engine, "before_cursor_execute", explode)
     try:
