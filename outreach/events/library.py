@@ -4,48 +4,31 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from outreach.errors import FlowLoadError, Problem
 from outreach.events.schema import EventSpec
 from outreach.flows import yamlnodes
-from outreach.flows.loader import FlowDefinition, files_of_kind, parse_document, read_text
+from outreach.flows.loader import (
+    FlowDefinition,
+    SourceFile,
+    files_of_kind,
+    parse_document,
+    read_text,
+)
 
 
-@dataclass(frozen=True)
-class EventDefinition:
+@dataclass(frozen=True, kw_only=True)
+class EventDefinition(SourceFile):
     """A loaded, schema-valid event together with where it came from."""
 
     spec: EventSpec
-    path: str
-    document: yamlnodes.Document = field(repr=False, compare=False)
-    digest: str = ""
 
     @property
     def id(self) -> str:
         return self.spec.event
-
-    def problem(
-        self,
-        path: yamlnodes.Path,
-        code: str,
-        message: str,
-        hint: str = "",
-        *,
-        warning: bool = False,
-    ) -> Problem:
-        mark = self.document.where(path)
-        return Problem(
-            self.path,
-            mark.line,
-            mark.column,
-            code,
-            message,
-            hint,
-            "warning" if warning else "error",
-        )
 
 
 def load_event_text(text: str, *, path: str = "<event>") -> EventDefinition:

@@ -40,14 +40,42 @@ _REQUIRED_HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class FlowDefinition:
-    """A loaded, schema-valid flow together with where it came from."""
+@dataclass(frozen=True, kw_only=True)
+class SourceFile:
+    """Something loaded from a coordinator's YAML file, which can point into that file."""
 
-    flow: Flow
     path: str
     document: yamlnodes.Document = field(repr=False, compare=False)
     digest: str = ""
+
+    def problem(
+        self,
+        path: yamlnodes.Path,
+        code: str,
+        message: str,
+        hint: str = "",
+        *,
+        key: bool = False,
+        warning: bool = False,
+    ) -> Problem:
+        """A problem located at ``path`` inside this file."""
+        mark = self.document.where(path, key=key)
+        return Problem(
+            self.path,
+            mark.line,
+            mark.column,
+            code,
+            message,
+            hint,
+            "warning" if warning else "error",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowDefinition(SourceFile):
+    """A loaded, schema-valid flow together with where it came from."""
+
+    flow: Flow
 
     @property
     def id(self) -> str:
@@ -68,28 +96,6 @@ class FlowDefinition:
     @property
     def first_step(self) -> Step:
         return self.flow.steps[0]
-
-    def problem(
-        self,
-        path: yamlnodes.Path,
-        code: str,
-        message: str,
-        hint: str = "",
-        *,
-        key: bool = False,
-        warning: bool = False,
-    ) -> Problem:
-        """A problem located at ``path`` inside this flow's file."""
-        mark = self.document.where(path, key=key)
-        return Problem(
-            self.path,
-            mark.line,
-            mark.column,
-            code,
-            message,
-            hint,
-            "warning" if warning else "error",
-        )
 
     def step_path(self, step_id: str, *rest: str | int) -> yamlnodes.Path:
         return ("steps", self.step_index.get(step_id, 0), *rest)
