@@ -137,6 +137,7 @@ class Worker:
         def shut_down(signum: int, _frame: object) -> None:
             log.info("signal %s: finishing the send under way, then stopping", signum)
             self.runtime.outbox.stop()
+            self.runtime.due.stop()
             scheduler.shutdown(wait=False)
 
         for signum in (signal.SIGTERM, signal.SIGINT):

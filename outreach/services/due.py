@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -49,6 +50,7 @@ class DueWorkRunner:
         self.lease = lease
         self.batch = batch
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._stopping = threading.Event()
         self._handlers: dict[str, Callable[[int], object]] = {
             "reminder": conversations.fire,
             "timeout": conversations.fire,
@@ -59,18 +61,34 @@ class DueWorkRunner:
     def run(self, *, limit: int | None = None) -> Counter[str]:
         """Do everything due now (or ``limit`` rows of it); returns how many of each kind."""
         done: Counter[str] = Counter()
-        while limit is None or done.total() < limit:
+        while not self._stopping.is_set() and (limit is None or done.total() < limit):
             size = self.batch if limit is None else min(self.batch, limit - done.total())
             claimed = self.claim(size)
             if not claimed:
                 break
-            for due_id, kind in claimed:
+            for position, (due_id, kind) in enumerate(claimed):
+                if self._stopping.is_set():
+                    self._release([i for i, _ in claimed[position:]])
+                    break
                 try:
                     self._handlers[kind](due_id)
                 except Exception:  # one bad row must not stop the rest; its lease runs out
                     log.exception("due work %s (%s) failed; it will be tried again", due_id, kind)
                 done[kind] += 1
         return done
+
+    def stop(self) -> None:
+        """Stop claiming; the row under way finishes and the rest of the batch is handed
+        back (for a graceful shutdown)."""
+        self._stopping.set()
+
+    def _release(self, due_ids: list[int]) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                update(DueWork)
+                .where(DueWork.id.in_(due_ids), DueWork.claimed_by == self.name)
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def claim(self, size: int) -> list[tuple[int, str]]:
         """Take up to ``size`` due, unclaimed rows, soonest first."""

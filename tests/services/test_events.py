@@ -322,3 +322,25 @@ def test_event_file_problems_name_line_and_fix(shipped_flows: dict[str, Any]) ->
     assert problems_of(unknown, shipped_flows) == [
         "ev.yaml:12:1: unknown field 'capacty' (did you mean 'capacity'?) [unknown-field]"
     ]
+
+
+def test_a_stopping_worker_finishes_the_row_under_way_and_hands_back_the_rest(
+    town: Town,
+) -> None:
+    for n in range(1, 6):
+        town.person(n, f"P{n}", "mental-health")
+    town.events.invite("bc-mental-health")
+    start = town.runner._handlers["start"]
+
+    def start_then_sigterm(due_id: int) -> object:
+        done = start(due_id)
+        town.runner.stop()  # as the worker's SIGTERM handler does
+        return done
+
+    town.runner._handlers["start"] = start_then_sigterm
+    assert town.runner.run() == {"start": 1}
+    with town.db.transaction() as tx:
+        left = tx.scalars(select(DueWork.claimed_by).where(DueWork.kind == "start")).all()
+    assert left == [None] * 4  # handed back at once, not left to a lease running out
+    other = DueWorkRunner(town.db, town.service, town.events, clock=town.clock, name="next")
+    assert other.run() == {"start": 4}
