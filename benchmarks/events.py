@@ -84,9 +84,8 @@ def runtime(url: str, events: dict[str, str]) -> Runtime:
         database_url=url, flows_dir=ROOT / "flows", locales_dir=ROOT / "locales", _env_file=None
     )
     rt = Runtime.build(settings)
-    rt.events.definitions = {
-        k: load_event_text(EVENT.format(id=k, tag=tag)) for k, tag in events.items()
-    }
+    for key, tag in events.items():
+        rt.events.add(load_event_text(EVENT.format(id=key, tag=tag)))
     return rt
 
 

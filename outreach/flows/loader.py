@@ -355,7 +355,11 @@ def _schema_problems(
             mark = doc.where(place)
             message = str(err["msg"]).removeprefix("Value error, ")
             problem = Problem(
-                path, mark.line, mark.column, "invalid-value", f"{_dotted(place)}: {message}"
+                path,
+                mark.line,
+                mark.column,
+                "invalid-value",
+                f"{_dotted(place)}: {message}" if place else message,
             )
         by_place.setdefault((*place, kind), []).append(problem)
     # A value that fits no branch of a union yields one error per branch: report it once.
@@ -381,7 +385,7 @@ def _real_path(loc: tuple[Any, ...], doc: yamlnodes.Document) -> yamlnodes.Path:
 
 
 def _dotted(path: yamlnodes.Path) -> str:
-    return ".".join(str(p) for p in path) or "flow"
+    return ".".join(str(p) for p in path)
 
 
 def _fields_at(path: tuple[Any, ...], root: type[BaseModel]) -> list[str]:

@@ -96,6 +96,7 @@ class Worker:
     def sync_events(self) -> None:
         """Pick up events added or moved in the files (a moved event tells the people coming)."""
         with self._job():
+            self.runtime.events.reload()
             self.runtime.events.sync()
 
     def purge(self) -> None:

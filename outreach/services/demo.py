@@ -50,7 +50,7 @@ def seed(rt: Runtime) -> None:
     text = EVENT.format(
         id=DEMO_EVENT, tag=DEMO_TAG, starts=starts, ends=starts + timedelta(hours=2)
     )
-    rt.events.definitions[DEMO_EVENT] = load_event_text(text, path="(demo event)")
+    rt.events.add(load_event_text(text, path="(demo event)"))
     rt.events.sync()
     for phone, name, language in PEOPLE:
         person = simulator.add_contact(rt, phone=phone, first_name=name, language=language)

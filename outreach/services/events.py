@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from outreach.clock import Clock, utcnow
-from outreach.errors import EventNotFound
+from outreach.errors import EventNotFound, FlowLoadError
 from outreach.events.library import EventDefinition
 from outreach.events.schema import AUDIENCE_COLUMNS, Audience, EventSpec
 from outreach.flows import state as engine_state
@@ -111,12 +111,32 @@ class Events:
         *,
         settings: Settings,
         clock: Clock = utcnow,
+        source: Callable[[], Mapping[str, EventDefinition]] | None = None,
     ) -> None:
         self.db = db
         self.conversations = conversations
         self.definitions = dict(definitions)
         self.settings = settings
         self.clock = clock
+        self.source = source  # reads the files again (the worker does, every minute)
+        self._added: dict[str, EventDefinition] = {}
+
+    def add(self, definition: EventDefinition) -> None:
+        """An event that is not in the files (the demo's), kept across reloads."""
+        self._added[definition.id] = definition
+        self.definitions[definition.id] = definition
+
+    def reload(self) -> None:
+        """Read the event files again; files with errors leave the last good events in
+        place, and the errors are logged for the coordinator to fix."""
+        if self.source is None:
+            return
+        try:
+            loaded = self.source()
+        except FlowLoadError as exc:
+            log.error("the event files have problems; still using the last good ones:\n%s", exc)
+            return
+        self.definitions = {**loaded, **self._added}
 
     @property
     def engine(self) -> Engine:

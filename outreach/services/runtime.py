@@ -104,6 +104,7 @@ class Runtime:
             load_events(settings, engine.flows),
             settings=settings,
             clock=clock,
+            source=lambda: load_events(settings, engine.flows),
         )
         due = DueWorkRunner(database, conversations, events, clock=clock, name=outbox.name)
         periodic = PeriodicRuns(database, clock=clock, name=outbox.name)

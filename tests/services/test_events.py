@@ -3,7 +3,9 @@ capacity, the waiting list, reminders and the follow-up at their times, a moved 
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +19,12 @@ from outreach.flows.loader import FlowDefinition
 from outreach.services.conversations import Conversations
 from outreach.services.due import DueWorkRunner, PeriodicRuns
 from outreach.services.events import Events
+from outreach.services.runtime import Runtime
 from outreach.settings import Settings
 from outreach.store.consent import record_consent
 from outreach.store.database import Database
 from outreach.store.models import Contact, ContactTag, DueWork, Message, OutboxItem, Rsvp
+from tests.conftest import ROOT
 from tests.services.conftest import Phone, add_contact, count
 
 EVENT = """\
@@ -344,3 +348,38 @@ def test_a_stopping_worker_finishes_the_row_under_way_and_hands_back_the_rest(
     assert left == [None] * 4  # handed back at once, not left to a lease running out
     other = DueWorkRunner(town.db, town.service, town.events, clock=town.clock, name="next")
     assert other.run() == {"start": 4}
+
+
+def test_the_worker_picks_up_an_edited_event_file_and_keeps_the_last_good_one(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    event_file = flows / "events/2027-01-mental-health.yaml"
+    clock = ManualClock(datetime(2027, 1, 4, 10, 0, tzinfo=UTC))
+    rt = Runtime.build(settings.model_copy(update={"flows_dir": flows}), clock=clock, db=db)
+    rt.events.sync()
+    cid = add_contact(db, 1, at=clock.now, first_name="Amina")
+    with db.transaction() as tx:
+        tx.add(ContactTag(contact_id=cid, tag="carers"))
+    rt.events.invite("mental-health-2027-01")
+    rt.due.run()
+    phone = Phone(rt.conversations, 1)
+    phone.text("yes")
+    phone.text("none")
+
+    text = event_file.read_text(encoding="utf-8")
+    moved = text.replace("2027-01-21", "2027-01-28")
+    event_file.write_text(moved, encoding="utf-8")
+    rt.events.reload()
+    assert rt.events.sync() == ["mental-health-2027-01"]
+    assert rt.due.run() == {"start": 1}
+    with db.transaction() as tx:
+        flows_sent = tx.scalars(select(Message.flow).where(Message.contact_id == cid)).all()
+    assert flows_sent[-1] == "event-changed"
+
+    event_file.write_text(moved.replace("capacity: 60", "capacity: lots"), encoding="utf-8")
+    rt.events.reload()  # the broken file is logged, and the last good event stays
+    assert rt.events.summary("mental-health-2027-01").starts_at == datetime(
+        2027, 1, 28, 18, 0, tzinfo=UTC
+    )
