@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from outreach.clock import Clock, utcnow
 from outreach.contacts.phones import normalize_phone
 from outreach.errors import ContactNotFound, ImportFileError, InvalidPhoneNumber
+from outreach.services.conversations import give_up_places
 from outreach.store.database import Database
 from outreach.store.models import (
     Answer,
@@ -574,6 +575,7 @@ def erase_contact(
         tx.execute(delete(ContactTag).where(ContactTag.contact_id == cid))
         tx.execute(delete(OutboxItem).where(OutboxItem.contact_id == cid))
         tx.execute(delete(DueWork).where(DueWork.contact_id == cid))
+        give_up_places(tx, cid, now)
         tx.execute(
             update(Message)
             .where(Message.contact_id == cid)

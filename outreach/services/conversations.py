@@ -337,17 +337,7 @@ class Conversations:
         )
         tx.execute(delete(OutboxItem).where(waiting))
         tx.execute(delete(DueWork).where(DueWork.contact_id == person.id))
-        # Their places at events go to the people waiting for one.
-        places = tx.scalars(
-            select(Rsvp).where(Rsvp.contact_id == person.id, Rsvp.status.in_(HOLDING))
-        ).all()
-        for place in places:
-            place.status = "no"
-            place.updated_at = now
-            tx.flush()
-            event = tx.get(Event, place.event_id, with_for_update=True)
-            if event is not None:
-                offer_next_place(tx, event, now)
+        give_up_places(tx, person.id, now)
 
     def _system_message(
         self,
@@ -700,6 +690,21 @@ class Conversations:
             "ends_at": found.ends_at,
             "capacity": found.capacity,
         }
+
+
+def give_up_places(tx: Session, contact_id: int, now: datetime) -> None:
+    """Someone who opted out or was erased is not coming: their places at events go to the
+    people waiting for one."""
+    places = tx.scalars(
+        select(Rsvp).where(Rsvp.contact_id == contact_id, Rsvp.status.in_(HOLDING))
+    ).all()
+    for place in places:
+        place.status = "no"
+        place.updated_at = now
+        tx.flush()
+        event = tx.get(Event, place.event_id, with_for_update=True)
+        if event is not None:
+            offer_next_place(tx, event, now)
 
 
 def offer_next_place(tx: Session, event: Event, now: datetime) -> int | None:

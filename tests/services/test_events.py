@@ -16,6 +16,7 @@ from outreach.errors import FlowLoadError
 from outreach.events.library import EventDefinition, check_events, load_event_text
 from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
+from outreach.services.contacts import erase_contact
 from outreach.services.conversations import Conversations
 from outreach.services.due import DueWorkRunner, PeriodicRuns
 from outreach.services.events import Events
@@ -24,7 +25,7 @@ from outreach.settings import Settings
 from outreach.store.consent import record_consent
 from outreach.store.database import Database
 from outreach.store.models import Contact, ContactTag, DueWork, Message, OutboxItem, Rsvp
-from tests.conftest import ROOT
+from tests.conftest import ROOT, mobile
 from tests.services.conftest import Phone, add_contact, count
 
 EVENT = """\
@@ -383,3 +384,18 @@ def test_the_worker_picks_up_an_edited_event_file_and_keeps_the_last_good_one(
     assert rt.events.summary("mental-health-2027-01").starts_at == datetime(
         2027, 1, 28, 18, 0, tzinfo=UTC
     )
+
+
+def test_erasing_someone_with_a_place_offers_it_to_the_next_person_waiting(town: Town) -> None:
+    town.person(1, "Amina", "mental-health")
+    town.person(2, "Bronwen", "mental-health")
+    carl = town.person(3, "Carl", "mental-health")
+    town.events.invite("bc-mental-health")
+    town.at(town.clock.now)
+    for n in (1, 2, 3):
+        town.phone(n).text("yes")
+    assert town.rsvp(carl) == "waitlist"
+    erase_contact(town.db, mobile(1), clock=town.clock)
+    assert town.rsvp(carl) == "offered"
+    assert town.at(town.clock.now) == {"start": 1}
+    assert town.flows_sent(carl)[-1] == "event-place-offer"
