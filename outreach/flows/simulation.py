@@ -172,5 +172,7 @@ def demo_event(now: datetime) -> dict[str, Any]:
         "address": "12 High Street, Worcester WR1 2AB",
         "access": "step-free entrance, hearing loop, quiet room",
         "capacity": 60,
+        "places_left": 60,
+        "full": False,
         "paid": "travel and £20 for your time",
     }

@@ -27,6 +27,8 @@ EVENT_FIELDS = (
     "address",
     "access",
     "capacity",
+    "places_left",
+    "full",
     "paid",
     "url",
     "contact",

@@ -680,15 +680,22 @@ class Conversations:
     def _event_fields(self, tx: Session, event_id: str | None) -> Mapping[str, Any] | None:
         if event_id is None:
             return None
-        found = tx.connection().execute(sql.EVENT, {"event_id": event_id}).first()
+        c = tx.connection()
+        found = c.execute(sql.EVENT, {"event_id": event_id}).first()
         if found is None:
             return None
+        places_left = None
+        if found.capacity is not None:
+            taken = c.execute(sql.PLACES_TAKEN, {"event_id": event_id}).scalar_one()
+            places_left = max(0, found.capacity - taken)
         return {
             **found.details,
             "title": found.title,
             "starts_at": found.starts_at,
             "ends_at": found.ends_at,
             "capacity": found.capacity,
+            "places_left": places_left,
+            "full": places_left == 0,
         }
 
 

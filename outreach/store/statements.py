@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.store.models import Base
@@ -108,6 +108,12 @@ EVENT = select(
     events.c.details,
     events.c.config,
 ).where(events.c.id == bindparam("event_id"))
+rsvps = TABLES["rsvps"]
+PLACES_TAKEN = (
+    select(func.count())
+    .select_from(rsvps)
+    .where(rsvps.c.event_id == bindparam("event_id"), rsvps.c.status.in_(("yes", "offered")))
+)
 MESSAGE_BY_PROVIDER_ID = select(messages.c.id, messages.c.contact_id).where(
     messages.c.channel == bindparam("channel"), messages.c.provider_id == bindparam("provider_id")
 )

@@ -129,8 +129,12 @@ def test_an_event_runs_end_to_end_with_capacity_and_a_waiting_list(town: Town) -
     town.phone(4).text("no")
     assert [town.rsvp(c) for c in (amina, bronwen, carl, dev)] == ["yes", "yes", "waitlist", "no"]
     with town.db.transaction() as tx:
-        told = tx.scalars(select(Message.body).where(Message.contact_id == carl)).all()
-    assert any("waiting list" in (body or "") for body in told)
+        told = tx.scalars(
+            select(Message.body).where(Message.contact_id == carl, Message.direction == "out")
+        ).all()
+    # The invitation sees the event is full: Carl hears he is waiting, not "see you there".
+    assert "waiting list" in (told[-1] or "")
+    assert not any("Great!" in (body or "") for body in told)
 
     # A week before: reminders go to the people coming, not the waiting list or the noes.
     week_before = STARTS - timedelta(days=7)
