@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from outreach.errors import FlowLoadError, Problem
-from outreach.events.schema import EventSpec
+from outreach.events.schema import FOLLOW_UP_LIFE, EventSpec, Send
 from outreach.flows import yamlnodes
 from outreach.flows.loader import (
     FlowDefinition,
@@ -55,9 +55,11 @@ def check_events(
     flows: Mapping[str, FlowDefinition],
     *,
     now: datetime | None = None,
+    quiet_hours: tuple[time, time] = (time(9, 0), time(20, 0)),
 ) -> list[Problem]:
     """What only makes sense with the flows: every flow an event starts exists, ids are
-    unique, the invitation records an RSVP; and (as warnings) events already over."""
+    unique, the invitation records an RSVP; and (as warnings) events already over, and
+    reminders that quiet hours would hold until they are no use."""
     problems: list[Problem] = []
     seen: dict[str, EventDefinition] = {}
     for event in events:
@@ -72,6 +74,7 @@ def check_events(
                 )
             )
         problems.extend(_check_flows(event, flows))
+        problems.extend(_check_quiet_hours(event, flows, quiet_hours))
         if now is not None and event.spec.ends_utc < now:
             problems.append(
                 event.problem(
@@ -112,4 +115,41 @@ def _check_flows(event: EventDefinition, flows: Mapping[str, FlowDefinition]) ->
                 "no-rsvp",
                 f"flow {flow!r} never records an RSVP, so nobody could say yes",
                 'add `rsvp: "yes"` (and "no", "maybe") to the steps that take the answer',
+            )
+
+
+def _check_quiet_hours(
+    event: EventDefinition, flows: Mapping[str, FlowDefinition], default: tuple[time, time]
+) -> Iterator[Problem]:
+    """A send due outside quiet hours waits for the morning; if its useful life ends first,
+    it is dropped: say so while it can still be fixed."""
+    spec = event.spec
+    sends: list[tuple[yamlnodes.Path, Send, datetime]] = [
+        (("reminders", i), r, spec.starts_at) for i, r in enumerate(spec.reminders)
+    ]
+    if spec.follow_up is not None:
+        due = spec.starts_at + spec.follow_up.at
+        sends.append((("follow_up",), spec.follow_up, due + FOLLOW_UP_LIFE))
+    for where, send, default_end in sends:
+        definition = flows.get(send.flow)
+        if definition is None or definition.first_step.urgent:
+            continue
+        window = definition.flow.quiet_hours or spec.quiet_hours
+        start, end = (window.start, window.end) if window else default
+        due = spec.starts_at + send.at  # local time, as the file writes it
+        if start <= due.time() < end:
+            continue
+        opens = datetime.combine(due.date(), start)
+        if due.time() >= end:
+            opens += timedelta(days=1)
+        useful_until = due + send.useful_for if send.useful_for is not None else default_end
+        if opens >= useful_until:
+            yield event.problem(
+                (*where, "at"),
+                "quiet-hours",
+                f"this is due at {due:%H:%M} local time, outside quiet hours "
+                f"({start:%H:%M}-{end:%H:%M}); it would wait until {opens:%H:%M}, too late, "
+                "and be dropped",
+                "move it, give the event earlier quiet_hours, or make its flow's step urgent",
+                warning=True,
             )

@@ -20,6 +20,8 @@ from outreach.flows.schema import Duration, Identifier, QuietWindow
 RsvpStatus = Literal["invited", "yes", "maybe", "no", "waitlist", "offered"]
 # Who may receive a reminder or follow-up; "no" and opted-out people never do.
 Recipient = Literal["invited", "yes", "maybe", "offered"]
+# How long a follow-up is worth sending when the file does not say (a reminder: until the start).
+FOLLOW_UP_LIFE = timedelta(days=7)
 # Contact columns an audience may test; anything else is looked up in the contact's fields.
 AUDIENCE_COLUMNS = ("language", "postcode_district", "age_band", "timezone")
 

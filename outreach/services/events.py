@@ -16,7 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -38,7 +38,7 @@ from sqlalchemy.sql.expression import Executable
 from outreach.clock import Clock, utcnow
 from outreach.errors import EventNotFound, FlowLoadError
 from outreach.events.library import EventDefinition
-from outreach.events.schema import AUDIENCE_COLUMNS, Audience, EventSpec
+from outreach.events.schema import AUDIENCE_COLUMNS, FOLLOW_UP_LIFE, Audience, EventSpec
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
 from outreach.i18n.segments import count_segments
@@ -60,8 +60,6 @@ log = logging.getLogger(__name__)
 
 # Who gets the "event moved" message: the people holding a place.
 CHANGE_RECIPIENTS = ("yes", "offered")
-# How long a follow-up is worth sending when the file does not say.
-FOLLOW_UP_LIFE = timedelta(days=7)
 # The columns of a ``start`` row, as the fan-out statements fill them.
 START_COLUMNS = ("kind", "contact_id", "event_id", "payload", "due_at", "expires_at", "created_at")
 # Replies to the access question that mean "nothing needed".

@@ -33,7 +33,8 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
     flows = {d.id: d for d in report.flows}
     if not any(p.is_dir() for p in paths):  # single files: check against the whole library
         flows = {**_library(settings), **flows}
-    problems += check_events(events, flows, now=utcnow())
+    quiet = (settings.quiet_hours_start, settings.quiet_hours_end)
+    problems += check_events(events, flows, now=utcnow(), quiet_hours=quiet)
     report.events = len(events)
     report.problems = sorted([*report.problems, *problems], key=lambda p: (p.file, p.line))
     return report

@@ -403,3 +403,16 @@ def test_erasing_someone_with_a_place_offers_it_to_the_next_person_waiting(town:
     assert town.rsvp(carl) == "offered"
     assert town.at(town.clock.now) == {"start": 1}
     assert town.flows_sent(carl)[-1] == "event-place-offer"
+
+
+def test_a_reminder_quiet_hours_would_hold_too_long_is_a_warning(
+    shipped_flows: dict[str, Any],
+) -> None:
+    morning = EVENT.format(starts="2026-03-20 08:00", ends="2026-03-20 10:00")
+    assert problems_of(morning, shipped_flows) == [
+        "ev.yaml:20:10: warning: this is due at 06:00 local time, outside quiet hours "
+        "(09:00-20:00); it would wait until 09:00, too late, and be dropped (move it, give "
+        "the event earlier quiet_hours, or make its flow's step urgent) [quiet-hours]"
+    ]
+    early = morning.replace("venue:", 'quiet_hours: {start: "06:00", end: "20:00"}\nvenue:')
+    assert problems_of(early, shipped_flows) == []
