@@ -73,6 +73,7 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
     )
     app.state.runtime = runtime
     app.state.counters = Counters()
+    app.state.login_throttle = simulator.LoginThrottle()
     app.state.writer = ThreadPoolExecutor(
         1 if runtime.db.is_sqlite else 4, thread_name_prefix="writer"
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +56,61 @@ def login_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "login.html", {"enabled": enabled, "error": None})
 
 
+class LoginThrottle:
+    """Failed logins per address: after ``limit`` in ``window`` seconds, that address may
+    not try again until the oldest failure is out of the window (per web process)."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+
+    def wait(self, address: str, now: float) -> float:
+        """Seconds until ``address`` may try again (0: now)."""
+        failures = self._failures.get(address)
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            self._failures.pop(address, None)
+            return 0.0
+        return failures[0] + self.window - now if len(failures) >= self.limit else 0.0
+
+    def failed(self, address: str, now: float) -> None:
+        if len(self._failures) > 10_000:  # bounded: forget the quietest addresses first
+            self._failures.clear()
+        self._failures.setdefault(address, deque()).append(now)
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, password: str = Form(..., max_length=200)) -> Response:
     expected = runtime(request).settings.admin_password
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else "unknown"
+    now = time.monotonic()
+    wait = throttle.wait(address, now)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {
+                "enabled": expected is not None,
+                "error": f"Too many wrong passwords. Try again in {minutes} minute(s).",
+            },
+            status_code=429,
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
     if expected is not None and hmac.compare_digest(
         password.encode(), expected.get_secret_value().encode()
     ):
+        throttle.succeeded(address)
         request.session.clear()
         request.session["coordinator"] = True
         return RedirectResponse("/simulator", status_code=303)
+    throttle.failed(address, now)
     await asyncio.sleep(FAILED_LOGIN_DELAY)  # slows down guessing
     return templates.TemplateResponse(
         request,

@@ -17,6 +17,7 @@ from outreach.services.runtime import Runtime
 from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.web.app import create_app
+from outreach.web.simulator import LoginThrottle
 from tests.conftest import ROOT
 from tests.services.conftest import add_contact
 from tests.web.conftest import free_port, running
@@ -138,3 +139,33 @@ def test_browser_registration_by_texting_join(simulator: tuple[str, Runtime]) ->
             page.screenshot(path=str(artifacts / "simulator-join.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_login_throttle_counts_failures_per_address_in_a_window() -> None:
+    throttle = LoginThrottle(limit=3, window=600)
+    for at in (0.0, 10.0, 20.0):
+        assert throttle.wait("203.0.113.9", at) == 0
+        throttle.failed("203.0.113.9", at)
+    assert throttle.wait("203.0.113.9", 30.0) == 570.0  # until the first failure is old
+    assert throttle.wait("198.51.100.7", 30.0) == 0  # another address is not affected
+    assert throttle.wait("203.0.113.9", 600.0) == 0
+    throttle.failed("203.0.113.9", 601.0)
+    throttle.succeeded("203.0.113.9")
+    assert throttle.wait("203.0.113.9", 602.0) == 0
+
+
+def test_too_many_wrong_passwords_lock_the_address_out_even_with_the_right_one(
+    settings: Settings, db: Database, clock: ManualClock
+) -> None:
+    configured = settings.model_copy(
+        update={"admin_password": SecretStr(PASSWORD), "secret_key": SecretStr("s" * 32)}
+    )
+    app = create_app(Runtime.build(configured, clock=clock, db=db))
+    app.state.login_throttle = LoginThrottle(limit=1)
+    with running(app, free_port()) as url, httpx.Client(base_url=url) as client:
+        assert client.post("/login", data={"password": "guess"}).status_code == 401
+        locked = client.post("/login", data={"password": PASSWORD})
+        assert locked.status_code == 429
+        assert "Too many wrong passwords. Try again in 15 minute(s)." in locked.text
+        assert int(locked.headers["retry-after"]) > 800
+        assert client.get("/simulator/api/contacts").status_code == 401
