@@ -84,7 +84,10 @@ class TwilioSMSChannel:
             # The request went out and no answer came back: Twilio may have accepted it, and
             # sending again could text the person twice.
             return SendResult("unknown", error="no answer from Twilio after sending; not resent")
-        return SendResult("sent", provider_id=created.sid, status=created.status)
+        # Twilio answers "queued" (queued at Twilio, for the carrier); recorded as "accepted",
+        # so the record never confuses it with our own "queued" (waiting in our outbox).
+        status = "accepted" if created.status == "queued" else created.status
+        return SendResult("sent", provider_id=created.sid, status=status)
 
     def explain(self, error_code: str) -> SendResult | None:
         """A delivery report's error: 21610 and the dead-number codes change the contact."""
