@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from outreach.errors import FlowLoadError, Problem
 from outreach.events.schema import FOLLOW_UP_LIFE, EventSpec, Send
@@ -14,6 +15,7 @@ from outreach.flows import yamlnodes
 from outreach.flows.loader import (
     FlowDefinition,
     SourceFile,
+    duplicate_ids,
     files_of_kind,
     parse_document,
     read_text,
@@ -25,6 +27,7 @@ class EventDefinition(SourceFile):
     """A loaded, schema-valid event together with where it came from."""
 
     spec: EventSpec
+    kind: ClassVar[str] = "event"
 
     @property
     def id(self) -> str:
@@ -60,19 +63,9 @@ def check_events(
     """What only makes sense with the flows: every flow an event starts exists, ids are
     unique, the invitation records an RSVP; and (as warnings) events already over, and
     reminders that quiet hours would hold until they are no use."""
-    problems: list[Problem] = []
-    seen: dict[str, EventDefinition] = {}
+    events = list(events)
+    problems: list[Problem] = list(duplicate_ids(events))
     for event in events:
-        other = seen.setdefault(event.id, event)
-        if other is not event:
-            problems.append(
-                event.problem(
-                    ("event",),
-                    "duplicate-event",
-                    f"event id {event.id!r} is also used by {other.path}",
-                    "give each event its own id",
-                )
-            )
         problems.extend(_check_flows(event, flows))
         problems.extend(_check_quiet_hours(event, flows, quiet_hours))
         if now is not None and event.spec.ends_utc < now:

@@ -6,11 +6,11 @@ import difflib
 import hashlib
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -47,6 +47,11 @@ class SourceFile:
     path: str
     document: yamlnodes.Document = field(repr=False, compare=False)
     digest: str = ""
+    kind: ClassVar[str] = "flow"  # the top-level field that names it
+
+    @property
+    def id(self) -> str:
+        raise NotImplementedError
 
     def problem(
         self,
@@ -69,6 +74,21 @@ class SourceFile:
             hint,
             "warning" if warning else "error",
         )
+
+
+def duplicate_ids(definitions: Iterable[SourceFile]) -> Iterator[Problem]:
+    """Each file that reuses an id an earlier file already has."""
+    seen: dict[str, SourceFile] = {}
+    for definition in definitions:
+        other = seen.setdefault(definition.id, definition)
+        if other is not definition:
+            kind = definition.kind
+            yield definition.problem(
+                (kind,),
+                f"duplicate-{kind}",
+                f"{kind} id {definition.id!r} is also used by {other.path}",
+                f"give each {kind} its own id",
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from outreach.contacts.keywords import all_keywords
 from outreach.errors import Problem
 from outreach.flows import matching
-from outreach.flows.loader import FlowDefinition
+from outreach.flows.loader import FlowDefinition, duplicate_ids
 from outreach.flows.schema import Step
 from outreach.flows.templates import (
     CONTACT_FIELDS,
@@ -70,19 +70,8 @@ def validate(
     """
     library = {d.id: d for d in flows}
     fields_set = {name for d in flows for s in d.flow.steps for name in (s.set or {})}
-    problems: list[Problem] = []
-    seen_ids: dict[str, FlowDefinition] = {}
+    problems: list[Problem] = list(duplicate_ids(flows))
     for definition in flows:
-        other = seen_ids.setdefault(definition.id, definition)
-        if other is not definition:
-            problems.append(
-                definition.problem(
-                    ("flow",),
-                    "duplicate-flow",
-                    f"flow id {definition.id!r} is also used by {other.path}",
-                    "give each flow its own id",
-                )
-            )
         problems.extend(_check_flow(definition, library, fields_set, max_segments))
     problems.extend(_check_keywords(flows))
     if not can_receive_replies:

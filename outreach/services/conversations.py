@@ -428,6 +428,10 @@ class Conversations:
             insert_row(c, "messages", {**inbound, "session_id": session_id}) if inbound else None
         )
         rescheduled = new  # a new conversation has no timers to replace
+        # What we start keeps the event's quiet hours, if it has its own.
+        event_window = (
+            self._event_config(tx, session_event).get("quiet_hours") if initiated else None
+        )
         for action in outcome.actions:
             if isinstance(action, engine_state.SendMessage):
                 self._queue(
@@ -442,7 +446,7 @@ class Conversations:
                     session_id=session_id,
                     initiated=initiated,
                     expires_at=expires_at,
-                    event_id=session_event,
+                    event_window=event_window,
                 )
             elif isinstance(action, engine_state.SaveAnswer):
                 insert_row(
@@ -520,7 +524,7 @@ class Conversations:
         session_id: int | None = None,
         initiated: bool = False,
         expires_at: datetime | None = None,
-        event_id: str | None = None,
+        event_window: Mapping[str, str] | None = None,
     ) -> None:
         """Log an outgoing message and queue it, unless the person may not be sent it."""
         channel = person.channel
@@ -531,7 +535,7 @@ class Conversations:
         # What we start waits for the day to begin where the person is; made-up people of
         # the phone simulator are rehearsals, at any hour.
         if initiated and not urgent and channel != "simulator":
-            window = self._window(flow, self._event_config(tx, event_id).get("quiet_hours"))
+            window = self._window(flow, event_window)
             not_before = window.next_allowed(now, person.timezone)
         count = count_segments(text)
         refused = (person.opted_out and not consent_exempt) or person.erased_at is not None

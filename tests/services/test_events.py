@@ -83,6 +83,18 @@ class Town:
             tx.add_all(ContactTag(contact_id=cid, tag=tag) for tag in tags)
         return cid
 
+    def full_with_one_waiting(self) -> tuple[int, int, int]:
+        """Amina and Bronwen take the event's two places; Carl, saying yes too, waits."""
+        amina = self.person(1, "Amina", "mental-health")
+        bronwen = self.person(2, "Bronwen", "mental-health")
+        carl = self.person(3, "Carl", "mental-health")
+        self.events.invite("bc-mental-health")
+        self.at(self.clock.now)
+        for n in (1, 2, 3):
+            self.phone(n).text("yes")
+        assert self.rsvp(carl) == "waitlist"
+        return amina, bronwen, carl
+
     def at(self, when: datetime) -> dict[str, int]:
         """Move the clock to ``when`` and run the worker's due-work tick until idle."""
         self.clock.now = when
@@ -176,14 +188,7 @@ def test_an_event_runs_end_to_end_with_capacity_and_a_waiting_list(town: Town) -
 
 
 def test_someone_who_opts_out_gets_no_reminders_and_frees_their_place(town: Town) -> None:
-    amina = town.person(1, "Amina", "mental-health")
-    bronwen = town.person(2, "Bronwen", "mental-health")
-    carl = town.person(3, "Carl", "mental-health")
-    town.events.invite("bc-mental-health")
-    town.at(town.clock.now)
-    for n in (1, 2, 3):
-        town.phone(n).text("yes")
-    assert town.rsvp(carl) == "waitlist"
+    amina, bronwen, carl = town.full_with_one_waiting()
     town.phone(1).text("STOP")
     assert town.rsvp(amina) == "no"
     assert town.rsvp(carl) == "offered"
@@ -391,14 +396,7 @@ def test_the_worker_picks_up_an_edited_event_file_and_keeps_the_last_good_one(
 
 
 def test_erasing_someone_with_a_place_offers_it_to_the_next_person_waiting(town: Town) -> None:
-    town.person(1, "Amina", "mental-health")
-    town.person(2, "Bronwen", "mental-health")
-    carl = town.person(3, "Carl", "mental-health")
-    town.events.invite("bc-mental-health")
-    town.at(town.clock.now)
-    for n in (1, 2, 3):
-        town.phone(n).text("yes")
-    assert town.rsvp(carl) == "waitlist"
+    _, _, carl = town.full_with_one_waiting()
     erase_contact(town.db, mobile(1), clock=town.clock)
     assert town.rsvp(carl) == "offered"
     assert town.at(town.clock.now) == {"start": 1}
