@@ -38,6 +38,9 @@ class _BusyTicks(logging.Filter):
 
 
 logging.getLogger("apscheduler.scheduler").addFilter(_BusyTicks())
+# "Running job ... executed successfully" for every tick is two lines a job a second: the log
+# would hold nothing else. Failures are still logged (at ERROR).
+logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
 class Worker:
