@@ -63,7 +63,7 @@ def main() -> None:
         )
         rt = Runtime.build(settings, db=db)
         started = time.perf_counter()
-        report = rt.outbox.flush()
+        report = rt.dispatcher.flush()
         elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"database        {db.engine.dialect.name}")

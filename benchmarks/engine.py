@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from outreach.flows.simulation import demo_event
+from outreach.conversations.simulation import demo_event
 from outreach.flows.state import Contact, Reply, Session, Start
 from outreach.services.flows import build_engine
 from outreach.settings import Settings

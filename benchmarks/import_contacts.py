@@ -21,7 +21,7 @@ from pathlib import Path
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from outreach.services.contacts import import_contacts
+from outreach.services.contact_import import import_contacts
 from outreach.store.database import Database
 from outreach.store.migrate import upgrade
 

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from outreach.clock import Clock, FastClock, utcnow
+from outreach.conversations.simulation import Simulation
 from outreach.errors import (
     ContactNotFound,
     EventNotFound,
@@ -30,18 +31,17 @@ from outreach.errors import (
     InvalidPhoneNumber,
 )
 from outreach.flows.diagram import mermaid
-from outreach.flows.simulation import Simulation
-from outreach.i18n import report as check_report
 from outreach.scheduling.worker import Worker
-from outreach.services import contacts as contact_service
+from outreach.services import contact_import, privacy
 from outreach.services import demo as demo_data
 from outreach.services import flows as flow_service
-from outreach.services import translations
-from outreach.services.retention import purge_message_bodies
+from outreach.services.privacy import purge_message_bodies
 from outreach.services.runtime import Runtime
 from outreach.settings import Settings, load_settings
 from outreach.store import migrate
 from outreach.store.database import Database
+from outreach.translations import report as check_report
+from outreach.translations import workflow as translations
 from outreach.web.app import create_app
 
 app = typer.Typer(no_args_is_help=True, help="Outreach: co-produce services by SMS and Slack.")
@@ -234,7 +234,7 @@ def contacts_import(
         mapping[column] = target
     with _database(ctx) as db:
         try:
-            report = contact_service.import_contacts(
+            report = contact_import.import_contacts(
                 db,
                 file,
                 mapping=mapping,
@@ -259,7 +259,7 @@ def contacts_export(
     """Print everything held on one person as JSON (a subject access request)."""
     with _database(ctx) as db:
         try:
-            data = contact_service.export_contact(
+            data = privacy.export_contact(
                 db, phone, region=_settings(ctx).default_region, actor=_actor()
             )
         except (ContactNotFound, InvalidPhoneNumber) as exc:
@@ -278,7 +278,7 @@ def contacts_erase(
         typer.confirm("Erase this person's data for good?", abort=True)
     with _database(ctx) as db:
         try:
-            contact_id = contact_service.erase_contact(
+            contact_id = privacy.erase_contact(
                 db, phone, region=_settings(ctx).default_region, actor=_actor()
             )
         except (ContactNotFound, InvalidPhoneNumber) as exc:
@@ -503,7 +503,7 @@ def _local(at: datetime, zone: str) -> str:
 def outbox_flush(ctx: typer.Context) -> None:
     """Send every queued message that is due, now, and say how it went."""
     with _runtime(ctx) as rt:
-        typer.echo(str(rt.outbox.flush()))
+        typer.echo(str(rt.dispatcher.flush()))
 
 
 def _serve(application: FastAPI, host: str, port: int) -> None:

@@ -3,13 +3,17 @@
     OutreachError
     ├── FlowError
     │   ├── FlowLoadError (ValueError)      a flow file has problems; carries them all
+    │   ├── UnsafeYAML (ValueError)         a file uses a YAML feature flow files may not
+    │   ├── TemplateSyntaxError (ValueError) a {placeholder} is malformed
     │   ├── FlowNotFound (LookupError)      no flow with that id
     │   └── EventNotFound (LookupError)     no event with that id
     ├── ContactError (ValueError)
     │   ├── InvalidPhoneNumber              the number cannot be an E.164 phone number
     │   └── ImportFileError                 a contacts file cannot be imported at all
-    └── StoreError
-        └── ContactNotFound (LookupError)
+    ├── StoreError
+    │   └── ContactNotFound (LookupError)
+    ├── SimulatorError (ValueError)         a phone-simulator request that cannot be done
+    └── RequestRefused                      a provider's request is unsigned or malformed
 
 Errors a coordinator sees carry a stable ``code`` and a ``hint`` saying what to do.
 """
@@ -54,6 +58,23 @@ class FlowLoadError(FlowError, ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnsafeYAML(FlowError, ValueError):
+    """The document uses something flow files may not: a foreign tag, or endless aliases."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class TemplateSyntaxError(FlowError, ValueError):
+    """A placeholder is malformed; ``offset`` is where, in the template."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
 
 
 class FlowNotFound(FlowError, LookupError):
@@ -101,3 +122,17 @@ class ContactNotFound(StoreError, LookupError):
 
     def __init__(self) -> None:
         super().__init__("no contact with that phone number")
+
+
+class SimulatorError(OutreachError, ValueError):
+    """A phone-simulator request that cannot be done (shown to the coordinator as is)."""
+
+
+class RequestRefused(OutreachError):
+    """A provider's request that is not acted on: ``reason`` is a short stable code (recorded
+    with the refusal), ``status`` the HTTP status to answer with."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(f"refused ({status}): {reason}")
+        self.reason = reason
+        self.status = status

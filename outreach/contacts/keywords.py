@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from outreach.flows.matching import normalize
+from outreach.i18n.text import normalize
 
 Command = Literal["stop", "start", "help", "lang"]
 

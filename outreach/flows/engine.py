@@ -1,10 +1,11 @@
-"""The conversation engine: (flows, session, event) -> (new session, actions).
+"""The conversation engine: (flows, session, trigger) -> (new session, actions).
 
 It is a pure function in the shape of a class: the class only holds what never changes while it
 runs (the flows, the translation function, the step limit). No database, clock, network or
 global is touched, so flows can be tested by the thousand, simulated in a terminal and
 replayed from the record. Whatever it decides comes back as actions for the service layer to
-apply in one transaction.
+apply in one transaction. Messages come out as channel-neutral ``Content``: the words and the
+options as data, which each channel renders (numbered options in SMS, buttons in Slack).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from outreach.content import Choice, Content
 from outreach.errors import FlowNotFound
 from outreach.flows import matching
 from outreach.flows.loader import FlowDefinition
@@ -23,7 +25,6 @@ from outreach.flows.state import (
     AddTag,
     Button,
     EndSession,
-    Event,
     FlowChanged,
     Frame,
     Handoff,
@@ -38,12 +39,13 @@ from outreach.flows.state import (
     SetField,
     Start,
     TimeoutDue,
+    Trigger,
     Wait,
 )
 from outreach.flows.templates import Placeholder, render
 from outreach.i18n.catalogs import N_, Translate, english
 from outreach.i18n.locales import format_value, to_local
-from outreach.i18n.sanitize import sanitize_sms
+from outreach.i18n.text import normalize
 
 # System texts (English is the message id; catalogs translate them).
 HINT_CHOICE = N_("Sorry, I didn't understand. Please reply with a number from 1 to {count}.")
@@ -78,84 +80,80 @@ class Engine:
         self._interrupting: dict[str, str] = {}
         for definition in self.flows.values():
             for word in definition.flow.keywords:
-                self._keywords.setdefault(matching.normalize(word), definition.id)
+                self._keywords.setdefault(normalize(word), definition.id)
                 if definition.flow.interrupts:
-                    self._interrupting.setdefault(matching.normalize(word), definition.id)
+                    self._interrupting.setdefault(normalize(word), definition.id)
         self._choice_indexes: dict[tuple[str, str, str], dict[str, str]] = {}
         self._static: dict[tuple[str, str], str] = {}
-        self._choice_lines: dict[tuple[str, str, str], tuple[tuple[tuple[str, str], ...], str]] = {}
+        self._choices: dict[tuple[str, str, str], tuple[Choice, ...]] = {}
 
     def keyword_flow(self, text: str, *, interrupting: bool = False) -> str | None:
         """The flow a text starts by keyword (only flows marked ``interrupts`` mid-conversation)."""
         index = self._interrupting if interrupting else self._keywords
         return matching.match_keyword(text, index)
 
-    def handle(self, session: Session | None, event: Event) -> Outcome:
-        """Apply ``event`` to ``session`` and say what should happen."""
-        if isinstance(event, Start):
-            return self._start(session, event, event.flow)
+    def handle(self, session: Session | None, trigger: Trigger) -> Outcome:
+        """Apply ``trigger`` to ``session`` and say what should happen."""
+        if isinstance(trigger, Start):
+            return self._start(session, trigger, trigger.flow)
         if session is None or not session.active:
-            started = self._keyword_start(session, event, interrupting=False)
+            started = self._keyword_start(session, trigger, interrupting=False)
             if started is not None:
                 return started
-            return Outcome(session, (), handled=not isinstance(event, Reply | Button))
-        started = self._keyword_start(session, event, interrupting=True)
+            return Outcome(session, (), handled=not isinstance(trigger, Reply | Button))
+        started = self._keyword_start(session, trigger, interrupting=True)
         if started is not None:
             return started
-        run = _Run(self, session, event)
+        run = _Run(self, session, trigger)
         stale = run.reconcile()
-        if stale is not None or isinstance(event, FlowChanged):
+        if stale is not None or isinstance(trigger, FlowChanged):
             return stale or Outcome(run.session)
-        if isinstance(event, Reply):
-            return run.answer(event.text, button=False)
-        if isinstance(event, Button):
-            return run.answer(event.value, button=True)
-        if isinstance(event, ReminderDue):
-            return run.remind(event.seq)
-        if isinstance(event, TimeoutDue):
-            return run.time_out(event.seq)
+        if isinstance(trigger, Reply):
+            return run.answer(trigger.text, button=False)
+        if isinstance(trigger, Button):
+            return run.answer(trigger.value, button=True)
+        if isinstance(trigger, ReminderDue):
+            return run.remind(trigger.seq)
+        if isinstance(trigger, TimeoutDue):
+            return run.time_out(trigger.seq)
         return Outcome(session)
 
     def _keyword_start(
-        self, session: Session | None, event: Event, *, interrupting: bool
+        self, session: Session | None, trigger: Trigger, *, interrupting: bool
     ) -> Outcome | None:
-        if not isinstance(event, Reply):
+        if not isinstance(trigger, Reply):
             return None
-        flow = self.keyword_flow(event.text, interrupting=interrupting)
+        flow = self.keyword_flow(trigger.text, interrupting=interrupting)
         if flow is None or (session is not None and session.active and session.flow == flow):
             return None
-        return self._start(session, event, flow)
+        return self._start(session, trigger, flow)
 
-    def _start(self, session: Session | None, event: Event, flow_id: str) -> Outcome:
+    def _start(self, session: Session | None, trigger: Trigger, flow_id: str) -> Outcome:
         if flow_id not in self.flows:
             raise FlowNotFound(flow_id, list(self.flows))
-        run = _Run(self, None, event, seq=session.seq if session else 0)
+        run = _Run(self, None, trigger, seq=session.seq if session else 0)
         if session is not None and session.active:
             run.actions.append(EndSession(session.flow, "interrupted", f"started {flow_id}"))
         return run.go(flow_id, self.flows[flow_id].first_step.id)
 
     def static_text(self, language: str, template: str) -> str:
-        """A message with no placeholders, translated and cleaned once per language."""
+        """A message with no placeholders, translated once per language."""
         key = (language, template)
         text = self._static.get(key)
         if text is None:
-            text = self._static[key] = sanitize_sms(self.translate(language, template))
+            text = self._static[key] = self.translate(language, template)
         return text
 
-    def choice_lines(
-        self, flow_id: str, step: Step, language: str
-    ) -> tuple[tuple[tuple[str, str], ...], str]:
-        """A choice's (key, translated label) pairs and its numbered list, built once."""
+    def choices(self, flow_id: str, step: Step, language: str) -> tuple[Choice, ...]:
+        """A choice question's options with their translated labels, built once."""
         key = (flow_id, step.id, language)
-        found = self._choice_lines.get(key)
+        found = self._choices.get(key)
         if found is None:
             assert step.ask is not None and step.ask.choice is not None
-            pairs = tuple(
-                (value, self.static_text(language, option.label))
+            found = self._choices[key] = tuple(
+                Choice(value, self.static_text(language, option.label))
                 for value, option in step.ask.choice.items()
             )
-            numbered = "\n".join(f"{n}. {label}" for n, (_, label) in enumerate(pairs, start=1))
-            found = self._choice_lines[key] = (pairs, numbered)
         return found
 
     def choice_index(self, flow_id: str, step: Step, language: str) -> dict[str, str]:
@@ -170,31 +168,31 @@ class Engine:
                 words = [str(number), value, option.label, self.translate(language, option.label)]
                 words += option.match
                 for word in words:
-                    index.setdefault(matching.normalize(word), value)
+                    index.setdefault(normalize(word), value)
             self._choice_indexes[key] = index
         return index
 
 
 class _Run:
-    """The working state of one event being applied; thrown away afterwards."""
+    """The working state of one trigger being applied; thrown away afterwards."""
 
     def __init__(
-        self, engine: Engine, session: Session | None, event: Event, *, seq: int | None = None
+        self, engine: Engine, session: Session | None, trigger: Trigger, *, seq: int | None = None
     ) -> None:
         self.engine = engine
-        self.event = event
-        self.now: datetime = event.at
+        self.trigger = trigger
+        self.now: datetime = trigger.at
         self.session = session
         self.actions: list[Action] = []
-        # Copied on write: most events change none of these.
-        self.fields: Mapping[str, Any] = event.contact.fields
-        self.tags: frozenset[str] = event.contact.tags
-        self.language = event.contact.language
-        self.timezone = event.contact.timezone
+        # Copied on write: most triggers change none of these.
+        self.fields: Mapping[str, Any] = trigger.contact.fields
+        self.tags: frozenset[str] = trigger.contact.tags
+        self.language = trigger.contact.language
+        self.timezone = trigger.contact.timezone
         self.answers: Mapping[str, Any] = session.answers if session else {}
         self.stack: tuple[Frame, ...] = session.stack if session else ()
         self.seq = session.seq if session else (seq or 0)
-        self.started_at = session.started_at if session else event.at
+        self.started_at = session.started_at if session else trigger.at
         self.fresh = session is None  # this run starts a new session
         self.steps = 0
 
@@ -251,7 +249,7 @@ class _Run:
             self._effects(flow_id, step)
             if step.send:
                 self.actions.append(
-                    SendMessage(flow_id, step.id, self.text(step.send), urgent=step.urgent)
+                    SendMessage(flow_id, step.id, Content(self.text(step.send)), step.urgent)
                 )
             if step.end:
                 current = None
@@ -295,11 +293,12 @@ class _Run:
             return self._unchanged(session)
         step = self.engine.flows[session.flow].steps[wait.step]
         question = self._question(session.flow, step)
-        if step.reminder:
-            text = self.text(step.reminder)
+        asked = question.content
+        if step.reminder:  # the coordinator's own words, which say how to answer
+            content = replace(asked, text=self.text(step.reminder), options_in_text=True)
         else:
-            text = self.text(REMINDER_PREFIX, question=question.text)
-        self.actions.append(replace(question, text=text, kind="reminder"))
+            content = replace(asked, text=self.text(REMINDER_PREFIX, question=asked.text))
+        self.actions.append(replace(question, content=replace(content, kind="reminder")))
         return self._unchanged(session, wait.evolve(reminded=True))
 
     def time_out(self, seq: int) -> Outcome:
@@ -356,15 +355,18 @@ class _Run:
             prompt = hint
         else:
             prompt = self.text(step.send) if step.send else ""
-        choices: tuple[tuple[str, str], ...] = ()
-        lines = [prompt]
-        if step.ask is not None and step.ask.choice is not None:
-            choices, numbered = self.engine.choice_lines(flow_id, step, self.language)
-            lines.append(numbered)
-        text = "\n".join(line for line in lines if line)
-        return SendMessage(
-            flow_id, step.id, text, "hint" if hint else "question", prompt, choices, step.urgent
+        ask = step.ask
+        assert ask is not None
+        choices = self.engine.choices(flow_id, step, self.language) if ask.choice else ()
+        scale = (ask.rating.min, ask.rating.max) if ask.rating is not None else None
+        content = Content(
+            prompt,
+            kind="hint" if hint is not None else "question",
+            choices=choices,
+            answer=ask.kind,
+            scale=scale,
         )
+        return SendMessage(flow_id, step.id, content, step.urgent)
 
     def _hint(self, step: Step, text: str) -> str:
         if step.hint:
@@ -467,7 +469,7 @@ class _Run:
         if scope == "answers":
             return self.answers.get(key)
         if scope == "event":
-            return (self.event.event or {}).get(key)
+            return (self.trigger.event or {}).get(key)
         if scope == "fields":
             return self.fields.get(key)
         if key == "language":
@@ -491,10 +493,10 @@ class _Run:
         return format_value(value, form, language=self.language, timezone=self.timezone)
 
     def text(self, template: str, **extra: Any) -> str:
-        """``template`` translated for the person, filled in and made safe for SMS."""
+        """``template`` translated for the person and filled in."""
         if "{" not in template and not extra:
             return self.engine.static_text(self.language, template)
-        return sanitize_sms(self.fill(self.engine.translate(self.language, template), **extra))
+        return self.fill(self.engine.translate(self.language, template), **extra)
 
     def end(self, flow_id: str, reason: str, detail: str = "") -> Outcome:
         self.actions.append(EndSession(flow_id, reason, detail))
@@ -533,7 +535,7 @@ def _same(value: Any, expected: Any) -> bool:
     a, b = _as_number(value), _as_number(expected)
     if a is not None and b is not None:
         return a == b
-    return matching.normalize(str(value)) == matching.normalize(str(expected))
+    return normalize(str(value)) == normalize(str(expected))
 
 
 def _as_number(value: Any) -> float | None:

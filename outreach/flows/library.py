@@ -8,7 +8,7 @@ from pathlib import Path
 
 from outreach.errors import FlowLoadError, Problem
 from outreach.flows.loader import FlowDefinition, flow_files, load_file
-from outreach.flows.validate import validate
+from outreach.flows.validate import Measure, validate
 
 
 @dataclass
@@ -33,9 +33,16 @@ class Report:
 
 
 def check(
-    paths: Iterable[Path], *, max_bytes: int, max_segments: int, can_receive_replies: bool = True
+    paths: Iterable[Path],
+    *,
+    max_bytes: int,
+    max_segments: int = 3,
+    measure: Measure | None = None,
+    reserved: frozenset[str] = frozenset(),
+    can_receive_replies: bool = True,
 ) -> Report:
-    """Load and validate every flow file under ``paths``, collecting all problems."""
+    """Load and validate every flow file under ``paths``, collecting all problems (see
+    ``validate`` for the keyword arguments)."""
     report = Report()
     for path in flow_files(paths):
         try:
@@ -43,7 +50,13 @@ def check(
         except FlowLoadError as exc:
             report.problems.extend(exc.problems)
     report.problems.extend(
-        validate(report.flows, max_segments=max_segments, can_receive_replies=can_receive_replies)
+        validate(
+            report.flows,
+            max_segments=max_segments,
+            measure=measure,
+            reserved=reserved,
+            can_receive_replies=can_receive_replies,
+        )
     )
     report.problems.sort(key=lambda p: (p.file, p.line, p.column))
     return report

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from outreach.errors import FlowLoadError, Problem
+from outreach.errors import FlowLoadError, Problem, UnsafeYAML
 from outreach.flows import yamlnodes
 from outreach.flows.schema import SCHEMA_VERSION, Flow, Step
 
@@ -153,13 +153,13 @@ def parse_document(
                 )
             ]
         ) from None
-    except yamlnodes.Refused as exc:
+    except UnsafeYAML as exc:
         raise FlowLoadError(
             [
                 Problem(
                     path,
-                    exc.mark.line,
-                    exc.mark.column,
+                    exc.line,
+                    exc.column,
                     "yaml-refused",
                     str(exc),
                     "write plain values, lists and mappings",

@@ -8,8 +8,6 @@ answer ("yes please", "2 thanks").
 from __future__ import annotations
 
 import re
-import string
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import lru_cache
@@ -17,9 +15,7 @@ from functools import lru_cache
 from babel import dates as babel_dates
 
 from outreach.i18n.locales import locale_for
-
-_EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
-_ASCII_EDGE = string.punctuation + " "
+from outreach.i18n.text import normalize
 
 # Each language's words, and the Latin-script spellings people text (Urdu "haan", Arabic
 # "naam"). English works for everyone. Words of another language are left out where they
@@ -55,24 +51,6 @@ NUMBER_WORDS: Mapping[str, Mapping[str, int]] = {
 _RELATIVE_DAYS: Mapping[str, Mapping[str, int]] = {
     "en": {"today": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1},
 }
-
-
-@lru_cache(maxsize=8192)  # replies repeat: "yes", "1", "no thanks"
-def normalize(text: str) -> str:
-    """Fold ``text`` for matching: no accents, no case, single spaces, no edge punctuation.
-
-    >>> normalize("  Ié!! ")
-    'ie'
-    >>> normalize("Tak,   proszę.")
-    'tak, prosze'
-    """
-    if text.isascii():  # most replies: skip the Unicode work
-        folded = " ".join(text.lower().split())
-        return folded.strip(_ASCII_EDGE)
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = " ".join(stripped.casefold().split())
-    return _EDGE_PUNCT.sub("", folded)
 
 
 @lru_cache(maxsize=64)

@@ -1,7 +1,7 @@
-"""The values the engine takes and gives: contacts, sessions, events and actions.
+"""The values the engine takes and gives: contacts, sessions, triggers and actions.
 
 All are JSON-friendly, because sessions are stored between replies and actions are applied by
-the service layer in one transaction. What callers build (contacts, events) is frozen. What the
+the service layer in one transaction. What callers build (contacts, triggers) is frozen. What the
 engine builds on every reply (sessions, waits, actions, outcomes) is a plain slotted dataclass:
 building a frozen one costs about twice as much (each field goes through ``object.__setattr__``),
 which cut the engine's throughput by 40% in ``benchmarks/engine.py``. Nothing mutates them:
@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
+
+from outreach.content import Content
 
 # -- what the engine knows of a person -----------------------------------------------------------
 
@@ -136,12 +138,14 @@ def _decode_time(key: str, value: Any) -> Any:
     return value
 
 
-# -- events: what happens to a session -----------------------------------------------------------
+# -- triggers: what happens to a session ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    """Something that happens to a person's conversation at time ``at``."""
+class Trigger:
+    """Something that happens to a person's conversation at time ``at``: a start, a reply, a
+    button press, a reminder or a timeout falling due. (Not a Big Conversation event: those
+    reach the engine as ``event``, the fields its messages can show.)"""
 
     at: datetime
     contact: Contact
@@ -149,42 +153,42 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Start(Event):
+class Start(Trigger):
     """Start ``flow`` for the contact (by a coordinator, an invitation or a keyword)."""
 
     flow: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Reply(Event):
+class Reply(Trigger):
     """The person sent text."""
 
     text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Button(Event):
+class Button(Trigger):
     """The person pressed a button (Slack) whose value is an option key."""
 
     value: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReminderDue(Event):
+class ReminderDue(Trigger):
     """A reminder scheduled for wait number ``seq`` fell due."""
 
     seq: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TimeoutDue(Event):
+class TimeoutDue(Trigger):
     """A timeout scheduled for wait number ``seq`` fell due."""
 
     seq: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FlowChanged(Event):
+class FlowChanged(Trigger):
     """The flow file changed (or was removed) while the person was mid-conversation."""
 
 
@@ -193,14 +197,11 @@ class FlowChanged(Event):
 
 @dataclass(slots=True)
 class SendMessage:
-    """Send ``text`` (rendered, translated, cleaned for SMS) to the person."""
+    """Send ``content`` (translated and filled in; each channel renders it) to the person."""
 
     flow: str
     step: str
-    text: str
-    kind: Literal["message", "question", "hint", "reminder"] = "message"
-    prompt: str = ""  # the question without its numbered options (Slack shows buttons instead)
-    choices: tuple[tuple[str, str], ...] = ()  # (option key, label) pairs
+    content: Content
     urgent: bool = False
 
 
@@ -266,7 +267,7 @@ Action = SendMessage | SaveAnswer | SetField | AddTag | Schedule | Handoff | Rsv
 
 @dataclass(slots=True)
 class Outcome:
-    """What one event did: the session afterwards (None if there is none) and the actions."""
+    """What one trigger did: the session afterwards (None if there is none) and the actions."""
 
     session: Session | None
     actions: tuple[Action, ...] = ()

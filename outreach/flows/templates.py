@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from outreach.errors import TemplateSyntaxError
 from outreach.i18n.locales import FORMATS
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -51,14 +52,6 @@ class Placeholder:
         scoped = dot and head in ("fields", "event", "answers")
         object.__setattr__(self, "scope", head if scoped else "contact")
         object.__setattr__(self, "key", rest if scoped else self.name)
-
-
-class TemplateSyntaxError(ValueError):
-    """A placeholder is malformed."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.offset = offset
 
 
 def placeholders(template: str) -> list[Placeholder]:

@@ -4,30 +4,34 @@ The schema (types, required and unknown fields) is checked by the loader; this m
 what only makes sense across steps and flows: where ``next`` leads, what can never be reached,
 loops that would text someone without end, placeholders that would come out empty, keywords
 that two flows both claim, and messages that would cost several SMS segments each.
+
+What is specific to a channel or to the service comes in as arguments: ``measure`` (how long a
+message is as the channel sends it, e.g. SMS segments) and ``reserved`` (the keywords that
+always work, such as STOP), so the flow package depends on neither.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from outreach.contacts.keywords import all_keywords
-from outreach.errors import Problem
-from outreach.flows import matching
+from outreach.content import Choice, Content
+from outreach.errors import Problem, TemplateSyntaxError
 from outreach.flows.loader import FlowDefinition, duplicate_ids
 from outreach.flows.schema import Step
 from outreach.flows.templates import (
     CONTACT_FIELDS,
     EVENT_FIELDS,
     Placeholder,
-    TemplateSyntaxError,
     placeholders,
 )
-from outreach.i18n.sanitize import sanitize_sms
-from outreach.i18n.segments import count_segments
+from outreach.i18n.text import normalize
 
 _SPECIAL_NEXT = ("default", "timeout", "invalid")
+
+Measure = Callable[[Content], tuple[int, str]]
+"""How long a message is as it will be sent: (segments, the same in words)."""
 
 # Typical values, to judge how long a message will be once filled in.
 _SAMPLES = {
@@ -61,19 +65,27 @@ class _Text:
 
 
 def validate(
-    flows: Sequence[FlowDefinition], *, max_segments: int = 3, can_receive_replies: bool = True
+    flows: Sequence[FlowDefinition],
+    *,
+    max_segments: int = 3,
+    measure: Measure | None = None,
+    reserved: frozenset[str] = frozenset(),
+    can_receive_replies: bool = True,
 ) -> list[Problem]:
     """Every problem in ``flows`` taken together, errors and warnings, in file order.
 
-    ``can_receive_replies`` is False when messages come from an alphanumeric sender ID, which
-    nobody can reply to: then a flow that asks a question cannot work.
+    Messages longer than ``max_segments`` as ``measure`` counts them are warned about (no
+    ``measure``: lengths are not checked). ``reserved`` holds the normalised keywords no flow
+    may claim. ``can_receive_replies`` is False when messages come from an alphanumeric sender
+    ID, which nobody can reply to: then a flow that asks a question cannot work.
     """
     library = {d.id: d for d in flows}
     fields_set = {name for d in flows for s in d.flow.steps for name in (s.set or {})}
     problems: list[Problem] = list(duplicate_ids(flows))
+    limit = (measure, max_segments) if measure is not None else None
     for definition in flows:
-        problems.extend(_check_flow(definition, library, fields_set, max_segments))
-    problems.extend(_check_keywords(flows))
+        problems.extend(_check_flow(definition, library, fields_set, limit))
+    problems.extend(_check_keywords(flows, reserved))
     if not can_receive_replies:
         problems.extend(
             d.problem(
@@ -94,7 +106,7 @@ def _check_flow(
     definition: FlowDefinition,
     library: dict[str, FlowDefinition],
     fields_set: set[str],
-    max_segments: int,
+    limit: tuple[Measure, int] | None,
 ) -> Iterator[Problem]:
     steps = definition.flow.steps
     ids = set()
@@ -111,7 +123,7 @@ def _check_flow(
         yield from _check_step(definition, i, step, ids, library)
     yield from _check_reachable(definition)
     yield from _check_loops(definition)
-    yield from _check_texts(definition, fields_set, library, max_segments)
+    yield from _check_texts(definition, fields_set, library, limit)
 
 
 def _check_step(
@@ -361,7 +373,7 @@ def _check_texts(
     definition: FlowDefinition,
     fields_set: set[str],
     library: dict[str, FlowDefinition],
-    max_segments: int,
+    limit: tuple[Measure, int] | None,
 ) -> Iterator[Problem]:
     saved_anywhere = {_saved_name(s) for s in definition.flow.steps if s.ask}
     before = _saved_before(definition, library)
@@ -379,8 +391,8 @@ def _check_texts(
                 message = _placeholder_problem(p, custom, known_answers, saved_anywhere)
                 if message:
                     yield definition.problem(text.path, "unknown-placeholder", *message)
-            if text.kind in ("message", "question", "reminder", "hint"):
-                yield from _check_length(definition, text, step, max_segments)
+            if limit is not None and text.kind in ("message", "question", "reminder", "hint"):
+                yield from _check_length(definition, text, step, *limit)
         for j, case in enumerate(step.branch or ()):
             if case.if_.field:
                 p = Placeholder(case.if_.field)
@@ -432,17 +444,18 @@ def _placeholder_problem(
 
 
 def _check_length(
-    definition: FlowDefinition, text: _Text, step: Step, max_segments: int
+    definition: FlowDefinition, text: _Text, step: Step, measure: Measure, max_segments: int
 ) -> Iterator[Problem]:
-    filled = fill_samples(text.template)
+    choices: tuple[Choice, ...] = ()
     if text.kind == "question" and step.ask is not None and step.ask.choice:
-        filled += "".join(f"\n{n}. {o.label}" for n, o in enumerate(step.ask.choice.values(), 1))
-    count = count_segments(sanitize_sms(filled))
-    if count.segments > max_segments:
+        choices = tuple(Choice(key, o.label) for key, o in step.ask.choice.items())
+    segments, described = measure(Content(fill_samples(text.template), choices=choices))
+    if segments > max_segments:
         yield definition.problem(
             text.path,
             "too-long",
-            f"this message is about {count} with typical values, over the limit of {max_segments}",
+            f"this message is about {described} with typical values, "
+            f"over the limit of {max_segments}",
             "shorten it, or split it over two steps",
             warning=True,
         )
@@ -461,11 +474,11 @@ def fill_samples(template: str) -> str:
     return out.replace("{{", "{").replace("}}", "}")
 
 
-def _check_keywords(flows: Iterable[FlowDefinition]) -> Iterator[Problem]:
+def _check_keywords(flows: Iterable[FlowDefinition], reserved: frozenset[str]) -> Iterator[Problem]:
     owner: dict[str, FlowDefinition] = {}
     for definition in flows:
         for j, word in enumerate(definition.flow.keywords):
-            norm = matching.normalize(word)
+            norm = normalize(word)
             path = ("keywords", j)
             if not norm or " " in norm:
                 yield definition.problem(
@@ -474,7 +487,7 @@ def _check_keywords(flows: Iterable[FlowDefinition]) -> Iterator[Problem]:
                     f"keyword {word!r} must be one word",
                     "people text a single word, like JOIN",
                 )
-            elif norm in all_keywords():
+            elif norm in reserved:
                 yield definition.problem(
                     path,
                     "reserved-keyword",

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from outreach.errors import UnsafeYAML
+
 Path = tuple[str | int, ...]
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -56,14 +58,6 @@ def _prefixes(path: Path) -> Iterator[Path]:
         yield path[:end]
 
 
-class Refused(ValueError):
-    """The document uses something flow files may not: a foreign tag, or endless aliases."""
-
-    def __init__(self, message: str, mark: Mark) -> None:
-        super().__init__(message)
-        self.mark = mark
-
-
 def load(text: str) -> Document:
     """Parse ``text`` safely into a ``Document``; raises ``yaml.YAMLError`` on bad syntax."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -89,9 +83,9 @@ def _build(
 ) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise Refused("the file expands to too many values (aliases?)", _mark(node))
+        raise _refused("the file expands to too many values (aliases?)", node)
     if node.tag not in _ALLOWED_TAGS:
-        raise Refused(f"the tag {node.tag} is not allowed in flow files", _mark(node))
+        raise _refused(f"the tag {node.tag} is not allowed in flow files", node)
     doc.values.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -112,3 +106,8 @@ def _build(
     if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
         return node.value
     return constructor.construct_object(node)
+
+
+def _refused(message: str, node: yaml.Node) -> UnsafeYAML:
+    mark = _mark(node)
+    return UnsafeYAML(message, mark.line, mark.column)

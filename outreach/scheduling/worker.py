@@ -3,8 +3,10 @@
 APScheduler 3 keeps its jobs in memory here, never in a shared job store (which version 3 does
 not support across processes): the durable truth is the database, and the jobs only look at it.
 Runs that pile up are coalesced into one, and a run that is late is still run (the default
-one-second grace would silently drop it after a pause). Periodic jobs on a cron schedule
-(retention) run once per period across all workers: each records the period's run key first.
+one-second grace would silently drop it after a pause). Besides its own three jobs (send, do
+what is due, settle what a dead worker left), it runs the periodic jobs the features register
+in the runtime (``outreach.scheduling.periodic``); those marked once per period run once per
+period across all workers.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 
-from outreach.services.retention import purge_message_bodies
+from outreach.scheduling.periodic import PeriodicJob
 from outreach.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,6 @@ class Worker:
         self.runtime = runtime
         self.dispatch_every = dispatch_every
         self.due_every = due_every
-        self.retention = CronTrigger.from_crontab(runtime.settings.retention_cron, timezone=UTC)
         self._scheduler: BaseScheduler | None = None
         self._idle = threading.Condition()
         self._running = 0
@@ -61,8 +61,8 @@ class Worker:
         scheduler.add_job(self.dispatch, "interval", seconds=self.dispatch_every, id="dispatch")
         scheduler.add_job(self.due, "interval", seconds=self.due_every, id="due")
         scheduler.add_job(self.settle, "interval", minutes=1, id="settle")
-        scheduler.add_job(self.sync_events, "interval", minutes=1, id="events")
-        scheduler.add_job(self.purge, self.retention, id="retention")
+        for job in self.runtime.jobs:
+            scheduler.add_job(self._periodic, job.trigger, args=(job,), id=job.name)
         return scheduler
 
     @contextmanager
@@ -78,7 +78,7 @@ class Worker:
 
     def dispatch(self) -> None:
         with self._job():
-            report = self.runtime.outbox.flush(limit=500)
+            report = self.runtime.dispatcher.flush(limit=500)
         if report.counts:
             log.info("outbox: %s", report)
 
@@ -93,29 +93,15 @@ class Worker:
         """Mark what a dead worker left half-sent as unknown (never resent); hand back due
         work whose worker's lease ran out."""
         with self._job():
-            self.runtime.outbox.reconcile()
+            self.runtime.dispatcher.reconcile()
             self.runtime.due.sweep()
 
-    def sync_events(self) -> None:
-        """Pick up events added or moved in the files (a moved event tells the people coming)."""
+    def _periodic(self, job: PeriodicJob) -> None:
         with self._job():
-            self.runtime.events.reload()
-            self.runtime.events.sync()
-
-    def purge(self) -> None:
-        """Retention, once per scheduled time across all workers."""
-        settings = self.runtime.settings
-        key = last_fire_time(self.retention, self.runtime.clock()).isoformat()
-        with self._job():
-            self.runtime.periodic.run_once(
-                "retention",
-                key,
-                lambda: purge_message_bodies(
-                    self.runtime.db,
-                    older_than_days=settings.retention_days,
-                    clock=self.runtime.clock,
-                ),
-            )
+            if job.once_per_period:
+                self.runtime.periodic.run_job(job)
+            else:
+                job.work()
 
     def start(self) -> None:
         """Run in background threads (inside the web process, for the demo)."""
@@ -140,33 +126,14 @@ class Worker:
 
         def shut_down(signum: int, _frame: object) -> None:
             log.info("signal %s: finishing the send under way, then stopping", signum)
-            self.runtime.outbox.stop()
+            self.runtime.dispatcher.stop()
             self.runtime.due.stop()
             scheduler.shutdown(wait=False)
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, shut_down)
-        self.runtime.outbox.reconcile()  # settle what a previous run left half-sent
+        self.runtime.dispatcher.reconcile()  # settle what a previous run left half-sent
         self.runtime.events.sync()
         scheduler.start()
         with self._idle:  # the jobs running when the signal came finish first
             self._idle.wait_for(lambda: self._running == 0)
-
-
-def last_fire_time(trigger: CronTrigger, now: datetime) -> datetime:
-    """The latest time at or before ``now`` that ``trigger`` fires: the period's run key, the
-    same in every worker whenever in the period it wakes."""
-    start = now - timedelta(days=1)
-    fire: datetime | None = trigger.get_next_fire_time(None, start)
-    for _ in range(13):  # rarer than daily: look up to a year back
-        if fire is not None and fire <= now:
-            break
-        start -= timedelta(days=31)
-        fire = trigger.get_next_fire_time(None, start)
-    if fire is None or fire > now:
-        return now
-    while True:
-        following: datetime | None = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-        if following is None or following > now:
-            return fire
-        fire = following

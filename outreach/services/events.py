@@ -19,49 +19,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-)
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import ColumnElement, and_, exists, func, literal, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Executable
 
 from outreach.clock import Clock, utcnow
+from outreach.contacts.addresses import TEL
+from outreach.conversations.service import Conversations
 from outreach.errors import EventNotFound, FlowLoadError
 from outreach.events.library import EventDefinition
 from outreach.events.schema import AUDIENCE_COLUMNS, FOLLOW_UP_LIFE, Audience, EventSpec
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
-from outreach.i18n.segments import count_segments
-from outreach.services.conversations import Conversations
+from outreach.scheduling.periodic import PeriodicJob
 from outreach.settings import Settings
+from outreach.store import due, rsvps, runs
+from outreach.store import events as stored_events
 from outreach.store.database import Database
-from outreach.store.models import (
-    Answer,
-    Base,
-    Contact,
-    ContactTag,
-    DueWork,
-    Event,
-    PeriodicRun,
-    Rsvp,
-)
+from outreach.store.models import Answer, Contact, ContactAddress, ContactTag, DueWork, Rsvp
 
 log = logging.getLogger(__name__)
 
-# Who gets the "event moved" message: the people holding a place.
-CHANGE_RECIPIENTS = ("yes", "offered")
-# The columns of a ``start`` row, as the fan-out statements fill them.
-START_COLUMNS = ("kind", "contact_id", "event_id", "payload", "due_at", "expires_at", "created_at")
 # Replies to the access question that mean "nothing needed".
 NO_NEEDS = {"none", "no", "nothing", "n/a", "na", "nope", "no thanks", "-"}
 
@@ -136,6 +114,16 @@ class Events:
             return
         self.definitions = {**loaded, **self._added}
 
+    def sync_job(self) -> PeriodicJob:
+        """Every minute: pick up events added or moved in the files (a moved event tells the
+        people coming)."""
+        return PeriodicJob("events", IntervalTrigger(minutes=1), self.refresh)
+
+    def refresh(self) -> list[str]:
+        """Read the files again and mirror them; returns the ids of events that moved."""
+        self.reload()
+        return self.sync()
+
     @property
     def engine(self) -> Engine:
         return self.conversations.engine
@@ -154,37 +142,21 @@ class Events:
     def _sync_one(self, spec: EventSpec) -> bool:
         now = self.clock()
         with self.db.transaction() as tx:
-            event = tx.get(Event, spec.event, with_for_update=True)
-            moved = event is not None and (
-                event.starts_at != spec.starts_utc or event.details.get("venue") != spec.venue.name
-            )
-            if event is None:
-                event = Event(id=spec.event)
-                tx.add(event)
-            event.title = spec.title
-            event.starts_at = spec.starts_utc
-            event.ends_at = spec.ends_utc
-            event.timezone = spec.timezone
-            event.capacity = spec.capacity
-            event.details = spec.details()
-            event.config = _config(spec)
-            event.updated_at = now
-            tx.flush()
+            values = {
+                "title": spec.title,
+                "starts_at": spec.starts_utc,
+                "ends_at": spec.ends_utc,
+                "timezone": spec.timezone,
+                "capacity": spec.capacity,
+                "details": spec.details(),
+                "config": _config(spec),
+            }
+            moved = stored_events.mirror(tx, spec.event, values, now)
             if moved:
                 # What was scheduled for the old time is void; it is scheduled again below.
-                tx.execute(
-                    delete(DueWork).where(
-                        DueWork.event_id == spec.event,
-                        DueWork.kind.in_(("event", "start")),
-                        DueWork.claimed_by.is_(None),
-                        or_(
-                            DueWork.payload["what"].as_string().like("reminder-%"),
-                            DueWork.payload["what"].as_string() == "follow-up",
-                        ),
-                    )
-                )
+                due.cancel_timed_sends(tx, spec.event)
                 self._fan_out(
-                    tx, spec.event, "changed", spec.changed, CHANGE_RECIPIENTS, now, spec.ends_utc
+                    tx, spec.event, "changed", spec.changed, rsvps.HOLDING, now, spec.ends_utc
                 )
                 log.info("event %s moved: the people coming are told", spec.event)
             self._schedule(tx, spec, now)
@@ -192,32 +164,18 @@ class Events:
 
     def _schedule(self, tx: Session, spec: EventSpec, now: datetime) -> None:
         """One ``event`` row for each send not done yet and still worth doing."""
-        pending = set(
-            tx.scalars(
-                select(DueWork.payload["key"].as_string()).where(
-                    DueWork.event_id == spec.event, DueWork.kind == "event"
-                )
-            )
-        )
-        done = set(
-            tx.scalars(
-                select(PeriodicRun.run_key).where(
-                    PeriodicRun.job == "event", PeriodicRun.run_key.like(f"{spec.event}/%")
-                )
-            )
-        )
+        pending = due.pending_event_sends(tx, spec.event)
+        done = runs.done(tx, "event", f"{spec.event}/")
         for key, what, send, due_at, life in _sends(spec):
             if key in pending or key in done or life <= now:
                 continue
-            tx.add(
-                DueWork(
-                    kind="event",
-                    event_id=spec.event,
-                    payload={"key": key, "what": what, **send},
-                    due_at=max(due_at, now),
-                    expires_at=life,
-                    created_at=now,
-                )
+            due.schedule_event_send(
+                tx,
+                spec.event,
+                {"key": key, "what": what, **send},
+                due_at=max(due_at, now),
+                expires_at=life,
+                now=now,
             )
 
     # -- invitations ---------------------------------------------------------------------------
@@ -232,7 +190,7 @@ class Events:
                 .where(_new_invitees(spec))
                 .group_by(Contact.language, name_length)
             ).all()
-            event_fields = self.conversations._event_fields(tx, event_id) or _fields_of(spec)
+            event_fields = stored_events.fields(tx.connection(), event_id) or _fields_of(spec)
         by_language: Counter[str] = Counter()
         segments = 0
         for language, name_length, count in groups:
@@ -260,10 +218,10 @@ class Events:
         )
         start = engine_state.Start(flow=spec.invitation, at=now, contact=contact, event=event)
         outcome = self.engine.handle(None, start)
+        sender = self.conversations.sender
         return sum(
-            count_segments(action.text).segments
-            for action in outcome.actions
-            if isinstance(action, engine_state.SendMessage)
+            sender.render(TEL, message.content, language).segments or 1
+            for message in outcome.messages()
         )
 
     def invite(self, event_id: str) -> int:
@@ -275,30 +233,21 @@ class Events:
             return self._invite(tx, spec, self.clock())
 
     def _invite(self, tx: Session, spec: EventSpec, now: datetime) -> int:
-        rsvps = Base.metadata.tables[Rsvp.__tablename__]
-        chosen = select(
-            literal(spec.event), Contact.id, literal("invited"), literal(now), literal(now)
-        ).where(_new_invitees(spec))
-        added = _rowcount(
-            tx,
-            insert(rsvps).from_select(
-                ["event_id", "contact_id", "status", "invited_at", "updated_at"], chosen
-            ),
-        )
+        added = rsvps.invite(tx, spec.event, select(Contact.id).where(_new_invitees(spec)), now)
         if not added:
             return 0
         invited = select(
             literal("start"),
-            rsvps.c.contact_id,
+            rsvps.rsvps.c.contact_id,
             literal(spec.event),
             literal({"flow": spec.invitation, "what": "invite"}, DueWork.payload.type),
-            literal(now),
-            literal(spec.starts_utc),
-            literal(now),
-        ).where(rsvps.c.event_id == spec.event, rsvps.c.invited_at == now)
-        tx.execute(insert(DueWork).from_select(START_COLUMNS, invited))
+            literal(now, DueWork.due_at.type),
+            literal(spec.starts_utc, DueWork.expires_at.type),
+            literal(now, DueWork.created_at.type),
+        ).where(rsvps.invited_at(spec.event, now))
+        due.fan_out(tx, invited)
         log.info("event %s: %d people invited", spec.event, added)
-        return int(added)
+        return added
 
     # -- due work ------------------------------------------------------------------------------
 
@@ -315,7 +264,7 @@ class Events:
             if spec is None or (item.expires_at is not None and item.expires_at <= now):
                 return 0
             key = str(item.payload["key"])
-            if not self._claim_run(tx, "event", key, now):
+            if not runs.claim(tx, "event", key, worker="events", now=now):
                 return 0
             if item.payload["what"] == "invite":
                 return self._invite(tx, spec, now)
@@ -336,7 +285,7 @@ class Events:
         if flow not in self.engine.flows:
             log.error("due work %s asks for flow %r, which is not loaded; dropped", due_id, flow)
             with self.db.transaction() as tx:
-                tx.execute(delete(DueWork).where(DueWork.id == due_id))
+                due.done(tx.connection(), due_id)
             return False
         return self.conversations.start(
             contact_id,
@@ -365,9 +314,9 @@ class Events:
                 Rsvp.contact_id,
                 literal(event_id),
                 literal({"flow": flow, "to": list(to), "what": what}, DueWork.payload.type),
-                literal(now),
-                literal(expires_at),
-                literal(now),
+                literal(now, DueWork.due_at.type),
+                literal(expires_at, DueWork.expires_at.type),
+                literal(now, DueWork.created_at.type),
             )
             .join(Contact, Contact.id == Rsvp.contact_id)
             .where(
@@ -377,18 +326,9 @@ class Events:
                 Contact.erased_at.is_(None),
             )
         )
-        count = _rowcount(tx, insert(DueWork).from_select(START_COLUMNS, chosen))
+        count = due.fan_out(tx, chosen)
         log.info("event %s: %s started for %d people", event_id, flow, count)
         return count
-
-    def _claim_run(self, tx: Session, job: str, key: str, now: datetime) -> bool:
-        """Record that ``key`` is done; False if it already was (by this or another worker)."""
-        try:
-            with tx.begin_nested():
-                tx.add(PeriodicRun(job=job, run_key=key, worker="events", started_at=now))
-        except IntegrityError:
-            return False
-        return True
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -400,23 +340,13 @@ class Events:
     def summary(self, event_id: str) -> EventSummary:
         spec = self._spec(event_id)
         with self.db.transaction() as tx:
-            counts = dict(
-                tx.execute(
-                    select(Rsvp.status, func.count())
-                    .where(Rsvp.event_id == event_id)
-                    .group_by(Rsvp.status)
-                ).all()
-            )
+            counts = rsvps.counts(tx, event_id)
             needs = tx.scalars(
                 select(Answer.value).where(
                     Answer.event_id == event_id, Answer.name == "access_needs"
                 )
             ).all()
-            upcoming = tx.execute(
-                select(DueWork.due_at, DueWork.payload["what"].as_string())
-                .where(DueWork.event_id == event_id, DueWork.kind == "event")
-                .order_by(DueWork.due_at)
-            ).all()
+            upcoming = due.upcoming_event_sends(tx, event_id)
         return EventSummary(
             id=spec.event,
             title=spec.title,
@@ -425,9 +355,9 @@ class Events:
             timezone=spec.timezone,
             capacity=spec.capacity,
             venue=spec.venue.name,
-            rsvps={status: int(n) for status, n in counts.items()},
+            rsvps=counts,
             access_needs=sum(1 for v in needs if str(v).strip().lower() not in NO_NEEDS),
-            upcoming=[(at, str(what)) for at, what in upcoming],
+            upcoming=upcoming,
         )
 
     def _spec(self, event_id: str) -> EventSpec:
@@ -459,14 +389,6 @@ def _sends(spec: EventSpec) -> list[tuple[str, str, dict[str, Any], datetime, da
     return out
 
 
-def _rowcount(tx: Session, statement: Executable) -> int:
-    """Run an INSERT ... SELECT; returns the rows it wrote (psycopg 3 forgets the count once
-    the cursor closes unless SQLAlchemy is asked to keep it)."""
-    result = tx.execute(statement, execution_options={"preserve_rowcount": True})
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
-
-
 def _new_invitees(spec: EventSpec) -> ColumnElement[bool]:
     """Contacts in the audience who may be texted and have no RSVP for the event yet."""
     return and_(
@@ -480,7 +402,9 @@ def audience_filter(audience: Audience) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = [
         Contact.opted_out.is_(False),
         Contact.erased_at.is_(None),
-        Contact.undeliverable.is_(None),
+        exists().where(
+            ContactAddress.contact_id == Contact.id, ContactAddress.undeliverable.is_(None)
+        ),
     ]
     if audience.tags:
         conditions.append(

@@ -7,14 +7,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from outreach.channels.sms import SmsRenderer
 from outreach.clock import utcnow
+from outreach.contacts.keywords import all_keywords
+from outreach.conversations.simulation import Simulation, demo_event
 from outreach.errors import FlowLoadError
 from outreach.events.library import EventDefinition, check_events
 from outreach.events.library import load_events as load_event_files
 from outreach.flows.engine import Engine
 from outreach.flows.library import Report, check
 from outreach.flows.loader import FlowDefinition
-from outreach.flows.simulation import Simulation, demo_event
 from outreach.flows.state import Contact
 from outreach.i18n.catalogs import Catalogs
 from outreach.settings import Settings
@@ -27,6 +29,8 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
         paths,
         max_bytes=settings.max_flow_bytes,
         max_segments=settings.max_segments,
+        measure=SmsRenderer().measure,
+        reserved=all_keywords(),
         can_receive_replies=not settings.alphanumeric_sender,
     )
     events, problems = load_event_files(paths, max_bytes=settings.max_flow_bytes)
@@ -41,7 +45,7 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
 
 
 def _library(settings: Settings) -> dict[str, FlowDefinition]:
-    report = check([settings.flows_dir], max_bytes=settings.max_flow_bytes, max_segments=99)
+    report = check([settings.flows_dir], max_bytes=settings.max_flow_bytes, reserved=all_keywords())
     return {d.id: d for d in report.flows}
 
 

@@ -1,53 +1,32 @@
-"""Everything a process needs, built once from the settings: store, engine, services, channels.
+"""Everything a process needs, built once from the settings: store, engine, services, channels,
+and the work the worker does for each feature.
 
 The web process, the worker and the CLI build a ``Runtime``; tests build one with their own
-clock and channels. Nothing else reads settings to decide which provider to use.
+clock and channels. Nothing else reads settings to decide which provider to use. Features hand
+their due-work handlers and periodic jobs over here, so the worker runs them without knowing
+what they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from outreach.channels.base import Channel
-from outreach.channels.simulator import SimulatorChannel
-from outreach.channels.twilio_sms import TwilioSMSChannel, make_client
+from outreach.channels.base import Channel, ReceivingChannel
+from outreach.channels.setup import make_channels
 from outreach.clock import Clock, utcnow
+from outreach.conversations.service import Conversations
 from outreach.flows.engine import Engine
-from outreach.services.conversations import Conversations
-from outreach.services.due import DueWorkRunner, PeriodicRuns
+from outreach.scheduling.dispatcher import Dispatcher, Limiter
+from outreach.scheduling.due import DueWorkRunner
+from outreach.scheduling.periodic import PeriodicJob, PeriodicRuns
+from outreach.scheduling.rate_limits import SharedRateLimit
+from outreach.services import privacy
 from outreach.services.events import Events
 from outreach.services.flows import build_engine, load_events
-from outreach.services.outbox import Limiter, Outbox
-from outreach.services.rate_limits import SharedRateLimit
 from outreach.settings import Settings
 from outreach.store.database import Database
-
-
-def make_channels(settings: Settings) -> dict[str, Channel]:
-    """Twilio SMS when its settings are present, else the simulator; and always the
-    simulator channel itself, for the made-up people of the phone simulator."""
-    simulator = SimulatorChannel("simulator")
-    if not settings.twilio_enabled:
-        return {"sms": SimulatorChannel(), "simulator": simulator}
-    assert settings.twilio_account_sid and settings.twilio_auth_token
-    client = make_client(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token.get_secret_value(),
-        api_url=settings.twilio_api_url,
-        timeout=settings.send_timeout_seconds,
-    )
-    callback = f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
-    return {
-        "simulator": simulator,
-        "sms": TwilioSMSChannel(
-            client,
-            from_number=settings.twilio_from_number,
-            messaging_service_sid=settings.twilio_messaging_service_sid,
-            status_callback=callback,
-        ),
-    }
 
 
 def sms_limits(settings: Settings, db: Database, clock: Clock) -> list[Limiter]:
@@ -64,17 +43,36 @@ def sms_limits(settings: Settings, db: Database, clock: Clock) -> list[Limiter]:
     return limits
 
 
+def due_work(
+    db: Database,
+    conversations: Conversations,
+    events: Events,
+    *,
+    clock: Clock = utcnow,
+    name: str | None = None,
+) -> DueWorkRunner:
+    """A due-work runner with every feature's handler registered."""
+    runner = DueWorkRunner(db, clock=clock, name=name)
+    runner.register("reminder", conversations.fire)
+    runner.register("timeout", conversations.fire)
+    runner.register("event", events.expand)
+    runner.register("start", events.start)
+    return runner
+
+
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
     engine: Engine
+    channels: dict[str, Channel]  # by the address scheme each serves
     conversations: Conversations
-    outbox: Outbox
+    dispatcher: Dispatcher
     events: Events
     due: DueWorkRunner
     periodic: PeriodicRuns
     clock: Clock
+    jobs: list[PeriodicJob] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -87,15 +85,22 @@ class Runtime:
     ) -> Runtime:
         database = db or Database(settings.database_url)
         engine = build_engine(settings)
-        conversations = Conversations(database, engine, settings=settings, clock=clock)
-        outbox = Outbox(
+        by_scheme = (
+            {c.scheme: c for c in channels.values()}
+            if channels is not None
+            else make_channels(settings, engine.translate)
+        )
+        conversations = Conversations(
+            database, engine, settings=settings, clock=clock, channels=by_scheme
+        )
+        dispatcher = Dispatcher(
             database,
-            channels if channels is not None else make_channels(settings),
+            by_scheme,
             clock=clock,
             max_attempts=settings.max_send_attempts,
             lease=timedelta(seconds=settings.send_lease_seconds),
             batch=settings.send_batch,
-            rate_limits={"sms": sms_limits(settings, database, clock)},
+            rate_limits={"tel": sms_limits(settings, database, clock)},
             concurrency=settings.send_concurrency,
         )
         events = Events(
@@ -106,9 +111,30 @@ class Runtime:
             clock=clock,
             source=lambda: load_events(settings, engine.flows),
         )
-        due = DueWorkRunner(database, conversations, events, clock=clock, name=outbox.name)
-        periodic = PeriodicRuns(database, clock=clock, name=outbox.name)
-        return cls(settings, database, engine, conversations, outbox, events, due, periodic, clock)
+        due = due_work(database, conversations, events, clock=clock, name=dispatcher.name)
+        jobs = [
+            events.sync_job(),
+            privacy.retention_job(settings, database, clock),
+        ]
+        periodic = PeriodicRuns(database, clock=clock, name=dispatcher.name)
+        return cls(
+            settings,
+            database,
+            engine,
+            by_scheme,
+            conversations,
+            dispatcher,
+            events,
+            due,
+            periodic,
+            clock,
+            jobs,
+        )
+
+    def receiving_channel(self, scheme: str) -> ReceivingChannel | None:
+        """The channel whose provider posts messages for ``scheme`` to us, if it is set up."""
+        channel = self.channels.get(scheme)
+        return channel if isinstance(channel, ReceivingChannel) else None
 
     def close(self) -> None:
         self.db.close()

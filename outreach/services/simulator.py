@@ -1,8 +1,9 @@
 """The phone simulator's use cases: made-up people texting Outreach from a browser.
 
-Simulated contacts live on the ``simulator`` channel, so whatever is configured for real SMS,
-their messages never leave the building; everything else (engine, store, outbox, consent,
-segments) is the code real messages go through.
+Simulated people are reached at ``sim`` addresses, served by the simulator channel, so whatever
+is configured for real SMS their messages never leave the building; everything else (engine,
+store, outbox, consent, segments) is the code real messages go through. A made-up number later
+imported as a real person's becomes a ``tel`` address, and real SMS follow.
 """
 
 from __future__ import annotations
@@ -14,18 +15,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from outreach.channels.base import Inbound
+from outreach.contacts.addresses import SIM, TEL
 from outreach.contacts.phones import normalize_phone
+from outreach.errors import SimulatorError
 from outreach.i18n.locales import text_direction
-from outreach.services.conversations import Inbound
 from outreach.services.runtime import Runtime
-from outreach.store.consent import record_consent
-from outreach.store.models import Contact, ConversationSession, DueWork, Event, Message
-
-CHANNEL = "simulator"
-
-
-class SimulatorError(ValueError):
-    """A simulator request that cannot be done (shown to the coordinator as is)."""
+from outreach.store import contacts, due
+from outreach.store.models import Contact, ContactAddress, ConversationSession, Event, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +35,13 @@ class SimContact:
 
 def list_contacts(rt: Runtime) -> list[SimContact]:
     with rt.db.transaction() as tx:
-        rows = tx.scalars(select(Contact).where(Contact.channel == CHANNEL).order_by(Contact.id))
-        return [SimContact(c.id, c.phone or "", c.first_name, c.language) for c in rows]
+        rows = tx.execute(
+            select(Contact, ContactAddress.address)
+            .join(ContactAddress, ContactAddress.contact_id == Contact.id)
+            .where(ContactAddress.scheme == SIM)
+            .order_by(Contact.id)
+        ).all()
+        return [SimContact(c.id, address, c.first_name, c.language) for c, address in rows]
 
 
 def add_contact(rt: Runtime, *, phone: str, first_name: str | None, language: str) -> SimContact:
@@ -47,41 +49,53 @@ def add_contact(rt: Runtime, *, phone: str, first_name: str | None, language: st
     number = normalize_phone(phone, rt.settings.default_region)
     now = rt.clock()
     with rt.db.transaction() as tx:
-        contact = tx.scalar(select(Contact).where(Contact.phone == number))
-        if contact is not None and contact.channel != CHANNEL:
+        if contacts.find_address(tx, TEL, number) is not None:
             raise SimulatorError("that number belongs to a real contact: pick another")
-        if contact is None:
-            contact = Contact(
-                phone=number,
-                channel=CHANNEL,
-                fields={},
-                created_at=now,
-                updated_at=now,
-                timezone=rt.settings.default_timezone,
+        found = contacts.find_address(tx, SIM, number)
+        if found is None:
+            person = contacts.create(
+                tx.connection(),
+                SIM,
+                number,
+                {
+                    "language": language or rt.settings.default_language,
+                    "timezone": rt.settings.default_timezone,
+                    "fields": {},
+                    "opted_out": False,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                {
+                    "status": "opted_in",
+                    "source": "coordinator",
+                    "words": "made up in the phone simulator",
+                    "at": now,
+                },
             )
-            tx.add(contact)
-            tx.flush()
-            record_consent(
-                tx,
-                contact,
-                "opted_in",
-                source="coordinator",
-                words="made up in the phone simulator",
-                at=now,
-            )
-        contact.first_name = first_name or None
-        contact.language = language or rt.settings.default_language
-        contact.updated_at = now
-        return SimContact(contact.id, number, contact.first_name, contact.language)
+            contact_id = person.id
+        else:
+            contact_id = found.contact_id
+        contacts.update_contact(
+            tx.connection(),
+            contact_id,
+            {
+                "first_name": first_name or None,
+                "language": language or rt.settings.default_language,
+                "updated_at": now,
+            },
+        )
+        return SimContact(
+            contact_id, number, first_name or None, language or rt.settings.default_language
+        )
 
 
 def send(rt: Runtime, contact_id: int, text: str) -> None:
     """The simulated person texts ``text``: the same path as a Twilio webhook."""
     contact = _contact(rt, contact_id)
     rt.conversations.receive(
-        Inbound(CHANNEL, contact.phone, text[:1600], f"SIMIN{secrets.token_hex(12)}")
+        Inbound(SIM, contact.phone, text[:1600], f"SIMIN{secrets.token_hex(12)}")
     )
-    rt.outbox.flush(contact_id=contact_id)
+    rt.dispatcher.flush(contact_id=contact_id)
 
 
 def start(rt: Runtime, contact_id: int, flow: str) -> None:
@@ -92,7 +106,7 @@ def start(rt: Runtime, contact_id: int, flow: str) -> None:
             select(Event.id).where(Event.starts_at >= rt.clock()).order_by(Event.starts_at).limit(1)
         )
     rt.conversations.start(contact_id, flow, event_id=event_id)
-    rt.outbox.flush(contact_id=contact_id)
+    rt.dispatcher.flush(contact_id=contact_id)
 
 
 # A conversation's own timers (an event's sends come from the worker, on the clock).
@@ -103,17 +117,12 @@ def fire_next(rt: Runtime, contact_id: int) -> str | None:
     """Make the person's next reminder or timeout happen now; returns its kind."""
     _contact(rt, contact_id)
     with rt.db.transaction() as tx:
-        item = tx.scalar(
-            select(DueWork)
-            .where(DueWork.contact_id == contact_id, DueWork.kind.in_(TIMERS))
-            .order_by(DueWork.due_at)
-            .limit(1)
-        )
+        item = due.next_timer(tx, contact_id, TIMERS)
         found = (item.id, item.kind) if item is not None else None
     if found is None:
         return None
     rt.conversations.fire(found[0], force=True)
-    rt.outbox.flush(contact_id=contact_id)
+    rt.dispatcher.flush(contact_id=contact_id)
     return found[1]
 
 
@@ -129,12 +138,7 @@ def conversation(rt: Runtime, contact_id: int) -> dict[str, Any]:
             .where(ConversationSession.contact_id == contact_id)
             .order_by(ConversationSession.id.desc())
         )
-        due = tx.scalar(
-            select(DueWork)
-            .where(DueWork.contact_id == contact_id, DueWork.kind.in_(TIMERS))
-            .order_by(DueWork.due_at)
-            .limit(1)
-        )
+        upcoming = due.next_timer(tx, contact_id, TIMERS)
         return {
             "contact": {
                 "id": contact.id,
@@ -164,16 +168,23 @@ def conversation(rt: Runtime, contact_id: int) -> dict[str, Any]:
                 "status": session.status,
                 "end_reason": session.end_reason,
             },
-            "next_due": None if due is None else {"kind": due.kind, "at": _iso(due.due_at)},
+            "next_due": None
+            if upcoming is None
+            else {"kind": upcoming.kind, "at": _iso(upcoming.due_at)},
         }
 
 
 def _contact(rt: Runtime, contact_id: int) -> SimContact:
     with rt.db.transaction() as tx:
-        contact = tx.get(Contact, contact_id)
-        if contact is None or contact.channel != CHANNEL or contact.phone is None:
+        found = tx.execute(
+            select(Contact, ContactAddress.address)
+            .join(ContactAddress, ContactAddress.contact_id == Contact.id)
+            .where(Contact.id == contact_id, ContactAddress.scheme == SIM)
+        ).first()
+        if found is None:
             raise SimulatorError("no simulated contact with that id")
-        return SimContact(contact.id, contact.phone, contact.first_name, contact.language)
+        contact, address = found
+        return SimContact(contact.id, address, contact.first_name, contact.language)
 
 
 def _iso(value: datetime) -> str:

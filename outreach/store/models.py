@@ -3,7 +3,7 @@ made with the community is questioned later.
 
 Personal data lives in a few known columns (``Contact`` names, phone and demographics, message
 bodies, raw answers, consent words, handoff notes), so that export and erasure can find all of
-it; ``outreach.services.contacts`` erases exactly these.
+it; ``outreach.services.contact_import`` erases exactly these.
 """
 
 from __future__ import annotations
@@ -39,6 +39,17 @@ NAMING = {
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER keys
 
+PERSONAL: dict[str, Any] = {"personal": {}}
+"""A column about a person: exported with them, cleared (to None) when they are erased."""
+PERSONAL_ROWS: dict[str, Any] = {"personal_rows": True}
+"""A table whose rows are about a person: exported with them, deleted when they are erased."""
+
+
+def personal(*, erased: Any = None, only_if: tuple[str, str] | None = None) -> dict[str, Any]:
+    """A personal column that erasure sets to ``erased`` instead of None, or clears only where
+    another column has a value (``("kind", "text")``: free-text answers, not choices)."""
+    return {"personal": {"erased": erased, "only_if": only_if}}
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
@@ -50,37 +61,51 @@ class Base(DeclarativeBase):
 
 
 class Contact(Base):
-    """A person we may talk to. ``phone`` is E.164; after erasure it is empty."""
+    """A person we may talk to, reached at one or more addresses (``ContactAddress``)."""
 
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    first_name: Mapped[str | None] = mapped_column(String(100))
-    last_name: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str | None] = mapped_column(String(100), info=PERSONAL)
+    last_name: Mapped[str | None] = mapped_column(String(100), info=PERSONAL)
     language: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
-    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
-    # How to reach them: sms, slack, or simulator (people the phone simulator made up).
-    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict, info=personal(erased={}))
     # Self-described, optional, used only in aggregate (reach of excluded groups).
-    age_band: Mapped[str | None] = mapped_column(String(16))
-    ethnicity: Mapped[str | None] = mapped_column(String(64))
-    disability: Mapped[str | None] = mapped_column(String(64))
-    postcode_district: Mapped[str | None] = mapped_column(String(8))
+    age_band: Mapped[str | None] = mapped_column(String(16), info=PERSONAL)
+    ethnicity: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
+    disability: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
+    postcode_district: Mapped[str | None] = mapped_column(String(8), info=PERSONAL)
     # Derived from consent_events by outreach.store.consent (the only writer), for fast audiences.
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    undeliverable: Mapped[str | None] = mapped_column(String(64))  # why the number cannot get SMS
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
+
+
+class ContactAddress(Base):
+    """Where a person can be reached: a ``scheme`` (``tel``, ``sim`` for the phone simulator's
+    made-up people, ``slack``) and an address in it (an E.164 number, a Slack user id). The
+    channel that sends a message is the one serving its address's scheme."""
+
+    __tablename__ = "contact_addresses"
+    __table_args__ = (UniqueConstraint("scheme", "address"), {"info": PERSONAL_ROWS})
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    scheme: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    undeliverable: Mapped[str | None] = mapped_column(String(64))  # why it cannot get messages
+    created_at: Mapped[datetime]
 
 
 class ContactTag(Base):
     """Tags and segments; one row each, so audiences select by tag with an index."""
 
     __tablename__ = "contact_tags"
+    __table_args__ = ({"info": PERSONAL_ROWS},)
 
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
@@ -98,7 +123,8 @@ class ConsentEvent(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16))  # opted_in | opted_out
     source: Mapped[str] = mapped_column(String(16))  # keyword | import | coordinator | carrier
-    words: Mapped[str | None] = mapped_column(Text)  # the text that did it, or the import basis
+    # The text that did it, or the import basis.
+    words: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     at: Mapped[datetime]
 
 
@@ -160,7 +186,7 @@ class ConversationSession(Base):
     flow_version: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))  # waiting | ended
     step: Mapped[str | None] = mapped_column(String(64))
-    state: Mapped[str | None] = mapped_column(Text)  # Session.to_json(); cleared on erasure
+    state: Mapped[str | None] = mapped_column(Text, info=PERSONAL)  # Session.to_json()
     event_id: Mapped[str | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL"), index=True
     )
@@ -168,7 +194,7 @@ class ConversationSession(Base):
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
-    end_detail: Mapped[str | None] = mapped_column(Text)
+    end_detail: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
 
 
 class Answer(Base):
@@ -188,8 +214,8 @@ class Answer(Base):
     step: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))  # choice | yesno | number | rating | date | text
-    raw: Mapped[str | None] = mapped_column(Text)
-    value: Mapped[Any] = mapped_column(JSON)
+    raw: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
+    value: Mapped[Any] = mapped_column(JSON, info=personal(only_if=("kind", "text")))
     language: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
 
@@ -207,10 +233,15 @@ class Message(Base):
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[str] = mapped_column(String(16))  # sms | slack | simulator
+    channel: Mapped[str] = mapped_column(String(16))  # the channel that carried it: sms, slack...
+    # The address it came from or went to (None once the person is erased).
+    address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_addresses.id", ondelete="SET NULL")
+    )
     direction: Mapped[str] = mapped_column(String(3))  # in | out
-    provider_id: Mapped[str | None] = mapped_column(String(64))
-    body: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(64), info=PERSONAL)
+    body: Mapped[str | None] = mapped_column(Text, info=PERSONAL)  # as rendered for the channel
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=PERSONAL)  # Content.to_json
     kind: Mapped[str] = mapped_column(String(16))  # message | question | hint | reminder | system
     status: Mapped[str] = mapped_column(String(16))
     status_history: Mapped[list[Any]] = mapped_column(default=list)
@@ -243,7 +274,10 @@ class OutboxItem(Base):
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[str] = mapped_column(String(16))
+    # Where it goes; the channel is the one serving the address's scheme when it is sent.
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_addresses.id", ondelete="CASCADE"), index=True
+    )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_exempt: Mapped[bool] = mapped_column(Boolean, default=False)  # the opt-out receipt
     state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sending
@@ -323,7 +357,7 @@ class Handoff(Base):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(String(32))  # handoff | unhandled | possible-opt-out
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     team: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | closed
     created_at: Mapped[datetime]

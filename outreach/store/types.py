@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
+from outreach.store.dialect import stores_naive_times
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stored in UTC, returned time-zone aware, on every database.
@@ -26,7 +28,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; pass an aware one (UTC)")
         value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.replace(tzinfo=None) if stores_naive_times(dialect) else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -75,7 +75,7 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
     app.state.counters = Counters()
     app.state.login_throttle = simulator.LoginThrottle()
     app.state.writer = ThreadPoolExecutor(
-        1 if runtime.db.is_sqlite else 4, thread_name_prefix="writer"
+        runtime.db.dialect.writer_threads, thread_name_prefix="writer"
     )
     if settings.secret_key is not None:
         secret = settings.secret_key.get_secret_value()

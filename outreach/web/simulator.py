@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from outreach.errors import ContactNotFound, FlowNotFound, InvalidPhoneNumber
+from outreach.errors import ContactNotFound, FlowNotFound, InvalidPhoneNumber, SimulatorError
 from outreach.services import simulator as sim
 from outreach.web.common import runtime
 
@@ -167,7 +167,7 @@ class StartFlow(BaseModel):
 async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return await run_in_threadpool(function, *args, **kwargs)
-    except (sim.SimulatorError, InvalidPhoneNumber, FlowNotFound, ContactNotFound) as exc:
+    except (SimulatorError, InvalidPhoneNumber, FlowNotFound, ContactNotFound) as exc:
         raise HTTPException(400, str(exc)) from None
 
 

@@ -13,9 +13,9 @@ from babel.messages.pofile import read_po, write_po
 from typer.testing import CliRunner
 
 from outreach.cli import app
+from outreach.conversations.simulation import Simulation, demo_event
 from outreach.flows.engine import Engine
 from outreach.flows.matching import parse_yesno
-from outreach.flows.simulation import Simulation, demo_event
 from outreach.flows.state import Contact
 from outreach.i18n.catalogs import Catalogs
 from outreach.i18n.locales import format_value, text_direction
@@ -62,7 +62,7 @@ def test_pybabel_and_outreach_extract_the_same_template(tmp_path: Path) -> None:
         ("flows/choose-language.yaml", 11)
     ]
     receipt = "You won't get any more messages from {org}. Reply START if you change your mind."
-    assert [path for path, _ in found[receipt]] == ["outreach/services/conversations.py"]
+    assert [path for path, _ in found[receipt]] == ["outreach/conversations/commands.py"]
 
 
 def test_shipped_template_is_current(tmp_path: Path) -> None:

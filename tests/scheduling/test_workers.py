@@ -73,8 +73,8 @@ def test_four_workers_send_each_message_once_even_when_one_is_killed(
         workers[0].wait(timeout=30)
         time.sleep(3.5)  # the killed worker's lease runs out
         runtime = Runtime.build(settings.model_copy(update={"database_url": db.url}), db=db)
-        abandoned = runtime.outbox.reconcile()
-        assert str(runtime.outbox.flush()) == "nothing to send"
+        abandoned = runtime.dispatcher.reconcile()
+        assert str(runtime.dispatcher.flush()) == "nothing to send"
 
     bodies = Counter(m["body"] for m in fake.messages)
     assert max(bodies.values()) == 1, "a message was sent twice"
@@ -134,6 +134,6 @@ def test_sigterm_finishes_the_send_under_way_and_hands_back_the_rest(
         )
         runtime = Runtime.build(configured, db=db)
         fake.latency = 0
-        runtime.outbox.flush()
+        runtime.dispatcher.flush()
     bodies = Counter(m["body"] for m in fake.messages)
     assert len(bodies) == 300 and max(bodies.values()) == 1

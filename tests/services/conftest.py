@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from outreach.clock import ManualClock
+from outreach.conversations.service import Conversations, Inbound
 from outreach.flows.engine import Engine
-from outreach.services.conversations import Conversations, Inbound
-from outreach.services.due import DueWorkRunner
 from outreach.services.events import Events
+from outreach.services.runtime import due_work
 from outreach.settings import Settings
-from outreach.store.consent import record_consent
+from outreach.store import contacts
 from outreach.store.database import Database
-from outreach.store.models import Base, Contact, Event
+from outreach.store.models import Base, Contact, ContactAddress, Event
 from tests.conftest import mobile
 
 
@@ -33,19 +34,44 @@ def service(db: Database, engine: Engine, settings: Settings, clock: ManualClock
 def fire_due(service: Conversations) -> int:
     """Do what is due now, as a worker's tick would; returns how many rows were done."""
     events = Events(service.db, service, {}, settings=service.settings, clock=service.clock)
-    return DueWorkRunner(service.db, service, events, clock=service.clock).run().total()
+    return due_work(service.db, service, events, clock=service.clock).run().total()
 
 
-def add_contact(db: Database, n: int = 0, *, at: datetime, **values: Any) -> int:
-    """A contact who agreed to be contacted (as an import would record it)."""
+def add_contact(
+    db: Database, n: int = 0, *, at: datetime, slack_user_id: str | None = None, **values: Any
+) -> int:
+    """A contact with the phone number ``mobile(n)`` (and a Slack id, if given) who agreed
+    to be contacted (as an import would record it)."""
     with db.transaction() as tx:
-        contact = Contact(phone=mobile(n), fields={}, created_at=at, updated_at=at, **values)
-        tx.add(contact)
-        tx.flush()
-        record_consent(
-            tx, contact, "opted_in", source="import", words="signed up at a stall", at=at
+        c = tx.connection()
+        person = contacts.create(
+            c,
+            "tel",
+            mobile(n),
+            {
+                "language": values.pop("language", "en"),
+                "timezone": values.pop("timezone", "Europe/London"),
+                "fields": values.pop("fields", {}),
+                "opted_out": False,
+                "created_at": at,
+                "updated_at": at,
+            },
+            {"status": "opted_in", "source": "import", "words": "signed up at a stall", "at": at},
         )
-        return contact.id
+        if values:
+            contacts.update_contact(c, person.id, values)
+        if slack_user_id:
+            contacts.add_address(tx, person.id, "slack", slack_user_id, at)
+        return person.id
+
+
+def contact_at(tx: Session, address: str) -> Contact | None:
+    """The contact reached at ``address`` (a phone number, a Slack id), if any."""
+    return tx.scalar(
+        select(Contact)
+        .join(ContactAddress, ContactAddress.contact_id == Contact.id)
+        .where(ContactAddress.address == address)
+    )
 
 
 def add_event(db: Database, *, at: datetime, event_id: str = "bc-march") -> str:
@@ -87,7 +113,7 @@ class Phone:
         self.sent += 1
         return self.service.receive(
             Inbound(
-                channel="sms",
+                scheme="tel",
                 sender=self.number,
                 text=body,
                 provider_id=sid or f"SM{self.number[1:]}{self.sent:06d}",

@@ -13,16 +13,16 @@ from typer.testing import CliRunner
 
 from outreach.cli import app
 from outreach.clock import ManualClock
+from outreach.conversations.service import Conversations
 from outreach.errors import ContactNotFound, ImportFileError
-from outreach.services.contacts import erase_contact, export_contact, import_contacts
-from outreach.services.conversations import Conversations
-from outreach.services.retention import purge_message_bodies
+from outreach.services.contact_import import import_contacts
+from outreach.services.privacy import erase_contact, export_contact, purge_message_bodies
 from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.store.migrate import head_revision
 from outreach.store.models import AuditEntry, Base, ConsentEvent, Contact, ContactTag, Message
 from tests.conftest import mobile
-from tests.services.conftest import Phone, add_contact, count
+from tests.services.conftest import Phone, add_contact, contact_at, count
 
 
 def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> Path:
@@ -63,7 +63,7 @@ def test_import_counts_rows_and_writes_rejects(db: Database, tmp_path: Path) -> 
         ("8", "unknown language 'xx-nonsense': use a code like en, cy, pl or pt_BR"),
     ]
     with db.transaction() as tx:
-        sian = tx.scalar(select(Contact).where(Contact.phone == mobile(1)))
+        sian = contact_at(tx, mobile(1))
         assert sian is not None
         assert (sian.first_name, sian.language, sian.postcode_district) == ("Siân", "cy", "WR1")
         assert sian.fields == {"ward": "Arboretum"}

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from outreach.clock import ManualClock
 from outreach.contacts.keywords import STOP_WORDS
+from outreach.conversations.service import Conversations, Inbound
 from outreach.flows.engine import Engine
 from outreach.flows.loader import load_text
-from outreach.services.conversations import Conversations, Inbound
 from outreach.settings import Settings
 from outreach.store.consent import consent_status, refusal
 from outreach.store.database import Database
@@ -23,6 +23,7 @@ from outreach.store.models import (
     Answer,
     ConsentEvent,
     Contact,
+    ContactAddress,
     ConversationSession,
     DueWork,
     Handoff,
@@ -31,7 +32,7 @@ from outreach.store.models import (
     Rsvp,
 )
 from tests.conftest import mobile
-from tests.services.conftest import Phone, add_contact, add_event, count, fire_due
+from tests.services.conftest import Phone, add_contact, add_event, contact_at, count, fire_due
 
 
 def outbound(db: Database, contact_id: int) -> list[Message]:
@@ -139,7 +140,7 @@ def test_retried_webhook_is_processed_once(
 def test_unknown_number_texting_join_is_registered(db: Database, service: Conversations) -> None:
     Phone(service, 7).text("JOIN")
     with db.transaction() as tx:
-        contact = tx.scalar(select(Contact).where(Contact.phone == mobile(7)))
+        contact = contact_at(tx, mobile(7))
         assert contact is not None
         assert consent_status(tx, contact.id) == "opted_in"
         cid = contact.id
@@ -181,7 +182,7 @@ def test_stop_in_any_language_opts_out_once(
         contact = tx.get(Contact, cid)
         assert contact is not None and contact.opted_out
         assert consent_status(tx, cid) == "opted_out"
-        assert refusal(contact) == "opted-out"
+        assert refusal(contact.opted_out, contact.erased_at, None) == "opted-out"
         events = tx.scalars(select(ConsentEvent).where(ConsentEvent.status == "opted_out")).all()
         assert events[0].source == "keyword" and events[0].words == f"  {word.upper()}!! "
         queued = tx.scalars(select(OutboxItem)).all()
@@ -317,7 +318,7 @@ def test_messages_from_one_person_are_handled_one_at_a_time(
     def send(i: int) -> None:
         try:
             gate.wait()
-            service.receive(Inbound("sms", mobile(0), f"answer {i}", f"SMpar{i}"))
+            service.receive(Inbound("tel", mobile(0), f"answer {i}", f"SMpar{i}"))
         except BaseException as exc:  # report it in the main thread
             errors.append(exc)
 
@@ -372,7 +373,17 @@ def test_slack_user_gets_messages_on_slack(
 ) -> None:
     service.receive(Inbound("slack", "U024BE7LH", "join", "1700000000.000100"))
     with db.transaction() as tx:
-        contact = tx.scalar(select(Contact).where(Contact.slack_user_id == "U024BE7LH"))
-        assert contact is not None and contact.phone is None
-        channels = set(tx.scalars(select(OutboxItem.channel)))
+        contact = contact_at(tx, "U024BE7LH")
+        assert contact is not None
+        schemes = set(
+            tx.scalars(select(ContactAddress.scheme).where(ContactAddress.contact_id == contact.id))
+        )
+        assert schemes == {"slack"}  # no phone number
+        channels = set(
+            tx.scalars(
+                select(ContactAddress.scheme).join(
+                    OutboxItem, OutboxItem.address_id == ContactAddress.id
+                )
+            )
+        )
     assert channels == {"slack"}

@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import select
 
 from outreach.clock import ManualClock
+from outreach.conversations.service import Conversations
 from outreach.errors import FlowLoadError
 from outreach.events.library import EventDefinition, check_events, load_event_text
 from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
-from outreach.services.contacts import erase_contact
-from outreach.services.conversations import Conversations
-from outreach.services.due import DueWorkRunner, PeriodicRuns
+from outreach.scheduling.periodic import PeriodicRuns
 from outreach.services.events import Events
-from outreach.services.runtime import Runtime
+from outreach.services.privacy import erase_contact
+from outreach.services.runtime import Runtime, due_work
 from outreach.settings import Settings
-from outreach.store.consent import record_consent
+from outreach.store import consent
 from outreach.store.database import Database
 from outreach.store.models import Contact, ContactTag, DueWork, Message, OutboxItem, Rsvp
 from tests.conftest import ROOT, mobile
@@ -69,7 +69,7 @@ class Town:
         self.events = Events(
             db, self.service, {"bc-mental-health": definition()}, settings=settings, clock=clock
         )
-        self.runner = DueWorkRunner(db, self.service, self.events, clock=clock)
+        self.runner = due_work(db, self.service, self.events, clock=clock)
         self.events.sync()
         self.phones: dict[int, Phone] = {}
 
@@ -256,7 +256,15 @@ def test_dry_run_counts_people_languages_segments_and_cost(town: Town, settings:
     with town.db.transaction() as tx:
         contact = tx.get(Contact, gone)
         assert contact is not None
-        record_consent(tx, contact, "opted_out", source="keyword", words="STOP", at=town.clock())
+        consent.record(
+            tx.connection(),
+            gone,
+            "opted_out",
+            source="keyword",
+            words="STOP",
+            at=town.clock(),
+            opted_out=contact.opted_out,
+        )
 
     plan = town.events.plan("bc-mental-health")
     assert plan.people == 3
@@ -272,7 +280,7 @@ def test_each_send_is_expanded_once_however_many_workers_claim(town: Town) -> No
     for n in range(1, 6):
         town.person(n, f"P{n}", "mental-health")
     town.events.invite("bc-mental-health")
-    second = DueWorkRunner(town.db, town.service, town.events, clock=town.clock, name="other")
+    second = due_work(town.db, town.service, town.events, clock=town.clock, name="other")
     first_claim = town.runner.claim(3)
     second_claim = second.claim(10)
     assert len(first_claim) == 3 and len(second_claim) == 2
@@ -356,7 +364,7 @@ def test_a_stopping_worker_finishes_the_row_under_way_and_hands_back_the_rest(
     with town.db.transaction() as tx:
         left = tx.scalars(select(DueWork.claimed_by).where(DueWork.kind == "start")).all()
     assert left == [None] * 4  # handed back at once, not left to a lease running out
-    other = DueWorkRunner(town.db, town.service, town.events, clock=town.clock, name="next")
+    other = due_work(town.db, town.service, town.events, clock=town.clock, name="next")
     assert other.run() == {"start": 4}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from outreach.services.rate_limits import SharedRateLimit
+from outreach.scheduling.rate_limits import SharedRateLimit
 from outreach.store.database import Database
 
 

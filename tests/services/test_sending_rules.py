@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from outreach.clock import ManualClock
+from outreach.conversations.service import Conversations
 from outreach.flows.engine import Engine
-from outreach.services.conversations import Conversations
 from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.store.models import Message, OutboxItem
@@ -72,11 +72,11 @@ def test_the_outbox_holds_night_messages_until_morning(
     db: Database, engine: Engine, settings: Settings
 ) -> None:
     from outreach.channels.simulator import SimulatorChannel
-    from outreach.services.outbox import Outbox
+    from outreach.scheduling.dispatcher import Dispatcher
 
     clock = ManualClock(datetime(2026, 1, 12, 22, 0, tzinfo=UTC))
     service = Conversations(db, engine, settings=settings, clock=clock)
-    outbox = Outbox(db, {"sms": SimulatorChannel()}, clock=clock)
+    outbox = Dispatcher(db, [SimulatorChannel(scheme="tel", name="sms")], clock=clock)
     cid = add_contact(db, at=clock.now)
     service.start(cid, "you-said-we-did")
     assert str(outbox.flush()) == "nothing to send"
@@ -106,17 +106,17 @@ def test_a_send_cut_short_is_reported_unknown_and_never_resent(
     db: Database, engine: Engine, settings: Settings
 ) -> None:
     from outreach.channels.simulator import SimulatorChannel
-    from outreach.services.outbox import Outbox
+    from outreach.scheduling.dispatcher import Dispatcher
 
     clock = ManualClock(datetime(2026, 1, 12, 10, 0, tzinfo=UTC))
     service = Conversations(db, engine, settings=settings, clock=clock)
-    outbox = Outbox(db, {"sms": SimulatorChannel()}, clock=clock)
+    outbox = Dispatcher(db, [SimulatorChannel(scheme="tel", name="sms")], clock=clock)
     cid = add_contact(db, at=clock.now)
     service.start(cid, "event-changed")
     with db.transaction() as tx:
         item_id = tx.scalar(select(OutboxItem.id))
     assert item_id is not None
-    assert outbox._claim_batch(1, None, item_id=item_id) == [item_id]  # claimed; then it dies
+    assert outbox.claim(1, item_id=item_id) == [item_id]  # claimed; then it dies
     assert outbox.reconcile() == 0  # its lease has not run out yet
     clock.now = datetime(2026, 1, 12, 10, 5, tzinfo=UTC)
     assert outbox.reconcile() == 1

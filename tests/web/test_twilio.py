@@ -9,24 +9,42 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from outreach.channels.fake_twilio import FakeTwilio
 from outreach.clock import ManualClock
 from outreach.services.flows import check_flows
 from outreach.settings import Settings
-from outreach.store.consent import record_consent
+from outreach.store import consent
 from outreach.store.database import Database
-from outreach.store.models import ConsentEvent, Contact, Message, OutboxItem, WebhookRejection
+from outreach.store.models import (
+    ConsentEvent,
+    Contact,
+    ContactAddress,
+    Message,
+    OutboxItem,
+    WebhookRejection,
+)
 from tests.conftest import ROOT, mobile
-from tests.services.conftest import add_contact, count
+from tests.services.conftest import add_contact, contact_at, count
 from tests.web.conftest import OUR_NUMBER, Site, make_site
 
 PERSON = mobile(11)
 
 
+def undeliverable(tx: Session, contact_id: int) -> list[str | None]:
+    """Why each of a contact's addresses cannot get messages (None: it can)."""
+    return list(
+        tx.scalars(
+            select(ContactAddress.undeliverable).where(ContactAddress.contact_id == contact_id)
+        )
+    )
+
+
 def messages_to(db: Database, number: str) -> list[Message]:
     with db.transaction() as tx:
-        contact_id = tx.scalar(select(Contact.id).where(Contact.phone == number))
+        found = contact_at(tx, number)
+        contact_id = found.id if found is not None else None
         return list(
             tx.scalars(
                 select(Message)
@@ -42,7 +60,7 @@ def test_join_by_sms_goes_out_through_twilio_and_is_delivered(site: Site) -> Non
     assert answer.headers["content-type"].startswith("application/xml")
     assert answer.text.endswith("<Response />")
 
-    assert str(site.runtime.outbox.flush()) == "1 sent"
+    assert str(site.runtime.dispatcher.flush()) == "1 sent"
     sent = site.fake.sent_to(PERSON)
     assert len(sent) == 1 and sent[0]["from"] == OUR_NUMBER
     assert sent[0]["body"].startswith("Welcome to the Big Conversation!")
@@ -138,7 +156,7 @@ def test_carrier_stop_and_dead_numbers_change_the_contact(site: Site) -> None:
     site.fake.hold_callbacks = True
     site.runtime.conversations.start(stopped, "event-changed")
     site.runtime.conversations.start(landline, "event-changed")
-    assert str(site.runtime.outbox.flush()) == "2 sent"
+    assert str(site.runtime.dispatcher.flush()) == "2 sent"
     site.fake.release_callbacks()
     site.fake.wait_for_callbacks()
     with db.transaction() as tx:
@@ -152,18 +170,19 @@ def test_carrier_stop_and_dead_numbers_change_the_contact(site: Site) -> None:
             )
             == "carrier"
         )
-        assert two is not None and two.undeliverable == "landline or unreachable carrier"
+        assert two is not None
+        assert undeliverable(tx, landline) == ["landline or unreachable carrier"]
     assert [(m.status, m.error_code) for m in messages_to(db, mobile(22))] == [
         ("undelivered", "30006")
     ]
     site.runtime.conversations.start(landline, "event-changed")
-    assert str(site.runtime.outbox.flush()) == "1 cancelled"  # the number is not tried again
+    assert str(site.runtime.dispatcher.flush()) == "1 cancelled"  # the number is not tried again
 
 
 def test_late_status_report_does_not_undo_delivered(site: Site) -> None:
     add_contact(site.runtime.db, 23, at=site.clock.now)
     site.runtime.conversations.start(1, "event-changed")
-    site.runtime.outbox.flush()
+    site.runtime.dispatcher.flush()
     site.fake.wait_for_callbacks()
     [message] = messages_to(site.runtime.db, mobile(23))
     late = {"MessageSid": message.provider_id or "", "MessageStatus": "sent"}
@@ -181,7 +200,7 @@ def test_rate_limits_and_outages_are_retried_until_delivered(site: Site) -> None
     site.fake.fail_next(1, status=500, code=20500, rfc9457=True)
     outcomes = []
     for _ in range(6):
-        outcomes.append(str(site.runtime.outbox.flush()))
+        outcomes.append(str(site.runtime.dispatcher.flush()))
         site.clock.advance(timedelta(hours=1))
     assert outcomes[:4] == ["1 retrying", "1 retrying", "1 retrying", "1 sent"]
     [message] = messages_to(site.runtime.db, mobile(24))
@@ -195,11 +214,11 @@ def test_permanent_error_fails_the_message_and_suppresses_the_number(site: Site)
     cid = add_contact(db, 25, at=site.clock.now)
     site.fake.refuse[mobile(25)] = 21211
     site.runtime.conversations.start(cid, "event-changed")
-    assert str(site.runtime.outbox.flush()) == "1 failed"
+    assert str(site.runtime.dispatcher.flush()) == "1 failed"
     [message] = messages_to(db, mobile(25))
     assert (message.status, message.error_code) == ("failed", "21211")
     site.runtime.conversations.start(cid, "event-changed")
-    assert str(site.runtime.outbox.flush()) == "1 cancelled"  # not tried again
+    assert str(site.runtime.dispatcher.flush()) == "1 cancelled"  # not tried again
     assert site.fake.requests == 1
 
 
@@ -207,19 +226,18 @@ def test_newer_error_format_is_understood(site: Site) -> None:
     cid = add_contact(site.runtime.db, 26, at=site.clock.now)
     site.fake.fail_next(1, status=400, code=21614, rfc9457=True)
     site.runtime.conversations.start(cid, "event-changed")
-    assert str(site.runtime.outbox.flush()) == "1 failed"
+    assert str(site.runtime.dispatcher.flush()) == "1 failed"
     with site.runtime.db.transaction() as tx:
-        contact = tx.get(Contact, cid)
-        assert contact is not None and contact.undeliverable == "not a mobile number"
+        assert undeliverable(tx, cid) == ["not a mobile number"]
 
 
 def test_no_answer_after_sending_is_unknown_and_never_resent(site: Site) -> None:
     cid = add_contact(site.runtime.db, 27, at=site.clock.now)
     site.fake.latency = 3.0  # longer than the 2 s send timeout
     site.runtime.conversations.start(cid, "event-changed")
-    assert str(site.runtime.outbox.flush()) == "1 unknown"
+    assert str(site.runtime.dispatcher.flush()) == "1 unknown"
     site.fake.latency = 0
-    assert str(site.runtime.outbox.flush()) == "nothing to send"
+    assert str(site.runtime.dispatcher.flush()) == "nothing to send"
     assert len(site.fake.sent_to(mobile(27))) == 1  # it did arrive, once
 
 
@@ -230,10 +248,16 @@ def test_consent_is_checked_again_just_before_sending(site: Site) -> None:
     with db.transaction() as tx:  # a coordinator records an opt-out given by phone
         contact = tx.get(Contact, cid)
         assert contact is not None
-        record_consent(
-            tx, contact, "opted_out", source="coordinator", words="phoned us", at=site.clock.now
+        consent.record(
+            tx.connection(),
+            cid,
+            "opted_out",
+            source="coordinator",
+            words="phoned us",
+            at=site.clock.now,
+            opted_out=contact.opted_out,
         )
-    assert str(site.runtime.outbox.flush()) == "1 cancelled"
+    assert str(site.runtime.dispatcher.flush()) == "1 cancelled"
     assert site.fake.requests == 0
     [message] = messages_to(db, mobile(28))
     assert message.status_history[-1] == {
@@ -259,7 +283,7 @@ def test_alphanumeric_sender_says_how_else_to_stop(
     ) as site:
         cid = add_contact(db, 29, at=clock.now)
         site.runtime.conversations.start(cid, "event-changed")
-        site.runtime.outbox.flush()
+        site.runtime.dispatcher.flush()
         [sent] = fake.sent_to(mobile(29))
         assert sent["from"] == "NHSWorcs"
         assert sent["body"].endswith(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from outreach.store.database import make_engine
+from outreach.store.dialect import make_engine
 from outreach.store.models import Base
 
 config = context.config

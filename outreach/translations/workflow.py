@@ -13,8 +13,8 @@ from babel.messages.frontend import CommandLineInterface
 
 from outreach.flows.loader import FlowDefinition
 from outreach.i18n.catalogs import DOMAIN
-from outreach.i18n.check import LanguageReport, catalog_path, check_language, load_template
 from outreach.settings import Settings
+from outreach.translations.check import LanguageReport, catalog_path, check_language, load_template
 
 KEYWORDS = ("N_",)
 

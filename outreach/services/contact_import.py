@@ -24,29 +24,14 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from outreach.clock import Clock, utcnow
+from outreach.contacts.addresses import SIM, SLACK, TEL
 from outreach.contacts.phones import normalize_phone
-from outreach.errors import ContactNotFound, ImportFileError, InvalidPhoneNumber
-from outreach.services.conversations import give_up_places
+from outreach.errors import ImportFileError, InvalidPhoneNumber
+from outreach.store import audit, consent, contacts
 from outreach.store.database import Database
-from outreach.store.models import (
-    Answer,
-    AuditEntry,
-    Base,
-    ConsentEvent,
-    Contact,
-    ContactTag,
-    ConversationSession,
-    DueWork,
-    Handoff,
-    Message,
-    OutboxItem,
-    Rsvp,
-)
-from outreach.store.types import UTCDateTime
 
 BATCH = 2000
 PARALLEL_FROM_BYTES = 1 << 20
@@ -106,7 +91,6 @@ _UPDATABLE = (
     "last_name",
     "language",
     "timezone",
-    "slack_user_id",
     "age_band",
     "ethnicity",
     "disability",
@@ -206,21 +190,20 @@ def import_contacts(
         report.rejects_path.unlink(missing_ok=True)
     if not dry_run:
         with db.transaction() as tx:
-            tx.add(
-                AuditEntry(
-                    at=clock(),
-                    actor=actor,
-                    action="import",
-                    detail={
-                        "file": path.name,
-                        "created": report.created,
-                        "updated": report.updated,
-                        "unchanged": report.unchanged,
-                        "rejected": report.rejected,
-                        "consent_source": consent_source,
-                        "tags": list(tags),
-                    },
-                )
+            audit.record(
+                tx,
+                "import",
+                actor=actor,
+                at=clock(),
+                detail={
+                    "file": path.name,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "rejected": report.rejected,
+                    "consent_source": consent_source,
+                    "tags": list(tags),
+                },
             )
     return report
 
@@ -378,48 +361,66 @@ def _store_batch(
 ) -> None:
     phones = [row.values["phone"] for row in batch]
     with db.transaction() as tx:
-        existing = {
-            c.phone: c for c in tx.scalars(select(Contact).where(Contact.phone.in_(phones)))
-        }
-        tags_of: dict[int, set[str]] = {}
-        if existing:
-            for contact_id, tag in tx.execute(
-                select(ContactTag.contact_id, ContactTag.tag).where(
-                    ContactTag.contact_id.in_([c.id for c in existing.values()])
-                )
-            ):
-                tags_of.setdefault(contact_id, set()).add(tag)
+        c = tx.connection()
+        real = contacts.by_addresses(c, TEL, phones)
+        # Made up in the phone simulator, now imported as a real person: their number becomes
+        # real, and what they are sent goes out as real SMS from now on.
+        made_up = contacts.by_addresses(c, SIM, phones)
+        existing = {**made_up, **real}
+        tags_of = contacts.tags_of(c, [found.row.id for found in existing.values()])
         new_rows, changed = [], []
         for row in batch:
-            current = existing.get(row.values["phone"])
+            phone = row.values["phone"]
+            current = existing.get(phone)
             if current is None:
                 new_rows.append(row)
                 continue
-            merged = _merge(current, row.values)
-            new_tags = row.tags - tags_of.get(current.id, set())
-            if merged or new_tags:
-                changed.append((current, merged, new_tags))
+            merged = _merge(current.row, row.values)
+            new_tags = row.tags - tags_of.get(current.row.id, set())
+            if merged or new_tags or phone in made_up or _new_slack_id(current, row):
+                changed.append((current, row, merged, new_tags))
             else:
                 report.unchanged += 1
         report.created += len(new_rows)
         report.updated += len(changed)
         if dry_run:
             return
-        if new_rows:
-            _insert_new(tx, new_rows, now)
-        for contact, merged, new_tags in changed:
+        made = contacts.insert_many(
+            c,
+            TEL,
+            [(r.values["phone"], _columns(r.values), r.consent, r.tags) for r in new_rows],
+            now,
+        )
+        for row in new_rows:
+            _add_slack_address(tx, made[row.values["phone"]], row, now)
+        real_again = [found.address_id for found in existing.values() if found.scheme == SIM]
+        contacts.change_scheme(tx, real_again, TEL)
+        for current, row, merged, new_tags in changed:
+            contact_id = current.row.id
             if merged:
-                tx.execute(
-                    update(Contact).where(Contact.id == contact.id).values(**merged, updated_at=now)
+                contacts.update_contact(c, contact_id, {**merged, "updated_at": now})
+            contacts.add_tags(c, contact_id, new_tags)
+            if current.scheme == SIM and not current.row.opted_out:
+                consent.record(
+                    c,
+                    contact_id,
+                    "opted_in",
+                    source="import",
+                    words=row.consent,
+                    at=now,
+                    opted_out=False,
                 )
-            if new_tags:
-                tx.execute(
-                    insert(ContactTag),
-                    [{"contact_id": contact.id, "tag": t} for t in sorted(new_tags)],
-                )
+            _add_slack_address(tx, contact_id, row, now)
 
 
-def _merge(contact: Contact, values: Mapping[str, Any]) -> dict[str, Any]:
+def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A new contact's own columns from an imported row."""
+    return {name: values.get(name) for name in _UPDATABLE if name != "fields"} | {
+        "fields": values["fields"]
+    }
+
+
+def _merge(contact: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     """The columns an imported row changes (cells left empty change nothing)."""
     changes: dict[str, Any] = {}
     for name in _UPDATABLE:
@@ -434,51 +435,16 @@ def _merge(contact: Contact, values: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def _insert_new(tx: Session, rows: list[_Row], now: datetime) -> None:
-    records = [
-        {
-            "phone": row.values["phone"],
-            **{name: row.values.get(name) for name in _UPDATABLE if name != "fields"},
-            "fields": row.values["fields"],
-            "opted_out": False,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for row in rows
-    ]
-    # Core statements on the session's connection: the ORM's bulk path costs more per row
-    # than the database does. Consent records and tags are written by INSERT ... SELECT, one
-    # statement per distinct basis or tag, instead of one parameter set per person.
-    connection = tx.connection()
-    tables = Base.metadata.tables
-    contacts = tables["contacts"]
-    connection.execute(insert(contacts), records)
-    by_basis: dict[str, list[str]] = {}
-    by_tag: dict[str, list[str]] = {}
-    for row in rows:
-        by_basis.setdefault(row.consent, []).append(row.values["phone"])
-        for tag in row.tags:
-            by_tag.setdefault(tag, []).append(row.values["phone"])
-    for basis, phones in by_basis.items():
-        connection.execute(
-            insert(tables["consent_events"]).from_select(
-                ["contact_id", "status", "source", "words", "at"],
-                select(
-                    contacts.c.id,
-                    literal("opted_in"),
-                    literal("import"),
-                    literal(basis),
-                    literal(now, UTCDateTime()),
-                ).where(contacts.c.phone.in_(phones)),
-            )
-        )
-    for tag, phones in by_tag.items():
-        connection.execute(
-            insert(tables["contact_tags"]).from_select(
-                ["contact_id", "tag"],
-                select(contacts.c.id, literal(tag)).where(contacts.c.phone.in_(phones)),
-            )
-        )
+def _new_slack_id(current: contacts.Found, row: _Row) -> bool:
+    slack_id = row.values.get("slack_user_id")
+    return bool(slack_id) and slack_id not in current.slack_ids
+
+
+def _add_slack_address(tx: Session, contact_id: int, row: _Row, now: datetime) -> None:
+    """The person's Slack id, if the file gives one nobody else has."""
+    slack_id = row.values.get("slack_user_id")
+    if slack_id and contacts.find_address(tx, SLACK, slack_id) is None:
+        contacts.add_address(tx, contact_id, SLACK, slack_id, now)
 
 
 class _Rejects:
@@ -503,117 +469,3 @@ class _Rejects:
     def __exit__(self, *exc: object) -> None:
         if self._fh is not None:
             self._fh.close()
-
-
-# -- a person's data: export and erasure -------------------------------------------------------
-
-
-def export_contact(
-    db: Database,
-    phone: str,
-    *,
-    region: str = "GB",
-    actor: str = "coordinator",
-    clock: Clock = utcnow,
-) -> dict[str, Any]:
-    """Everything held on one person, as plain data (a subject access request)."""
-    with db.transaction() as tx:
-        contact = _by_phone(tx, phone, region)
-        cid = contact.id
-        data: dict[str, Any] = {
-            "contact": _row_dict(contact),
-            "tags": sorted(tx.scalars(select(ContactTag.tag).where(ContactTag.contact_id == cid))),
-        }
-        for name, model in (
-            ("consent", ConsentEvent),
-            ("rsvps", Rsvp),
-            ("conversations", ConversationSession),
-            ("answers", Answer),
-            ("messages", Message),
-            ("handoffs", Handoff),
-        ):
-            rows = tx.scalars(select(model).where(model.contact_id == cid).order_by(model.id))
-            data[name] = [_row_dict(r) for r in rows]
-        tx.add(AuditEntry(at=clock(), actor=actor, action="export", contact_id=cid, detail={}))
-    return data
-
-
-def erase_contact(
-    db: Database,
-    phone: str,
-    *,
-    region: str = "GB",
-    actor: str = "coordinator",
-    clock: Clock = utcnow,
-) -> int:
-    """Remove a person's personal data and message bodies; keep anonymous counts.
-
-    What stays: the contact row's id, language and dates (so counts of people and of
-    messages still add up), answers that are a choice, a number or a date (aggregates), and
-    message rows without bodies. Returns the contact id (as recorded in the audit log).
-    """
-    now = clock()
-    with db.transaction() as tx:
-        contact = _by_phone(tx, phone, region)
-        cid = contact.id
-        for name in (
-            "phone",
-            "first_name",
-            "last_name",
-            "slack_user_id",
-            "age_band",
-            "ethnicity",
-            "disability",
-            "postcode_district",
-            "undeliverable",
-        ):
-            setattr(contact, name, None)
-        contact.fields = {}
-        contact.opted_out = True  # nobody can be messaged at an erased record
-        contact.erased_at = now
-        contact.updated_at = now
-        tx.execute(delete(ContactTag).where(ContactTag.contact_id == cid))
-        tx.execute(delete(OutboxItem).where(OutboxItem.contact_id == cid))
-        tx.execute(delete(DueWork).where(DueWork.contact_id == cid))
-        give_up_places(tx, cid, now)
-        tx.execute(
-            update(Message)
-            .where(Message.contact_id == cid)
-            .values(body=None, provider_id=None, updated_at=now)
-        )
-        tx.execute(update(Answer).where(Answer.contact_id == cid).values(raw=None))
-        tx.execute(
-            update(Answer).where(Answer.contact_id == cid, Answer.kind == "text").values(value=None)
-        )
-        tx.execute(update(ConsentEvent).where(ConsentEvent.contact_id == cid).values(words=None))
-        tx.execute(update(Handoff).where(Handoff.contact_id == cid).values(note=None))
-        tx.execute(
-            update(ConversationSession)
-            .where(ConversationSession.contact_id == cid)
-            .values(
-                state=None,
-                status="ended",
-                step=None,
-                end_detail=None,
-                end_reason="erased",
-                ended_at=now,
-                updated_at=now,
-            )
-        )
-        tx.add(AuditEntry(at=now, actor=actor, action="erase", contact_id=cid, detail={}))
-    return cid
-
-
-def _by_phone(tx: Session, phone: str, region: str) -> Contact:
-    contact = tx.scalar(select(Contact).where(Contact.phone == normalize_phone(phone, region)))
-    if contact is None:
-        raise ContactNotFound()
-    return contact
-
-
-def _row_dict(row: Any) -> dict[str, Any]:
-    out = {}
-    for column in row.__table__.columns:
-        value = getattr(row, column.key)
-        out[column.key] = value.isoformat() if isinstance(value, datetime) else value
-    return out

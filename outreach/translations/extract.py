@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
-from outreach.flows.yamlnodes import Document, Refused, load
+from outreach.errors import UnsafeYAML
+from outreach.flows.yamlnodes import Document, load
 
 # (lineno, funcname, message, comments): what Babel expects of an extraction method.
 Extracted = tuple[int, str | None, str, list[str]]
@@ -24,7 +25,7 @@ def extract_flows(
     """Babel's entry point: the translatable texts of one flow file."""
     try:
         doc = load(fileobj.read().decode("utf-8"))
-    except (UnicodeDecodeError, Refused, ValueError):
+    except (UnicodeDecodeError, UnsafeYAML, ValueError):
         return  # `outreach flows validate` reports broken files; nothing to extract here
     data = doc.data
     if not isinstance(data, dict) or "flow" not in data or not isinstance(data.get("steps"), list):

@@ -16,8 +16,6 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from outreach.clock import Clock, utcnow
 from outreach.store.database import Database
 from outreach.store.models import RateLimit
@@ -68,9 +66,8 @@ class SharedRateLimit:
         with self.db.transaction() as tx:
             row = tx.get(RateLimit, self.key, with_for_update=True)
             if row is None:
-                dialect = postgresql if tx.get_bind().dialect.name == "postgresql" else sqlite
                 tx.execute(
-                    dialect.insert(RateLimit)
+                    self.db.dialect.insert(RateLimit.__table__)  # type: ignore[arg-type]
                     .values(key=self.key, next_free=now)
                     .on_conflict_do_nothing(index_elements=["key"])
                 )

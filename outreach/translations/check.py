@@ -16,13 +16,14 @@ from pathlib import Path
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from outreach.flows import matching
+from outreach.errors import TemplateSyntaxError
 from outreach.flows.loader import FlowDefinition
-from outreach.flows.templates import TemplateSyntaxError, placeholders
+from outreach.flows.templates import placeholders
 from outreach.flows.validate import fill_samples
 from outreach.i18n.catalogs import DOMAIN
 from outreach.i18n.sanitize import sanitize_sms
 from outreach.i18n.segments import SegmentCount, count_segments, non_gsm7_characters
+from outreach.i18n.text import normalize
 
 SYSTEM = "(system messages)"
 
@@ -128,8 +129,8 @@ def _choice_errors(
                 continue
             seen: dict[str, str] = {}
             for key, option in step.ask.choice.items():
-                words = {matching.normalize(translations.get(option.label, option.label))}
-                words |= {matching.normalize(w) for w in option.match}
+                words = {normalize(translations.get(option.label, option.label))}
+                words |= {normalize(w) for w in option.match}
                 for word in words:
                     if word in seen and seen[word] != key:
                         yield (

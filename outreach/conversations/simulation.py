@@ -2,8 +2,9 @@
 
 A ``Simulation`` plays one community member: it feeds replies and clock moves to the engine,
 applies the actions the way the store will (contact fields, tags, due reminders and timeouts)
-and keeps a transcript. The session goes through JSON after every event, exactly as it will
-between two real text messages, so a flow that works here survives being stored.
+and keeps a transcript of what their phone would show (the SMS rendering of each message). The
+session goes through JSON after every trigger, exactly as it will between two real text
+messages, so a flow that works here survives being stored.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from outreach.channels.sms import SmsRenderer
 from outreach.durations import parse_duration
 from outreach.flows.engine import Engine
 from outreach.flows.state import (
@@ -20,7 +22,6 @@ from outreach.flows.state import (
     Button,
     Contact,
     EndSession,
-    Event,
     Handoff,
     Outcome,
     ReminderDue,
@@ -33,6 +34,7 @@ from outreach.flows.state import (
     SetField,
     Start,
     TimeoutDue,
+    Trigger,
 )
 
 
@@ -61,6 +63,7 @@ class Simulation:
     transcript: list[Entry] = field(default_factory=list)
     answers: dict[str, Any] = field(default_factory=dict)
     due: list[Schedule] = field(default_factory=list)
+    phone: SmsRenderer = field(default_factory=SmsRenderer)
 
     def start(self, flow: str) -> Outcome:
         return self._feed(Start(flow=flow, **self._common()))
@@ -114,8 +117,8 @@ class Simulation:
     def _common(self) -> dict[str, Any]:
         return {"at": self.now, "contact": self.contact, "event": self.event}
 
-    def _feed(self, event: Event) -> Outcome:
-        outcome = self.engine.handle(self.session, event)
+    def _feed(self, trigger: Trigger) -> Outcome:
+        outcome = self.engine.handle(self.session, trigger)
         stored = outcome.session.to_json() if outcome.session else None
         self.session = Session.from_json(stored) if stored else None
         if any(isinstance(a, Schedule) for a in outcome.actions) or not (
@@ -133,7 +136,8 @@ class Simulation:
     def _apply(self, action: object) -> None:
         note = None
         if isinstance(action, SendMessage):
-            self.transcript.append(Entry(self.now, "outreach", action.text, action.kind))
+            text = self.phone.render(action.content, self.contact.language).text
+            self.transcript.append(Entry(self.now, "outreach", text, action.content.kind))
         elif isinstance(action, SaveAnswer):
             self.answers[action.name] = action.value
         elif isinstance(action, SetField):

@@ -1,21 +1,43 @@
-"""SMS through Twilio's Messages API, with the real ``twilio`` client.
+"""SMS through Twilio: sending with the real ``twilio`` client, and reading Twilio's webhooks.
 
 Twilio's client retries nothing on HTTP 429 and its async retry may resend a POST, so this
 channel makes exactly one request per call and reports what came back; the outbox owns
 retries, with its own backoff. Errors come in two shapes: the legacy ``TwilioRestException``
 and the newer RFC 9457 ``TwilioServiceException``, a sibling rather than a subclass, so both
 are caught through their common base, ``TwilioException``.
+
+Every webhook is checked with Twilio's own ``RequestValidator`` over every posted parameter and
+the URL Twilio called (the web layer rebuilds it from the public URL: behind a TLS-terminating
+proxy the request this process sees says ``http://`` while Twilio signed ``https://``).
 """
 
 from __future__ import annotations
 
+import logging
+import urllib.parse
+from collections.abc import Sequence
+
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from outreach.channels.base import Outgoing, SendResult
+from outreach.channels.base import (
+    DeliveryReport,
+    Inbound,
+    Outgoing,
+    ProviderRequest,
+    Rendered,
+    SendResult,
+)
+from outreach.channels.sms import SmsRenderer
+from outreach.contacts.phones import normalize_phone
+from outreach.content import Content
+from outreach.errors import InvalidPhoneNumber, RequestRefused
+
+log = logging.getLogger(__name__)
 
 # Errors after which the number itself must not be used again, and why.
 SUPPRESS = {
@@ -28,6 +50,8 @@ SUPPRESS = {
 }
 CARRIER_OPT_OUT = 21610  # the person replied STOP to the carrier: an opt-out, not a fault
 RATE_LIMITED = 20429
+MAX_FIELDS = 100
+MAX_SMS_BODY = 1600  # Twilio's own limit for one message
 
 
 def make_client(
@@ -42,17 +66,24 @@ def make_client(
 
 
 class TwilioSMSChannel:
-    """Sends SMS from a number (or a sender ID) or through a Messaging Service."""
+    """Sends SMS from a number (or a sender ID) or through a Messaging Service, and reads the
+    messages and delivery reports Twilio posts to us."""
 
     name = "sms"
+    scheme = "tel"
+    rehearsal = False
 
     def __init__(
         self,
         client: Client,
         *,
+        auth_token: str,
         from_number: str | None = None,
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
+        our_numbers: Sequence[str] = (),
+        region: str = "GB",
+        renderer: SmsRenderer | None = None,
     ) -> None:
         if not from_number and not messaging_service_sid:
             raise ValueError("give a From number or a Messaging Service SID")
@@ -60,6 +91,74 @@ class TwilioSMSChannel:
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.status_callback = status_callback
+        self.our_numbers = list(our_numbers) or ([from_number] if from_number else [])
+        self.region = region
+        self.renderer = renderer or SmsRenderer()
+        self._validator = RequestValidator(auth_token)
+
+    def render(self, content: Content, language: str) -> Rendered:
+        return self.renderer.render(content, language)
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def read_message(self, request: ProviderRequest) -> Inbound:
+        """A person texted one of our numbers."""
+        params = self._verified_form(request, ("MessageSid", "From", "To"))
+        if not self._ours(params["To"]):
+            log.warning(
+                "refused an SMS to a number that is not configured as ours (ending %s): "
+                "add it to OUTREACH_TWILIO_NUMBERS",
+                params["To"][-3:],
+            )
+            raise RequestRefused("unknown-to", 404)
+        try:
+            sender = normalize_phone(params["From"], self.region)
+        except InvalidPhoneNumber:
+            raise RequestRefused("bad-from", 400) from None
+        body = params.get("Body", "")[:MAX_SMS_BODY]
+        return Inbound(self.scheme, sender, body, params["MessageSid"])
+
+    def read_status(self, request: ProviderRequest) -> DeliveryReport:
+        """Twilio reports what became of a message we sent; our id rides in the callback
+        address (see ``send``)."""
+        params = self._verified_form(request, ("MessageSid", "MessageStatus"))
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+        ours = (query.get("message") or [""])[0]
+        return DeliveryReport(
+            provider_id=params["MessageSid"],
+            status=params["MessageStatus"].lower(),
+            error_code=params.get("ErrorCode") or None,
+            message_id=int(ours) if ours.isdigit() else None,
+        )
+
+    def _verified_form(self, request: ProviderRequest, required: tuple[str, ...]) -> dict[str, str]:
+        """The posted parameters, once the signature and the form itself have been checked."""
+        body = request.body
+        try:
+            pairs = urllib.parse.parse_qsl(
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=bool(body),
+                max_num_fields=MAX_FIELDS,
+            )
+        except (UnicodeDecodeError, ValueError):
+            raise RequestRefused("malformed", 400) from None
+        params = dict(pairs)
+        signature = request.headers.get("x-twilio-signature")
+        if not signature:
+            raise RequestRefused("missing-signature", 403)
+        if not self._validator.validate(request.url, params, signature):
+            raise RequestRefused("bad-signature", 403)
+        if len(pairs) != len(params) or any(not params.get(name) for name in required):
+            raise RequestRefused("malformed", 400)
+        return params
+
+    def _ours(self, to: str) -> bool:
+        if not self.our_numbers and self.messaging_service_sid:
+            return True  # a Messaging Service may own any number in its pool
+        return to in self.our_numbers
+
+    # -- sending -------------------------------------------------------------------------------
 
     def send(self, message: Outgoing) -> SendResult:
         options: dict[str, str] = {"to": message.to, "body": message.body}

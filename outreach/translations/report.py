@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from outreach.flows.loader import FlowDefinition
 from outreach.flows.validate import fill_samples
-from outreach.i18n.check import LanguageReport
 from outreach.i18n.sanitize import sanitize_sms
 from outreach.i18n.segments import count_segments
+from outreach.translations.check import LanguageReport
 
 UCS2_COST = 153 / 67  # characters a segment, GSM-7 against UCS-2, once a message is split
 

@@ -1,0 +1,1 @@
+"""Conversations: every inbound message, start and timer, applied in one transaction."""

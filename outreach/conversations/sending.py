@@ -1,0 +1,153 @@
+"""Sending policy: what a message looks like on the person's channel, when it may go, and
+whether it may go at all; then into the outbox, in the transaction that decided it.
+
+The channel is the one serving the address the message goes to, so its rendering (numbered
+options and segments for SMS, buttons for Slack) is stored with the message, beside the
+channel-neutral content. What Outreach starts waits for the day to begin where the person is
+(the flow's quiet hours, else the event's, else the default); replies and urgent notices go at
+once. Consent is checked here and again by the dispatcher just before sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import Connection
+
+from outreach.channels.base import Channel, Rendered
+from outreach.contacts.quiet_hours import QuietHours
+from outreach.content import Content
+from outreach.flows.loader import FlowDefinition
+from outreach.flows.templates import render
+from outreach.i18n.catalogs import Translate
+from outreach.settings import Settings
+from outreach.store import messages
+from outreach.store.contacts import Person
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message a transaction logged for a person: queued to send, or suppressed."""
+
+    message_id: int
+    address_id: int | None
+    content: Content
+    rendered: Rendered
+    status: str  # queued | suppressed
+
+
+class Sender:
+    """Renders, times and queues outgoing messages."""
+
+    def __init__(
+        self,
+        *,
+        channels: Mapping[str, Channel],
+        flows: Mapping[str, FlowDefinition],
+        settings: Settings,
+        translate: Translate,
+    ) -> None:
+        self.channels = dict(channels)  # by address scheme
+        self.flows = flows
+        self.translate = translate
+        self.quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
+        self.values = {
+            "org": settings.org_name,
+            "help": settings.help_contact,
+            "how": settings.alphanumeric_opt_out,
+        }
+
+    def channel_name(self, scheme: str | None) -> str:
+        """What the message log records for messages at an address of ``scheme``."""
+        channel = self.channels.get(scheme or "")
+        return channel.name if channel is not None else scheme or "none"
+
+    def render(self, scheme: str | None, content: Content, language: str) -> Rendered:
+        """``content`` as the channel for ``scheme`` shows it (plain text with no channel)."""
+        channel = self.channels.get(scheme or "")
+        return channel.render(content, language) if channel is not None else Rendered(content.text)
+
+    def system(self, language: str, template: str) -> Content:
+        """A system text (an opt-out receipt, HELP) in the person's language, filled in from
+        the settings."""
+        translated = self.translate(language, template)
+        text = render(translated, lambda p: self.values.get(p.name), lambda v, f: str(v))
+        return Content(text, kind="system")
+
+    def queue(
+        self,
+        connection: Connection,
+        person: Person,
+        content: Content,
+        now: datetime,
+        *,
+        urgent: bool = False,
+        consent_exempt: bool = False,
+        flow: str | None = None,
+        step: str | None = None,
+        session_id: int | None = None,
+        initiated: bool = False,
+        expires_at: datetime | None = None,
+        event_window: Mapping[str, str] | None = None,
+    ) -> Queued:
+        """Log an outgoing message and queue it, unless the person may not be sent it."""
+        channel = self.channels.get(person.scheme or "")
+        rendered = self.render(person.scheme, content, person.language)
+        not_before = now
+        if initiated and not urgent and (channel is None or not channel.rehearsal):
+            window = self.window(flow, event_window)
+            not_before = window.next_allowed(now, person.timezone)
+        refused = (
+            (person.opted_out and not consent_exempt)
+            or person.erased_at is not None
+            or person.address_id is None
+        )
+        status = "suppressed" if refused else "queued"
+        message: dict[str, Any] = {
+            "contact_id": person.id,
+            "address_id": person.address_id,
+            "channel": self.channel_name(person.scheme),
+            "direction": "out",
+            "body": rendered.text,
+            "content": content.to_json(),
+            "kind": content.kind,
+            "status": status,
+            "status_history": [messages.entry(status, now)],
+            "encoding": rendered.encoding,
+            "segments": rendered.segments,
+            "flow": flow,
+            "step": step,
+            "session_id": session_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        outbox = None
+        if not refused:
+            outbox = {
+                "contact_id": person.id,
+                "address_id": person.address_id,
+                "urgent": urgent,
+                "consent_exempt": consent_exempt,
+                "state": "queued",
+                "not_before": not_before,
+                "expires_at": expires_at,
+                "attempts": 0,
+                "created_at": now,
+            }
+        message_id = messages.queue(connection, message, outbox)
+        return Queued(message_id, person.address_id, content, rendered, status)
+
+    def window(self, flow: str | None, event_window: Mapping[str, str] | None) -> QuietHours:
+        """The flow's own quiet hours, else the event's, else the default."""
+        definition = self.flows.get(flow) if flow else None
+        window = definition.flow.quiet_hours if definition else None
+        if window is not None:
+            return QuietHours(window.start, window.end)
+        if event_window:
+            return QuietHours(
+                time.fromisoformat(event_window["start"]), time.fromisoformat(event_window["end"])
+            )
+        return self.quiet_hours

@@ -1,0 +1,460 @@
+"""Conversations: every inbound message, start and timer, applied in one transaction.
+
+For each trigger the service records what came in, runs the engine and applies its actions:
+the message log, the answers, the session's new state, the outbox rows and the due work commit
+together or not at all (design principle 2). The person's contact row is locked first, so two
+messages from one person are handled one after the other, while different people proceed in
+parallel (on SQLite every write transaction queues for the database lock instead). The store
+functions on this path run prebuilt Core statements (``outreach.store.statements``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from outreach.channels.base import Channel, Inbound
+from outreach.channels.setup import make_channels
+from outreach.clock import Clock, utcnow
+from outreach.contacts.keywords import Keyword, PossibleOptOut, classify
+from outreach.conversations import places
+from outreach.conversations.commands import Commands
+from outreach.conversations.sending import Queued, Sender
+from outreach.errors import ContactNotFound, FlowNotFound
+from outreach.flows import state as engine_state
+from outreach.flows.engine import Engine
+from outreach.settings import Settings
+from outreach.store import contacts, due, handoffs, messages, rsvps, sessions
+from outreach.store import events as stored_events
+from outreach.store.contacts import CONTACT_COLUMNS, Person
+from outreach.store.database import Database
+from outreach.store.sessions import SessionRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What became of an inbound message, and what was queued in answer (a channel that
+    answers within the request, such as voice, can say it at once)."""
+
+    status: Literal["processed", "duplicate"]
+    message_id: int
+    contact_id: int
+    queued: tuple[Queued, ...] = ()
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One transaction's work for one person: what it has queued so far."""
+
+    tx: Session
+    person: Person
+    now: datetime
+    queued: list[Queued] = field(default_factory=list)
+
+
+class Conversations:
+    """Runs the engine against the store."""
+
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        *,
+        settings: Settings,
+        clock: Clock = utcnow,
+        channels: Mapping[str, Channel] | None = None,
+    ) -> None:
+        self.db = db
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        chosen = channels if channels is not None else make_channels(settings, engine.translate)
+        self.sender = Sender(
+            channels=chosen, flows=engine.flows, settings=settings, translate=engine.translate
+        )
+        self.commands = Commands(
+            sender=self.sender, language_flow=settings.language_flow, start_flow=self._keyword_flow
+        )
+
+    # -- entry points --------------------------------------------------------------------------
+
+    def receive(self, inbound: Inbound) -> Received:
+        """Record and act on one inbound message; a repeat of a known provider id is not
+        processed again."""
+        try:
+            with self.db.transaction() as tx:
+                return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
+        except IntegrityError:
+            # Another delivery of the same webhook won the insert, or another first message
+            # from a new person created their contact a moment ago: look again.
+            with self.db.transaction() as tx:
+                return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
+
+    def start(
+        self,
+        contact_id: int,
+        flow: str,
+        *,
+        event_id: str | None = None,
+        due_id: int | None = None,
+        only_if: Collection[str] | None = None,
+        expires_at: datetime | None = None,
+    ) -> bool:
+        """Start ``flow`` for a contact (an invitation, a reminder, a coordinator's send).
+
+        ``due_id`` is the due-work row that asked for it: it is deleted in the same
+        transaction, so the start happens once however many workers claimed it. ``only_if``
+        lists the RSVPs the person must still have (someone who said no since gets no
+        reminder), and ``expires_at`` ends the messages' useful life. False if nothing was
+        started.
+        """
+        if flow not in self.engine.flows:
+            raise FlowNotFound(flow, list(self.engine.flows))
+        with self.db.transaction() as tx:
+            c = tx.connection()
+            turn = _Turn(tx, self._lock(tx, contact_id), self.clock())
+            if due_id is not None:
+                item = due.get(c, due_id)
+                if item is None:
+                    return False  # done meanwhile
+                due.done(c, due_id)
+                if turn.person.opted_out or (
+                    item.expires_at is not None and item.expires_at <= turn.now
+                ):
+                    return False
+            if (
+                only_if is not None
+                and event_id is not None
+                and rsvps.status(tx, event_id, turn.person.id) not in only_if
+            ):
+                return False
+            current = self._waiting_session(turn)
+            trigger = engine_state.Start(
+                flow=flow,
+                at=turn.now,
+                contact=self._engine_contact(turn),
+                event=stored_events.fields(c, event_id),
+            )
+            outcome = self.engine.handle(_engine_session(current), trigger)
+            self._apply(turn, current, outcome, event_id, initiated=True, expires_at=expires_at)
+            return True
+
+    def fire(self, due_id: int, *, force: bool = False) -> bool:
+        """Fire one reminder or timeout; False if it was already handled, is stale or (unless
+        ``force``, as the simulator's "fire now" asks) is not due yet."""
+        with self.db.transaction() as tx:
+            c = tx.connection()
+            item = due.get(c, due_id)
+            if item is None or item.contact_id is None or item.session_id is None:
+                return False
+            turn = _Turn(tx, self._lock(tx, item.contact_id), self.clock())
+            item = due.get(c, due_id)  # after the lock
+            if item is None or (item.due_at > turn.now and not force):  # fired, or early
+                return False
+            due.done(c, due_id)
+            row = sessions.by_id(c, item.session_id)
+            if row is None or row.status != "waiting" or item.seq is None:
+                return False
+            common: dict[str, Any] = {
+                "at": turn.now,
+                "contact": self._engine_contact(turn),
+                "event": stored_events.fields(c, row.event_id),
+            }
+            trigger: engine_state.Trigger = (
+                engine_state.ReminderDue(seq=item.seq, **common)
+                if item.kind == "reminder"
+                else engine_state.TimeoutDue(seq=item.seq, **common)
+            )
+            outcome = self.engine.handle(_engine_session(row), trigger)
+            self._apply(turn, row, outcome, row.event_id, initiated=True)
+            return True
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def _find_duplicate(self, tx: Session, inbound: Inbound) -> Received | None:
+        channel = self.sender.channel_name(inbound.scheme)
+        found = messages.find_by_provider_id(tx.connection(), channel, inbound.provider_id)
+        if found is None:
+            return None
+        return Received("duplicate", found.id, found.contact_id or 0)
+
+    def _receive(self, tx: Session, inbound: Inbound) -> Received:
+        turn = _Turn(tx, self._person_for(tx, inbound), self.clock())
+        person, now, c = turn.person, turn.now, tx.connection()
+        logged = {
+            "contact_id": person.id,
+            "address_id": person.address_id,
+            "channel": self.sender.channel_name(inbound.scheme),
+            "direction": "in",
+            "provider_id": inbound.provider_id,
+            "body": inbound.text,
+            "kind": "reply",
+            "status": "received",
+            "status_history": [messages.entry("received", now)],
+            "session_id": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        command = classify(inbound.text) if inbound.button is None else None
+        if isinstance(command, Keyword) or person.opted_out:
+            # Logged first, so the record reads in the order things happened.
+            message_id = messages.log(c, logged)
+            if isinstance(command, Keyword):
+                turn.queued += self.commands.run(tx, person, command, inbound.text, now)
+            # else: recorded; nothing is said to someone who asked us to stop
+            return Received("processed", message_id, person.id, tuple(turn.queued))
+
+        row = self._waiting_session(turn)
+        event_id = row.event_id if row is not None else None
+        common: dict[str, Any] = {
+            "at": now,
+            "contact": self._engine_contact(turn),
+            "event": stored_events.fields(c, event_id),
+        }
+        trigger: engine_state.Trigger = (
+            engine_state.Button(value=inbound.button, **common)
+            if inbound.button is not None
+            else engine_state.Reply(text=inbound.text, **common)
+        )
+        outcome = self.engine.handle(_engine_session(row), trigger)
+        inbound_id = self._apply(turn, row, outcome, event_id, inbound=logged)
+        message_id = inbound_id if inbound_id is not None else messages.log(c, logged)
+        flags = []
+        if isinstance(command, PossibleOptOut):
+            flags.append(
+                (
+                    "possible-opt-out",
+                    f"the message contains {command.word!r}: check whether they want to stop",
+                )
+            )
+        if not outcome.handled:
+            flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
+        for reason, note in flags:
+            handoffs.open_handoff(
+                c, contact_id=person.id, message_id=message_id, reason=reason, note=note, now=now
+            )
+        return Received("processed", message_id, person.id, tuple(turn.queued))
+
+    def _keyword_flow(self, tx: Session, person: Person, flow: str, now: datetime) -> None:
+        """Start ``flow`` for the person in their transaction (LANG reopens the menu)."""
+        if flow not in self.engine.flows:
+            return
+        turn = _Turn(tx, person, now)
+        row = self._waiting_session(turn)
+        start = engine_state.Start(flow=flow, at=now, contact=self._engine_contact(turn))
+        self._apply(turn, row, self.engine.handle(_engine_session(row), start), None)
+
+    # -- applying the engine's actions ---------------------------------------------------------
+
+    def _apply(
+        self,
+        turn: _Turn,
+        row: SessionRow | None,
+        outcome: engine_state.Outcome,
+        event_id: str | None,
+        *,
+        initiated: bool = False,
+        expires_at: datetime | None = None,
+        inbound: dict[str, Any] | None = None,
+    ) -> int | None:
+        """Apply ``outcome``; returns the inbound message's id, if one was handed in to log.
+        ``inbound`` (the message that led to it) is logged with the session it ended up in,
+        before anything is said in reply."""
+        session = outcome.session
+        if session is None:
+            return None
+        tx, person, now, c = turn.tx, turn.person, turn.now, turn.tx.connection()
+        final: dict[str, Any] = {
+            "flow": session.flow,
+            "flow_version": session.version,
+            "status": session.status,
+            "step": session.step,
+            "state": session.to_json(),
+            "updated_at": now,
+        }
+        if not session.active:
+            last = next(
+                (a for a in reversed(outcome.actions) if isinstance(a, engine_state.EndSession)),
+                None,
+            )
+            final |= sessions.ended(session.end_reason or "ended", last.detail if last else "", now)
+        new = outcome.started or row is None
+        if new:
+            if row is not None and row.status == "waiting":
+                ended = next(
+                    (
+                        a
+                        for a in outcome.actions
+                        if isinstance(a, engine_state.EndSession) and a.reason == "interrupted"
+                    ),
+                    None,
+                )
+                sessions.end(c, row.id, "interrupted", ended.detail if ended else "", now)
+                due.cancel_timers(c, row.id)
+            session_event = event_id
+            session_id = sessions.create(
+                c,
+                {
+                    **final,
+                    "contact_id": person.id,
+                    "event_id": event_id,
+                    "started_at": session.started_at,
+                },
+            )
+        else:
+            assert row is not None
+            session_id, session_event = row.id, row.event_id
+        inbound_id = messages.log(c, {**inbound, "session_id": session_id}) if inbound else None
+        rescheduled = new  # a new conversation has no timers to replace
+        # What we start keeps the event's quiet hours, if it has its own.
+        event_window = (
+            stored_events.config(c, session_event).get("quiet_hours") if initiated else None
+        )
+        for action in outcome.actions:
+            if isinstance(action, engine_state.SendMessage):
+                turn.queued.append(
+                    self.sender.queue(
+                        c,
+                        person,
+                        action.content,
+                        now,
+                        urgent=action.urgent,
+                        flow=action.flow,
+                        step=action.step,
+                        session_id=session_id,
+                        initiated=initiated,
+                        expires_at=expires_at,
+                        event_window=event_window,
+                    )
+                )
+            elif isinstance(action, engine_state.SaveAnswer):
+                sessions.save_answer(
+                    c,
+                    {
+                        "contact_id": person.id,
+                        "session_id": session_id,
+                        "event_id": session_event,
+                        "flow": action.flow,
+                        "step": action.step,
+                        "name": action.name,
+                        "kind": self._answer_kind(action.flow, action.step),
+                        "raw": action.raw,
+                        "value": action.value,
+                        "language": person.language,
+                        "at": now,
+                    },
+                )
+            elif isinstance(action, engine_state.SetField):
+                _set_field(turn, action.name, action.value)
+            elif isinstance(action, engine_state.AddTag):
+                contacts.add_tag(c, person.id, action.tag)
+            elif isinstance(action, engine_state.Schedule):
+                if not rescheduled:
+                    due.cancel_timers(c, session_id)
+                    rescheduled = True
+                due.schedule_timer(
+                    c,
+                    kind=action.kind,
+                    contact_id=person.id,
+                    session_id=session_id,
+                    seq=action.seq,
+                    due_at=action.due_at,
+                    now=now,
+                )
+            elif isinstance(action, engine_state.Handoff):
+                handoffs.open_handoff(
+                    c,
+                    contact_id=person.id,
+                    session_id=session_id,
+                    reason="handoff",
+                    note=action.note,
+                    team=action.team,
+                    now=now,
+                )
+            elif (
+                isinstance(action, engine_state.Rsvp)
+                and session_event is not None
+                and places.reply(tx, session_event, person.id, action.status, now)
+            ):
+                content = self.sender.system(person.language, places.WAITLISTED)
+                turn.queued.append(self.sender.queue(c, person, content, now))
+        if not new:
+            sessions.save(c, session_id, final)
+        if not session.active and not new:
+            due.cancel_timers(c, session_id)
+        return inbound_id
+
+    def _answer_kind(self, flow: str, step: str) -> str:
+        definition = self.engine.flows.get(flow)
+        found = definition.steps.get(step) if definition else None
+        return found.ask.kind if found is not None and found.ask is not None else "text"
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _lock(self, tx: Session, contact_id: int) -> Person:
+        person = contacts.lock(tx.connection(), contact_id)
+        if person is None:
+            raise ContactNotFound()
+        return person
+
+    def _person_for(self, tx: Session, inbound: Inbound) -> Person:
+        """The sender's contact, locked; created (with a consent record) if new."""
+        c = tx.connection()
+        person = contacts.lock_by_address(c, inbound.scheme, inbound.sender)
+        if person is not None:
+            return person
+        now = self.clock()
+        return contacts.create(
+            c,
+            inbound.scheme,
+            inbound.sender,
+            {
+                "language": self.settings.default_language,
+                "timezone": self.settings.default_timezone,
+                "fields": {},
+                "opted_out": False,
+                "created_at": now,
+                "updated_at": now,
+            },
+            {"status": "opted_in", "source": "inbound", "words": "they texted us first", "at": now},
+        )
+
+    def _waiting_session(self, turn: _Turn) -> SessionRow | None:
+        if turn.person.created:
+            return None
+        return sessions.waiting(turn.tx.connection(), turn.person.id)
+
+    def _engine_contact(self, turn: _Turn) -> engine_state.Contact:
+        person = turn.person
+        tags = frozenset() if person.created else contacts.tags(turn.tx.connection(), person.id)
+        fields = {**person.fields, "first_name": person.first_name, "last_name": person.last_name}
+        return engine_state.Contact(
+            language=person.language, timezone=person.timezone, fields=fields, tags=tags
+        )
+
+
+def _engine_session(row: SessionRow | None) -> engine_state.Session | None:
+    """The engine's session from its stored row (None if there is none or it was erased)."""
+    if row is None or row.state is None:
+        return None
+    return engine_state.Session.from_json(row.state)
+
+
+def _set_field(turn: _Turn, name: str, value: Any) -> None:
+    person = turn.person
+    if name in CONTACT_COLUMNS:
+        text = str(value) if value is not None else None
+        setattr(person, name, text)
+        changes: dict[str, Any] = {name: text}
+    else:
+        person.fields = {**person.fields, name: value}
+        changes = {"fields": person.fields}
+    contacts.update_contact(turn.tx.connection(), person.id, {**changes, "updated_at": turn.now})

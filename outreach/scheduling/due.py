@@ -1,0 +1,101 @@
+"""Doing what is due: each kind of due work (a conversation's reminder or timeout, an event's
+send, a person's start) is handled by whoever registered that kind.
+
+Rows are claimed a batch at a time with a lease, so several workers share them without doing a
+row twice (``outreach.store.due``); each handler deletes its row in the transaction that does
+its work. A worker that dies leaves its claims to run out, and ``sweep`` hands them back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+from outreach.clock import Clock, utcnow
+from outreach.store import due
+from outreach.store.database import Database
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[int], object]
+"""Does the due-work row with this id (and deletes it, in the same transaction)."""
+
+
+class DueWorkRunner:
+    """Claims due work and hands each row to the handler registered for its kind."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock = utcnow,
+        lease: timedelta = timedelta(minutes=2),
+        batch: int = 200,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.lease = lease
+        self.batch = batch
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._stopping = threading.Event()
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Have ``handler`` do rows of ``kind``; rows of kinds nobody registered wait."""
+        if kind in self._handlers:
+            raise ValueError(f"due work of kind {kind!r} already has a handler")
+        self._handlers[kind] = handler
+
+    def run(self, *, limit: int | None = None) -> Counter[str]:
+        """Do everything due now (or ``limit`` rows of it); returns how many of each kind."""
+        done: Counter[str] = Counter()
+        while not self._stopping.is_set() and (limit is None or done.total() < limit):
+            size = self.batch if limit is None else min(self.batch, limit - done.total())
+            claimed = self.claim(size)
+            if not claimed:
+                break
+            for position, (due_id, kind) in enumerate(claimed):
+                if self._stopping.is_set():
+                    self._release([i for i, _ in claimed[position:]])
+                    break
+                try:
+                    self._handlers[kind](due_id)
+                except Exception:  # one bad row must not stop the rest; its lease runs out
+                    log.exception("due work %s (%s) failed; it will be tried again", due_id, kind)
+                done[kind] += 1
+        return done
+
+    def stop(self) -> None:
+        """Stop claiming; the row under way finishes and the rest of the batch is handed
+        back (for a graceful shutdown)."""
+        self._stopping.set()
+
+    def claim(self, size: int) -> list[tuple[int, str]]:
+        """Take up to ``size`` due, unclaimed rows, soonest first."""
+        with self.db.transaction() as tx:
+            return due.claim(
+                tx,
+                kinds=self._handlers,
+                worker=self.name,
+                now=self.clock(),
+                lease=self.lease,
+                size=size,
+            )
+
+    def sweep(self) -> int:
+        """Hand back rows whose worker's lease ran out (it died or hung)."""
+        with self.db.transaction() as tx:
+            count = due.sweep(tx, self.clock())
+        if count:
+            log.warning("%d due rows were left by a stopped worker; handed back", count)
+        return count
+
+    def _release(self, due_ids: list[int]) -> None:
+        with self.db.transaction() as tx:
+            due.release(tx, due_ids, self.name)

@@ -1,0 +1,81 @@
+"""The one place that knows SQLite from PostgreSQL; everything else asks a ``Dialect``.
+
+SQLite is set up the way a small server needs it: WAL (readers do not block the writer), a busy
+timeout instead of instant "database is locked" errors, foreign keys enforced, and every
+transaction begun IMMEDIATE, so two writers queue for the lock at the start instead of
+deadlocking halfway through. Its one writer also means one writer thread per web process and
+a process-wide lock in front of transactions. PostgreSQL can write from several data-modifying
+CTEs in one statement (a round trip saved on the hot path) and takes several writers at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.engine import Dialect as SADialect
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What the rest of the store may ask of the database it runs on."""
+
+    name: str
+    writes_in_ctes: bool  # INSERT ... RETURNING inside a WITH: several writes, one round trip
+    one_writer: bool  # writes queue for one lock (SQLite): serialise them in-process
+    writer_threads: int  # threads a web process gives to webhook writes
+
+    def insert(self, table: Table) -> PgInsert | SqliteInsert:
+        """An INSERT with this database's ``ON CONFLICT`` clauses available."""
+        if self.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+
+POSTGRESQL = Dialect("postgresql", writes_in_ctes=True, one_writer=False, writer_threads=4)
+SQLITE = Dialect("sqlite", writes_in_ctes=False, one_writer=True, writer_threads=1)
+
+
+def dialect_of(bind: Engine | Connection) -> Dialect:
+    return POSTGRESQL if bind.dialect.name == "postgresql" else SQLITE
+
+
+def stores_naive_times(dialect: SADialect) -> bool:
+    """SQLite has no time zones: times go in as naive UTC (``UTCDateTime`` adds it back)."""
+    return dialect.name == "sqlite"
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An SQLAlchemy engine for ``url`` with the settings Outreach relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **options
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN, instead of the driver's own deferred BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "foreign_keys=ON",
+        "synchronous=NORMAL",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

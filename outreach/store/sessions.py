@@ -1,0 +1,82 @@
+"""Conversations (``sessions``) and their answers: this module is their only writer.
+
+A session row holds the engine's state as JSON between two messages; at most one per person is
+``waiting`` (a partial unique index), which is also how the next reply finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from outreach.store.statements import TABLES, insert_row
+
+sessions = TABLES["sessions"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A stored conversation: enough to run the engine and update it."""
+
+    id: int
+    status: str
+    event_id: str | None
+    state: str | None
+
+
+_COLUMNS = (sessions.c.id, sessions.c.status, sessions.c.event_id, sessions.c.state)
+_WAITING = select(*_COLUMNS).where(
+    sessions.c.contact_id == bindparam("contact_id"), sessions.c.status == "waiting"
+)
+_BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
+
+
+def waiting(connection: Connection, contact_id: int) -> SessionRow | None:
+    """The person's conversation waiting for a reply, if any."""
+    found = connection.execute(_WAITING, {"contact_id": contact_id}).first()
+    return SessionRow(*found) if found is not None else None
+
+
+def by_id(connection: Connection, session_id: int) -> SessionRow | None:
+    found = connection.execute(_BY_ID, {"session_id": session_id}).first()
+    return SessionRow(*found) if found is not None else None
+
+
+def create(connection: Connection, values: dict[str, Any]) -> int:
+    return insert_row(connection, "sessions", values)
+
+
+def save(connection: Connection, session_id: int, values: dict[str, Any]) -> None:
+    connection.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
+
+
+def ended(reason: str, detail: str, now: datetime) -> dict[str, Any]:
+    """A session's columns once it has ended."""
+    return {
+        "status": "ended",
+        "end_reason": reason,
+        "end_detail": detail or None,
+        "ended_at": now,
+        "updated_at": now,
+        "step": None,
+    }
+
+
+def end(connection: Connection, session_id: int, reason: str, detail: str, now: datetime) -> None:
+    save(connection, session_id, ended(reason, detail, now))
+
+
+def end_all(connection: Connection, contact_id: int, reason: str, now: datetime) -> None:
+    """End every conversation of a person (an erasure: nothing of them is left to resume)."""
+    connection.execute(
+        update(sessions)
+        .where(sessions.c.contact_id == contact_id)
+        .values(status="ended", step=None, end_reason=reason, ended_at=now, updated_at=now)
+    )
+
+
+def save_answer(connection: Connection, values: dict[str, Any]) -> int:
+    return insert_row(connection, "answers", values)

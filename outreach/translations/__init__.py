@@ -1,0 +1,1 @@
+"""Translator tooling: extract messages from flows, update catalogs, check and report."""
