@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.webhook import reset_postgres  # noqa: E402
 from outreach.events.library import load_event_text  # noqa: E402
-from outreach.scheduling.worker import Worker  # noqa: E402
 from outreach.services.runtime import Runtime  # noqa: E402
 from outreach.settings import Settings  # noqa: E402
 from outreach.store.database import Database  # noqa: E402
@@ -128,7 +127,7 @@ def lateness(url: str, reminders: int) -> None:
                 select(DueWork.session_id, DueWork.due_at).where(DueWork.kind == "reminder")
             ).all()
         )
-    worker = Worker(rt)
+    worker = rt.worker()
     worker.start()
     time.sleep(40)
     worker.stop()

@@ -31,7 +31,6 @@ from outreach.errors import (
     InvalidPhoneNumber,
 )
 from outreach.flows.diagram import mermaid
-from outreach.scheduling.worker import Worker
 from outreach.services import contact_import, privacy
 from outreach.services import demo as demo_data
 from outreach.services import flows as flow_service
@@ -402,7 +401,7 @@ def demo(
             + (" (the clock runs 10 minutes a second)." if fast else "; --fast speeds it up.")
         )
         typer.echo("  Press Ctrl+C to stop.\n")
-        _serve(create_app(rt, background=Worker(rt)), host, port)
+        _serve(create_app(rt, background=rt.worker()), host, port)
 
 
 @app.command()
@@ -422,7 +421,7 @@ def worker(ctx: typer.Context) -> None:
     """Run the worker: send the outbox, fire reminders and timeouts."""
     _logging()
     with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt, SystemExit):
-        Worker(rt).run_forever()
+        rt.worker().run_forever()
 
 
 @events_app.command("list")

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from outreach.content import Choice, Content
+from outreach.content import Choice, Content, Kind
 from outreach.errors import FlowNotFound
 from outreach.flows import matching
 from outreach.flows.loader import FlowDefinition
@@ -85,7 +85,7 @@ class Engine:
                     self._interrupting.setdefault(normalize(word), definition.id)
         self._choice_indexes: dict[tuple[str, str, str], dict[str, str]] = {}
         self._static: dict[tuple[str, str], str] = {}
-        self._choices: dict[tuple[str, str, str], tuple[Choice, ...]] = {}
+        self._questions: dict[tuple[str, str, str], Content] = {}
 
     def keyword_flow(self, text: str, *, interrupting: bool = False) -> str | None:
         """The flow a text starts by keyword (only flows marked ``interrupts`` mid-conversation)."""
@@ -144,16 +144,21 @@ class Engine:
             text = self._static[key] = self.translate(language, template)
         return text
 
-    def choices(self, flow_id: str, step: Step, language: str) -> tuple[Choice, ...]:
-        """A choice question's options with their translated labels, built once."""
+    def question(self, flow_id: str, step: Step, language: str) -> Content:
+        """A question's content but for its words: the kind of answer, a rating's scale and
+        a choice's options with their translated labels. Built once per language."""
         key = (flow_id, step.id, language)
-        found = self._choices.get(key)
+        found = self._questions.get(key)
         if found is None:
-            assert step.ask is not None and step.ask.choice is not None
-            found = self._choices[key] = tuple(
+            ask = step.ask
+            assert ask is not None
+            choices = tuple(
                 Choice(value, self.static_text(language, option.label))
-                for value, option in step.ask.choice.items()
+                for value, option in (ask.choice or {}).items()
             )
+            scale = (ask.rating.min, ask.rating.max) if ask.rating is not None else None
+            found = Content("", "question", choices, ask.kind, scale)
+            self._questions[key] = found
         return found
 
     def choice_index(self, flow_id: str, step: Step, language: str) -> dict[str, str]:
@@ -355,17 +360,9 @@ class _Run:
             prompt = hint
         else:
             prompt = self.text(step.send) if step.send else ""
-        ask = step.ask
-        assert ask is not None
-        choices = self.engine.choices(flow_id, step, self.language) if ask.choice else ()
-        scale = (ask.rating.min, ask.rating.max) if ask.rating is not None else None
-        content = Content(
-            prompt,
-            kind="hint" if hint is not None else "question",
-            choices=choices,
-            answer=ask.kind,
-            scale=scale,
-        )
+        asked = self.engine.question(flow_id, step, self.language)
+        kind: Kind = "hint" if hint is not None else "question"
+        content = Content(prompt, kind, asked.choices, asked.answer, asked.scale)
         return SendMessage(flow_id, step.id, content, step.urgent)
 
     def _hint(self, step: Step, text: str) -> str:

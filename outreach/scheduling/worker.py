@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
 
@@ -22,8 +22,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from outreach.scheduling.periodic import PeriodicJob
-from outreach.services.runtime import Runtime
+from outreach.scheduling.dispatcher import Dispatcher
+from outreach.scheduling.due import DueWorkRunner
+from outreach.scheduling.periodic import PeriodicJob, PeriodicRuns
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,27 @@ logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
 class Worker:
-    """Sends what the outbox holds and fires what is due, every few seconds."""
+    """Sends what the outbox holds and fires what is due, every few seconds.
+
+    ``on_start`` runs once before the first tick (the runtime mirrors the event files then).
+    """
 
     def __init__(
-        self, runtime: Runtime, *, dispatch_every: float = 1.0, due_every: float = 1.0
+        self,
+        *,
+        dispatcher: Dispatcher,
+        due: DueWorkRunner,
+        periodic: PeriodicRuns,
+        jobs: Sequence[PeriodicJob] = (),
+        on_start: Callable[[], object] = lambda: None,
+        dispatch_every: float = 1.0,
+        due_every: float = 1.0,
     ) -> None:
-        self.runtime = runtime
+        self.dispatcher = dispatcher
+        self.due_work = due
+        self.periodic = periodic
+        self.jobs = list(jobs)
+        self.on_start = on_start
         self.dispatch_every = dispatch_every
         self.due_every = due_every
         self._scheduler: BaseScheduler | None = None
@@ -61,7 +77,7 @@ class Worker:
         scheduler.add_job(self.dispatch, "interval", seconds=self.dispatch_every, id="dispatch")
         scheduler.add_job(self.due, "interval", seconds=self.due_every, id="due")
         scheduler.add_job(self.settle, "interval", minutes=1, id="settle")
-        for job in self.runtime.jobs:
+        for job in self.jobs:
             scheduler.add_job(self._periodic, job.trigger, args=(job,), id=job.name)
         return scheduler
 
@@ -78,14 +94,14 @@ class Worker:
 
     def dispatch(self) -> None:
         with self._job():
-            report = self.runtime.dispatcher.flush(limit=500)
+            report = self.dispatcher.flush(limit=500)
         if report.counts:
             log.info("outbox: %s", report)
 
     def due(self) -> None:
         """Fire due reminders and timeouts; fan events' sends out; start flows for people."""
         with self._job():
-            done = self.runtime.due.run(limit=1000)
+            done = self.due_work.run(limit=1000)
         if done:
             log.info("due work done: %s", dict(done))
 
@@ -93,19 +109,19 @@ class Worker:
         """Mark what a dead worker left half-sent as unknown (never resent); hand back due
         work whose worker's lease ran out."""
         with self._job():
-            self.runtime.dispatcher.reconcile()
-            self.runtime.due.sweep()
+            self.dispatcher.reconcile()
+            self.due_work.sweep()
 
     def _periodic(self, job: PeriodicJob) -> None:
         with self._job():
             if job.once_per_period:
-                self.runtime.periodic.run_job(job)
+                self.periodic.run_job(job)
             else:
                 job.work()
 
     def start(self) -> None:
         """Run in background threads (inside the web process, for the demo)."""
-        self.runtime.events.sync()
+        self.on_start()
         self._scheduler = self._configure(
             BackgroundScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         )
@@ -126,14 +142,14 @@ class Worker:
 
         def shut_down(signum: int, _frame: object) -> None:
             log.info("signal %s: finishing the send under way, then stopping", signum)
-            self.runtime.dispatcher.stop()
-            self.runtime.due.stop()
+            self.dispatcher.stop()
+            self.due_work.stop()
             scheduler.shutdown(wait=False)
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, shut_down)
-        self.runtime.dispatcher.reconcile()  # settle what a previous run left half-sent
-        self.runtime.events.sync()
+        self.dispatcher.reconcile()  # settle what a previous run left half-sent
+        self.on_start()
         scheduler.start()
         with self._idle:  # the jobs running when the signal came finish first
             self._idle.wait_for(lambda: self._running == 0)

@@ -22,6 +22,7 @@ from outreach.scheduling.dispatcher import Dispatcher, Limiter
 from outreach.scheduling.due import DueWorkRunner
 from outreach.scheduling.periodic import PeriodicJob, PeriodicRuns
 from outreach.scheduling.rate_limits import SharedRateLimit
+from outreach.scheduling.worker import Worker
 from outreach.services import privacy
 from outreach.services.events import Events
 from outreach.services.flows import build_engine, load_events
@@ -129,6 +130,16 @@ class Runtime:
             periodic,
             clock,
             jobs,
+        )
+
+    def worker(self) -> Worker:
+        """The worker for this runtime: sends, due work and every feature's periodic jobs."""
+        return Worker(
+            dispatcher=self.dispatcher,
+            due=self.due,
+            periodic=self.periodic,
+            jobs=self.jobs,
+            on_start=self.events.sync,
         )
 
     def receiving_channel(self, scheme: str) -> ReceivingChannel | None:

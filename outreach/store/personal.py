@@ -4,7 +4,7 @@ what erasure clears.
 Columns marked ``PERSONAL`` (or ``personal(...)``) are cleared on erasure, in every table; rows
 of tables marked ``PERSONAL_ROWS`` are deleted. Every table that refers to a contact is
 exported. Nothing here lists columns by name, so a new personal column is covered as soon as
-it is marked; ``tests/store/test_personal.py`` checks that erasure leaves none behind.
+it is marked; ``tests/services/test_personal_data.py`` checks that erasure leaves none behind.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ the body or a phone number.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
@@ -22,16 +24,24 @@ router = APIRouter(prefix="/twilio")
 log = logging.getLogger("outreach.web")
 
 EMPTY_TWIML = str(MessagingResponse())
+T = TypeVar("T")
 
 
-async def _provider_request(request: Request) -> tuple[ReceivingChannel, ProviderRequest]:
-    """The SMS channel that reads this request, and the request as it reads it."""
+async def _read(
+    request: Request, read: Callable[[ReceivingChannel, ProviderRequest], T]
+) -> tuple[ReceivingChannel, T]:
+    """The SMS channel, and what it reads in this request (refused if it cannot)."""
     rt = runtime(request)
     body = await read_body(request, rt.settings.max_request_bytes)
     channel = rt.receiving_channel("tel")
     if channel is None:
         raise await refuse(request, reason="twilio-not-configured", status=503, size=len(body))
-    return channel, ProviderRequest(_signed_url(rt, request), request.headers, body)
+    try:
+        return channel, read(
+            channel, ProviderRequest(_signed_url(rt, request), request.headers, body)
+        )
+    except RequestRefused as exc:
+        raise await refuse(request, reason=exc.reason, status=exc.status, size=len(body)) from None
 
 
 def _signed_url(rt: Runtime, request: Request) -> str:
@@ -45,13 +55,7 @@ def _signed_url(rt: Runtime, request: Request) -> str:
 @router.post("/sms")
 async def inbound_sms(request: Request) -> Response:
     """A person texted one of our numbers."""
-    channel, provider_request = await _provider_request(request)
-    try:
-        inbound = channel.read_message(provider_request)
-    except RequestRefused as exc:
-        raise await refuse(
-            request, reason=exc.reason, status=exc.status, size=len(provider_request.body)
-        ) from None
+    _, inbound = await _read(request, lambda channel, req: channel.read_message(req))
     await in_writer(request, runtime(request).conversations.receive, inbound)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
@@ -59,13 +63,7 @@ async def inbound_sms(request: Request) -> Response:
 @router.post("/status")
 async def status_callback(request: Request) -> Response:
     """Twilio reports what became of a message we sent."""
-    channel, provider_request = await _provider_request(request)
-    try:
-        report = channel.read_status(provider_request)
-    except RequestRefused as exc:
-        raise await refuse(
-            request, reason=exc.reason, status=exc.status, size=len(provider_request.body)
-        ) from None
+    channel, report = await _read(request, lambda channel, req: channel.read_status(req))
     rt = runtime(request)
     found = await in_writer(request, rt.dispatcher.record_delivery, channel.name, report)
     if not found:

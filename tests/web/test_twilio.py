@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from outreach.channels.fake_twilio import FakeTwilio
 from outreach.clock import ManualClock
+from outreach.services import simulator
+from outreach.services.contact_import import import_contacts
 from outreach.services.flows import check_flows
 from outreach.settings import Settings
 from outreach.store import consent
@@ -294,3 +296,36 @@ def test_alphanumeric_sender_says_how_else_to_stop(
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health_endpoints(site: Site, path: str) -> None:
     assert httpx.get(f"{site.url}{path}").status_code == 200
+
+
+def test_a_made_up_person_imported_with_their_real_number_gets_real_sms(
+    site: Site, tmp_path: Path
+) -> None:
+    """The phone simulator made someone up; later the same number comes in a real import.
+    The channel follows the address, so from then on their messages leave as real SMS."""
+    rt = site.runtime
+    person = simulator.add_contact(rt, phone=mobile(40), first_name="Ola", language="en")
+    rt.conversations.start(person.id, "event-changed")
+    assert str(rt.dispatcher.flush()) == "1 sent"
+    assert site.fake.sent_to(mobile(40)) == []  # a rehearsal: nothing left the building
+
+    people = tmp_path / "people.csv"
+    people.write_text(f"phone,first_name,consent_source\n{mobile(40)},Ola,stall in May\n")
+    report = import_contacts(rt.db, people)
+    assert (report.created, report.updated) == (0, 1)
+
+    rt.conversations.start(person.id, "event-changed")
+    assert str(rt.dispatcher.flush()) == "1 sent"
+    [sms] = site.fake.sent_to(mobile(40))
+    assert sms["body"] == messages_to(rt.db, mobile(40))[-1].body
+    with rt.db.transaction() as tx:
+        schemes = tx.scalars(
+            select(ContactAddress.scheme).where(ContactAddress.contact_id == person.id)
+        ).all()
+        sources = tx.scalars(
+            select(ConsentEvent.words)
+            .where(ConsentEvent.contact_id == person.id)
+            .order_by(ConsentEvent.id)
+        ).all()
+    assert schemes == ["tel"]
+    assert sources == ["made up in the phone simulator", "stall in May"]
