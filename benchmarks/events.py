@@ -50,25 +50,36 @@ audience: {{tags: [{tag}]}}
 
 SEED = {
     "postgresql": """
-        INSERT INTO contacts (phone, language, timezone, fields, channel, opted_out,
-                              created_at, updated_at)
-        SELECT '+4475' || lpad(g::text, 8, '0'), CASE WHEN g % 10 = 0 THEN 'cy' ELSE 'en' END,
-               'Europe/London', '{{}}', 'sms', false, now(), now()
+        INSERT INTO contacts (language, timezone, fields, opted_out, created_at, updated_at)
+        SELECT CASE WHEN g % 10 = 0 THEN 'cy' ELSE 'en' END,
+               'Europe/London', '{{}}', false, now(), now()
         FROM generate_series({first}, {last}) g""",
     "sqlite": """
         WITH RECURSIVE g(n) AS (SELECT {first} UNION ALL SELECT n + 1 FROM g WHERE n < {last})
-        INSERT INTO contacts (phone, language, timezone, fields, channel, opted_out,
-                              created_at, updated_at)
-        SELECT '+4475' || printf('%08d', n), CASE WHEN n % 10 = 0 THEN 'cy' ELSE 'en' END,
-               'Europe/London', '{{}}', 'sms', 0, datetime('now'), datetime('now')
+        INSERT INTO contacts (language, timezone, fields, opted_out, created_at, updated_at)
+        SELECT CASE WHEN n % 10 = 0 THEN 'cy' ELSE 'en' END,
+               'Europe/London', '{{}}', 0, datetime('now'), datetime('now')
         FROM g""",
+}
+NUMBER = {
+    "postgresql": "'+4475' || lpad(id::text, 8, '0')",
+    "sqlite": "'+4475' || printf('%08d', id)",
 }
 
 
 def seed(db: Database, first: int, last: int, tag: str) -> None:
+    dialect = db.engine.dialect.name
     with db.transaction() as tx:
         before = tx.scalar(text("SELECT coalesce(max(id), 0) FROM contacts"))
-        tx.execute(text(SEED[db.engine.dialect.name].format(first=first, last=last)))
+        tx.execute(text(SEED[dialect].format(first=first, last=last)))
+        tx.execute(
+            text(
+                "INSERT INTO contact_addresses (contact_id, scheme, address, created_at)"
+                f" SELECT id, 'tel', {NUMBER[dialect]}, created_at FROM contacts"
+                " WHERE id > :before"
+            ),
+            {"before": before},
+        )
         tx.execute(
             text(
                 "INSERT INTO contact_tags (contact_id, tag) SELECT id, :tag FROM contacts"

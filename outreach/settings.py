@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(None, description="Coordinators' password")
     secret_key: SecretStr | None = Field(None, description="Signs login sessions")
     max_request_bytes: int = Field(64 * 1024, ge=1024)
+    refusal_days: int = Field(
+        30, ge=1, description="Refused webhook requests are kept in detail this long"
+    )
 
     # Twilio (SMS); without an account SID and token the simulator channel is used
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))

@@ -14,6 +14,7 @@ proxy the request this process sees says ``http://`` while Twilio signed ``https
 from __future__ import annotations
 
 import logging
+import re
 import urllib.parse
 from collections.abc import Sequence
 
@@ -52,6 +53,14 @@ CARRIER_OPT_OUT = 21610  # the person replied STOP to the carrier: an opt-out, n
 RATE_LIMITED = 20429
 MAX_FIELDS = 100
 MAX_SMS_BODY = 1600  # Twilio's own limit for one message
+# What Twilio's values look like; anything else in a signed request is a malformed one (a
+# bug or a forgery with a leaked token), refused with a 400 rather than stored.
+VALID = {
+    "MessageSid": re.compile(r"[A-Za-z0-9]{2,64}"),
+    "MessageStatus": re.compile(r"[A-Za-z_]{1,32}"),
+    "ErrorCode": re.compile(r"[0-9]{1,10}"),
+}
+OUR_ID = re.compile(r"[0-9]{1,18}")  # a message id of ours, as our callback address carries it
 
 
 def make_client(
@@ -124,11 +133,13 @@ class TwilioSMSChannel:
         params = self._verified_form(request, ("MessageSid", "MessageStatus"))
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
         ours = (query.get("message") or [""])[0]
+        if ours and not OUR_ID.fullmatch(ours):
+            raise RequestRefused("malformed", 400)
         return DeliveryReport(
             provider_id=params["MessageSid"],
             status=params["MessageStatus"].lower(),
             error_code=params.get("ErrorCode") or None,
-            message_id=int(ours) if ours.isdigit() else None,
+            message_id=int(ours) if ours else None,
         )
 
     def _verified_form(self, request: ProviderRequest, required: tuple[str, ...]) -> dict[str, str]:
@@ -151,6 +162,9 @@ class TwilioSMSChannel:
             raise RequestRefused("bad-signature", 403)
         if len(pairs) != len(params) or any(not params.get(name) for name in required):
             raise RequestRefused("malformed", 400)
+        for name, pattern in VALID.items():
+            if params.get(name) and not pattern.fullmatch(params[name]):
+                raise RequestRefused("malformed", 400)
         return params
 
     def _ours(self, to: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -89,6 +89,13 @@ class Conversations:
     def receive(self, inbound: Inbound) -> Received:
         """Record and act on one inbound message; a repeat of a known provider id is not
         processed again."""
+        if "\x00" in inbound.text or "\x00" in inbound.provider_id:
+            # PostgreSQL cannot store NUL in text; a message is never lost for one.
+            inbound = replace(
+                inbound,
+                text=inbound.text.replace("\x00", "\ufffd"),
+                provider_id=inbound.provider_id.replace("\x00", "\ufffd"),
+            )
         try:
             with self.db.transaction() as tx:
                 return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)

@@ -25,6 +25,11 @@ _ALLOWED_TAGS = frozenset(
     for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
 )
 _MAX_NODES = 50_000  # an alias bomb in a small file must not expand without end
+# Deeper than any flow needs, shallow enough that PyYAML's recursive composer and ours are safe.
+MAX_DEPTH = 64
+# Longer than any count or duration a flow needs; Python refuses ints over 4,300 digits anyway.
+MAX_NUMBER_LENGTH = 32
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,10 @@ def _prefixes(path: Path) -> Iterator[Path]:
 
 
 def load(text: str) -> Document:
-    """Parse ``text`` safely into a ``Document``; raises ``yaml.YAMLError`` on bad syntax."""
+    """Parse ``text`` safely into a ``Document``; raises ``yaml.YAMLError`` on bad syntax and
+    ``UnsafeYAML`` on what flow files may not use (foreign tags, alias bombs, nesting or
+    numbers beyond any flow's need)."""
+    _check_depth(text)
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     doc = Document(data=None)
     if root is None:
@@ -105,7 +113,31 @@ def _build(
     assert isinstance(node, yaml.ScalarNode)
     if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
         return node.value
-    return constructor.construct_object(node)
+    if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
+        raise _refused(f"this number is too long ({len(node.value)} characters)", node)
+    try:
+        return constructor.construct_object(node)
+    except (ValueError, OverflowError):  # a date like 2026-13-45
+        raise _refused(
+            f"{node.value[:40]!r} is not a valid {node.tag.rsplit(':', 1)[-1]}", node
+        ) from None
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` before anything recursive sees it (PyYAML's
+    event parser is iterative; its composer is not)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                raise UnsafeYAML(
+                    f"the file is nested more than {MAX_DEPTH} levels deep", line, column
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _refused(message: str, node: yaml.Node) -> UnsafeYAML:

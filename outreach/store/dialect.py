@@ -52,7 +52,9 @@ def stores_naive_times(dialect: SADialect) -> bool:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An SQLAlchemy engine for ``url`` with the settings Outreach relies on."""
+    """An SQLAlchemy engine for ``url`` with the settings Outreach relies on. Statement
+    parameters (message bodies, phone numbers) never appear in errors or logs."""
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **options

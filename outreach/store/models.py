@@ -378,7 +378,8 @@ class AuditEntry(Base):
 
 class WebhookRejection(Base):
     """A request to a webhook that was refused: kept (without its body) so attacks and
-    misconfiguration show up in the record, not only in logs."""
+    misconfiguration show up in the record, not only in logs. Recorded within a budget a
+    minute and purged after a while; ``WebhookRefusalCount`` keeps every one counted."""
 
     __tablename__ = "webhook_rejections"
 
@@ -388,3 +389,16 @@ class WebhookRejection(Base):
     reason: Mapped[str] = mapped_column(String(64))  # bad-signature | malformed | unknown-to ...
     status_code: Mapped[int]
     size: Mapped[int]  # bytes in the body, which is not kept
+
+
+class WebhookRefusalCount(Base):
+    """How many requests each webhook refused, and why, per hour: every refusal counted,
+    however many came (a flood writes one row an hour, not a row a request)."""
+
+    __tablename__ = "webhook_refusal_counts"
+
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status_code: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(BigInteger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import secrets
@@ -16,8 +17,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outreach.services.runtime import Runtime
+from outreach.services.webhooks import Refusals
 from outreach.web import health, simulator, twilio
 from outreach.web.common import Counters
+from outreach.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -50,6 +53,20 @@ class ContentLengthLimit:
         await self.app(scope, receive, send)
 
 
+REFUSAL_COUNTS_EVERY = 10.0  # seconds between writes of refusal counts
+
+
+async def _write_refusal_counts(app: FastAPI) -> None:
+    """Refusals are counted in memory; their counts reach the store every few seconds."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(REFUSAL_COUNTS_EVERY)
+        try:
+            await loop.run_in_executor(app.state.writer, app.state.refusals.flush)
+        except Exception:  # the database may be away; the counts wait for the next round
+            log.exception("refusal counts could not be written; trying again")
+
+
 def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI:
     """The web app over ``runtime``; ``background`` (a worker with start/stop) runs alongside."""
     settings = runtime.settings
@@ -61,11 +78,14 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
         gc.freeze()
         if background is not None:
             background.start()  # type: ignore[attr-defined]
+        counting = asyncio.create_task(_write_refusal_counts(app))
         try:
             yield
         finally:
+            counting.cancel()
             if background is not None:
                 background.stop()  # type: ignore[attr-defined]
+            app.state.writer.submit(app.state.refusals.flush)
             app.state.writer.shutdown(wait=True)
 
     app = FastAPI(
@@ -73,6 +93,7 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
     )
     app.state.runtime = runtime
     app.state.counters = Counters()
+    app.state.refusals = Refusals(runtime.db, clock=runtime.clock)
     app.state.login_throttle = simulator.LoginThrottle()
     app.state.writer = ThreadPoolExecutor(
         runtime.db.dialect.writer_threads, thread_name_prefix="writer"
@@ -91,6 +112,7 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
         https_only=(settings.public_url or "").startswith("https://"),
     )
     app.add_middleware(ContentLengthLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, https=(settings.public_url or "").startswith("https://"))
     app.include_router(health.router)
     app.include_router(twilio.router)
     app.include_router(simulator.router)

@@ -8,13 +8,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
 from outreach.services.runtime import Runtime
-from outreach.services.webhooks import record_rejection
+from outreach.services.webhooks import Refusals
 
 log = logging.getLogger("outreach.web")
 T = TypeVar("T")
@@ -61,19 +60,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def refuse(request: Request, *, reason: str, status: int, size: int) -> HTTPException:
-    """Count, record and log a refused webhook; returns the exception to raise."""
+    """Count a refused webhook, and record and log it while within the budget (a flood of
+    forgeries costs a counter, not a write); returns the exception to raise."""
     endpoint = request.url.path
     request.app.state.counters.add("webhook_rejected", f"{endpoint}:{reason}")
-    log.warning("refused %s: %s (%s)", endpoint, reason, status)
-    await in_writer(
-        request,
-        partial(
-            record_rejection,
-            runtime(request).db,
-            endpoint=endpoint,
-            reason=reason,
-            status_code=status,
-            size=size,
-        ),
-    )
+    refusals: Refusals = request.app.state.refusals
+    if refusals.count(endpoint, reason, status):
+        log.warning("refused %s: %s (%s)", endpoint, reason, status)
+        await in_writer(request, refusals.record, endpoint, reason, status, size)
     return HTTPException(status, reason)

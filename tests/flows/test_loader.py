@@ -56,3 +56,26 @@ def test_not_utf8_is_reported(tmp_path: Path) -> None:
 
 def test_digest_changes_with_content() -> None:
     assert load_text(MINIMAL).digest != load_text(MINIMAL.replace("hi", "hello")).digest
+
+
+def test_deep_nesting_is_refused_with_its_line() -> None:
+    deep = MINIMAL + "extra: " + "[" * 10_000 + "]" * 10_000 + "\n"
+    with pytest.raises(FlowLoadError) as caught:
+        load_text(deep)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.line) == ("yaml-refused", 7)
+    assert "nested" in problem.message
+
+
+def test_deep_mappings_are_refused_too() -> None:
+    deep = MINIMAL + "".join(f"{'  ' * i}k{i}:\n" for i in range(300)) + "  " * 300 + "x: 1\n"
+    with pytest.raises(FlowLoadError, match="nested"):
+        load_text(deep)
+
+
+def test_a_number_thousands_of_digits_long_is_refused() -> None:
+    with pytest.raises(FlowLoadError) as caught:
+        load_text(MINIMAL + "extra: " + "9" * 5000 + "\n")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.line, problem.column) == ("yaml-refused", 7, 8)
+    assert "too long" in problem.message

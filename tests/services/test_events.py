@@ -396,11 +396,16 @@ def test_the_worker_picks_up_an_edited_event_file_and_keeps_the_last_good_one(
         flows_sent = tx.scalars(select(Message.flow).where(Message.contact_id == cid)).all()
     assert flows_sent[-1] == "event-changed"
 
-    event_file.write_text(moved.replace("capacity: 60", "capacity: lots"), encoding="utf-8")
-    rt.events.reload()  # the broken file is logged, and the last good event stays
-    assert rt.events.summary("mental-health-2027-01").starts_at == datetime(
-        2027, 1, 28, 18, 0, tzinfo=UTC
-    )
+    for broken in (
+        moved.replace("capacity: 60", "capacity: lots"),
+        moved.replace("capacity: 60", "capacity: " + "9" * 5000),  # beyond Python's int limit
+        moved + "extra: " + "[" * 10_000 + "]" * 10_000 + "\n",  # deeper than any parser
+    ):
+        event_file.write_text(broken, encoding="utf-8")
+        rt.events.reload()  # the broken file is logged, and the last good event stays
+        assert rt.events.summary("mental-health-2027-01").starts_at == datetime(
+            2027, 1, 28, 18, 0, tzinfo=UTC
+        )
 
 
 def test_erasing_someone_with_a_place_offers_it_to_the_next_person_waiting(town: Town) -> None:

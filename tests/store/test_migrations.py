@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 from outreach.store.database import Database
 from outreach.store.migrate import check, current_revision, head_revision, upgrade
-from outreach.store.models import Contact
+from outreach.store.models import Base, Contact
 
 
 def test_upgrade_twice_is_a_no_op_and_models_match(db: Database) -> None:
@@ -53,3 +55,27 @@ def test_ping_reports_an_unreachable_database() -> None:
     )
     assert db.ping() is False
     db.close()
+
+
+def test_database_errors_never_show_what_was_being_written(db: Database) -> None:
+    """Errors are logged; a message body or a number in them would leak into the logs."""
+    messages = Base.metadata.tables["messages"]
+    now = datetime.now(UTC)
+    secret = "my private words to +447400123456"
+    with pytest.raises(IntegrityError) as caught, db.transaction() as tx:
+        tx.connection().execute(
+            insert(messages),
+            {
+                "contact_id": 10**9,  # no such contact: the foreign key refuses it
+                "channel": "sms",
+                "direction": "in",
+                "body": secret,
+                "kind": "reply",
+                "status": "received",
+                "status_history": [],
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+    assert "private words" not in str(caught.value)
+    assert "+447400123456" not in str(caught.value)

@@ -60,6 +60,7 @@ class Site:
     fake: FakeTwilio
     clock: ManualClock
     public_url: str
+    app: FastAPI
 
     def sign(
         self, path: str, params: dict[str, str], *, token: str | None = None, url: str | None = None
@@ -130,8 +131,9 @@ def make_site(
     base = f"http://127.0.0.1:{port}"
     configured = twilio_settings(settings, db, fake, public_url or base, **extra)
     runtime = Runtime.build(configured, clock=clock, db=db)
-    with running(create_app(runtime), port) as url:
-        yield Site(url, runtime, fake, clock, public_url or base)
+    app = create_app(runtime)
+    with running(app, port) as url:
+        yield Site(url, runtime, fake, clock, public_url or base, app)
 
 
 @pytest.fixture

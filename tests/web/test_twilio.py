@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outreach.channels.fake_twilio import FakeTwilio
@@ -16,6 +18,7 @@ from outreach.clock import ManualClock
 from outreach.services import simulator
 from outreach.services.contact_import import import_contacts
 from outreach.services.flows import check_flows
+from outreach.services.webhooks import Refusals, purge_refusals
 from outreach.settings import Settings
 from outreach.store import consent
 from outreach.store.database import Database
@@ -25,6 +28,7 @@ from outreach.store.models import (
     ContactAddress,
     Message,
     OutboxItem,
+    WebhookRefusalCount,
     WebhookRejection,
 )
 from tests.conftest import ROOT, mobile
@@ -329,3 +333,77 @@ def test_a_made_up_person_imported_with_their_real_number_gets_real_sms(
         ).all()
     assert schemes == ["tel"]
     assert sources == ["made up in the phone simulator", "stall in May"]
+
+
+def test_a_nul_byte_in_a_signed_message_is_kept_not_lost(site: Site) -> None:
+    """PostgreSQL cannot store NUL in text: the message is kept with the byte replaced."""
+    answer = site.text_in(PERSON, "JO\x00IN and more", sid="SM" + "d" * 32)
+    assert answer.status_code == 200
+    with site.runtime.db.transaction() as tx:
+        [inbound] = tx.scalars(select(Message).where(Message.direction == "in")).all()
+    assert inbound.body == "JO\ufffdIN and more"
+
+
+def test_an_impossible_message_sid_is_refused_as_malformed(site: Site) -> None:
+    answer = site.text_in(PERSON, "JOIN", sid="SM" + "e" * 70)
+    assert answer.status_code == 400
+    assert count(site.runtime.db, Message) == 0
+    with site.runtime.db.transaction() as tx:
+        assert tx.scalars(select(WebhookRejection.reason)).all() == ["malformed"]
+
+
+@pytest.mark.parametrize("ours", ["²", "9" * 30, "-1", "１２"])
+def test_a_status_callback_with_a_mangled_message_id_is_refused(site: Site, ours: str) -> None:
+    params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "delivered"}
+    path = f"/twilio/status?message={urllib.parse.quote(ours)}"  # as it goes on the wire
+    answer = site.post(path, params)
+    assert answer.status_code == 400, answer.text
+    assert "malformed" in answer.text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"ErrorCode": "3" * 40}, {"MessageStatus": "d" * 200}, {"MessageSid": "SM" + "1" * 80}],
+)
+def test_a_status_callback_with_impossible_values_is_refused(
+    site: Site, extra: dict[str, str]
+) -> None:
+    params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "undelivered", **extra}
+    assert site.post("/twilio/status", params).status_code == 400
+
+
+def test_a_flood_of_forged_requests_is_counted_not_written_one_by_one(site: Site) -> None:
+    params = {"MessageSid": "SM" + "9" * 32, "From": PERSON, "To": OUR_NUMBER, "Body": "JOIN"}
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+
+        def forge(_: int) -> int:
+            answer = client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": "x"})
+            return answer.status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(forge, range(2000)))
+    assert statuses == [403] * 2000
+    assert site.text_in(PERSON, "JOIN", sid="SM" + "8" * 32).status_code == 200  # still served
+
+    site.app.state.refusals.flush()
+    detailed = count(site.runtime.db, WebhookRejection)
+    with site.runtime.db.transaction() as tx:
+        counted = tx.scalar(select(func.sum(WebhookRefusalCount.count)))
+    assert 1 <= detailed <= 60  # a minute's budget
+    assert counted == 2000  # but every one is counted
+    assert count(site.runtime.db, Message, Message.direction == "in") == 1
+
+
+def test_refusals_in_detail_are_purged_and_their_counts_kept(db: Database) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    refusals = Refusals(db, clock=clock)
+    for _ in range(3):
+        assert refusals.count("/twilio/sms", "bad-signature", 403)
+        refusals.record("/twilio/sms", "bad-signature", 403, 120)
+    clock.now += timedelta(days=29)
+    assert purge_refusals(db, keep_days=30, clock=clock) == 0
+    clock.now += timedelta(days=2)
+    assert purge_refusals(db, keep_days=30, clock=clock) == 3
+    assert count(db, WebhookRejection) == 0
+    with db.transaction() as tx:
+        assert tx.scalar(select(func.sum(WebhookRefusalCount.count))) == 3
