@@ -9,3 +9,6 @@ SLACK = "slack"  # a Slack user id: a direct message
 
 PHONE_SCHEMES = (TEL, SIM)
 """Schemes whose addresses are phone numbers (a coordinator names a person by number)."""
+
+CHANNEL_SCHEMES = {"sms": (TEL, SIM), "slack": (SLACK,)}
+"""The schemes of each channel a flow or event may prefer (``channel: slack``)."""

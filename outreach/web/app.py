@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from outreach.channels.fake_slack import FakeSlack
 from outreach.services.runtime import Runtime
-from outreach.web import health, simulator, twilio
+from outreach.web import health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,11 @@ class ContentLengthLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI:
-    """The web app over ``runtime``; ``background`` (a worker with start/stop) runs alongside."""
+def create_app(
+    runtime: Runtime, *, background: object | None = None, fake_slack: FakeSlack | None = None
+) -> FastAPI:
+    """The web app over ``runtime``; ``background`` (a worker with start/stop) runs alongside;
+    ``fake_slack`` is the demo's made-up Slack workspace, shown beside the phone simulator."""
     settings = runtime.settings
 
     @asynccontextmanager
@@ -67,6 +71,7 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
             if background is not None:
                 background.stop()  # type: ignore[attr-defined]
             app.state.writer.shutdown(wait=True)
+            app.state.slack_executor.shutdown(wait=True)
 
     app = FastAPI(
         title="Outreach", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
@@ -93,6 +98,9 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
     app.add_middleware(ContentLengthLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(twilio.router)
+    slack.mount(app, runtime)
     app.include_router(simulator.router)
+    app.state.fake_slack = fake_slack
+    app.include_router(slack_simulator.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
