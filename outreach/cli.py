@@ -387,7 +387,15 @@ def demo(
         }
     )
     _logging()
-    with _runtime(ctx, settings, clock=FastClock(600) if fast else utcnow) as rt:
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    with (
+        demo_data.slack_workspace(f"http://{local}:{port}/slack/events") as slack,
+        _runtime(
+            ctx,
+            settings.model_copy(update=demo_data.slack_settings(slack)),
+            clock=FastClock(600) if fast else utcnow,
+        ) as rt,
+    ):
         migrate.upgrade(rt.db)
         demo_data.seed(rt)
         url = f"http://{host}:{port}/simulator"
@@ -401,8 +409,9 @@ def demo(
             "  the day, a survey after"
             + (" (the clock runs 10 minutes a second)." if fast else "; --fast speeds it up.")
         )
+        typer.echo("  Priya is on Slack: her DM, with buttons, is beside the phone.")
         typer.echo("  Press Ctrl+C to stop.\n")
-        _serve(create_app(rt, background=Worker(rt)), host, port)
+        _serve(create_app(rt, background=Worker(rt), fake_slack=slack), host, port)
 
 
 @app.command()
