@@ -42,6 +42,7 @@ from outreach.store import migrate
 from outreach.store.database import Database
 from outreach.translations import report as check_report
 from outreach.translations import workflow as translations
+from outreach.web import slack as slack_web
 from outreach.web.app import create_app
 
 app = typer.Typer(no_args_is_help=True, help="Outreach: co-produce services by SMS and Slack.")
@@ -52,6 +53,7 @@ retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no lo
 outbox_app = typer.Typer(no_args_is_help=True, help="Messages waiting to be sent.")
 i18n_app = typer.Typer(no_args_is_help=True, help="Translations: extract, update, compile, check.")
 events_app = typer.Typer(no_args_is_help=True, help="Big Conversation events: list, show, invite.")
+slack_app = typer.Typer(no_args_is_help=True, help="The Slack app.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
@@ -59,6 +61,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(events_app, name="events")
+app.add_typer(slack_app, name="slack")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -432,6 +435,20 @@ def worker(ctx: typer.Context) -> None:
     _logging()
     with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt, SystemExit):
         Worker(rt).run_forever()
+
+
+@slack_app.command("socket")
+def slack_socket(ctx: typer.Context) -> None:
+    """Run the Slack app over Socket Mode, for local development (no public URL needed)."""
+    settings = _settings(ctx)
+    if not settings.slack_enabled or settings.slack_app_token is None:
+        raise _fail(
+            "Socket Mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN "
+            "(an xapp- token with connections:write): see the README's Slack section"
+        )
+    _logging()
+    with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt):
+        slack_web.socket_mode(rt, settings.slack_app_token.get_secret_value())
 
 
 @events_app.command("list")

@@ -22,6 +22,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from slack_bolt import Ack, App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
@@ -84,6 +85,15 @@ def bolt_app(rt: Runtime, *, executor: ThreadPoolExecutor | None = None) -> App 
     app.action(MENU_ACTION)(ack=ack_now, lazy=[on_menu])
     app.command(COMMAND)(ack=ack_now, lazy=[on_command])
     return app
+
+
+def socket_mode(rt: Runtime, app_token: str) -> None:
+    """Run the Slack app over Socket Mode until interrupted: Slack sends over a websocket
+    this process opens, so a laptop needs no public URL."""
+    bolt = bolt_app(rt)
+    if bolt is None:
+        raise RuntimeError("Slack is not configured")
+    SocketModeHandler(bolt, app_token).start()  # type: ignore[no-untyped-call]
 
 
 def mount(app: FastAPI, rt: Runtime) -> None:

@@ -121,6 +121,7 @@ def test_invitation_as_buttons_yes_pressed_recorded_and_message_updated_once(
     menu = invitation["blocks"][0]["accessory"]
     assert menu["type"] == "overflow"
     assert menu["options"][0]["text"]["text"] == "Stop these messages"
+    # No auth.test, at start-up or since: the app needs no network to build.
     assert [c.method for c in slack.calls] == ["conversations.open", "chat.postMessage"]
 
     shown = slack.dm(PERSON)[0]  # as the person's screen shows it, buttons and all
@@ -142,6 +143,7 @@ def test_invitation_as_buttons_yes_pressed_recorded_and_message_updated_once(
     assert str(site.runtime.dispatcher.flush()) == "1 sent"  # the next question, once
     assert len(slack.dm(PERSON)) == 2
     assert slack.dm(PERSON)[1]["text"].startswith("Great! Would anything help you")
+    assert not slack.calls_to("auth.test")
 
 
 def test_unsigned_wrongly_signed_and_stale_requests_get_401_and_are_recorded(
@@ -266,3 +268,41 @@ def test_help_by_slash_command_and_messages_in_channels_are_ignored(
     time.sleep(0.3)
     assert count(db, Message, Message.direction == "in") == 1  # only DMs are conversations
     assert count(db, Contact, Contact.opted_out.is_(True)) == 0
+
+
+def test_socket_mode_without_an_app_token_says_what_to_set(settings: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from outreach.cli import app
+
+    configured = settings.model_copy(
+        update={"slack_bot_token": SecretStr("xoxb-1"), "slack_signing_secret": SecretStr("s")}
+    )
+    result = CliRunner().invoke(app, ["slack", "socket"], obj=configured)
+    assert result.exit_code == 1
+    assert "SLACK_APP_TOKEN" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_manifest_asks_for_what_outreach_calls_and_points_at_one_url() -> None:
+    import yaml
+
+    from tests.conftest import ROOT
+
+    manifest = yaml.safe_load((ROOT / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
+    settings = manifest["settings"]
+    urls = {
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+    }
+    assert urls == {"https://outreach.example.org/slack/events"}
+    assert settings["event_subscriptions"]["bot_events"] == ["message.im"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "chat:write",
+        "im:write",
+        "im:history",
+        "users:read",
+        "commands",
+    }
+    assert manifest["features"]["slash_commands"][0]["command"] == "/outreach"
