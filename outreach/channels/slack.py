@@ -37,6 +37,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from outreach.channels.base import Inbound, Outgoing, Rendered, SendResult
 from outreach.channels.sms import numbered
+from outreach.contacts.addresses import SLACK_USER_ID as _USER_ID
 from outreach.content import Choice, Content
 from outreach.i18n.catalogs import N_, Translate, english
 
@@ -53,7 +54,6 @@ ANSWER_ACTION = "outreach_answer"  # action ids start with it: outreach_answer_0
 MENU_ACTION = "outreach_menu"  # every message's menu: stop these messages, help
 MENU = ("stop", "help")  # what the menu offers: the keywords it stands for
 _BLOCK_ID = re.compile(r"^outreach_answer:(\d{1,18}):\d{1,2}$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 
 STOP_LABEL = N_("Stop these messages")
 HELP_LABEL = N_("Help")
@@ -301,6 +301,19 @@ class SlackChannel:
             log.warning("could not update an answered Slack message: %s", _reason(exc))
             return False
         return True
+
+    def profile(self, user: str) -> tuple[str | None, str | None]:
+        """A person's first name and time zone as Slack knows them (None where it does not)."""
+        try:
+            found = self.retrying_client.users_info(user=user)["user"]
+        except (SlackApiError, urllib.error.URLError, OSError, KeyError, TypeError) as exc:
+            log.warning("could not read a Slack profile: %s", _reason(exc))
+            return None, None
+        profile = found.get("profile") or {}
+        name = profile.get("first_name") or found.get("real_name") or profile.get("real_name")
+        first = str(name).split()[0][:100] if name and str(name).strip() else None
+        zone = found.get("tz")
+        return first, str(zone)[:64] if zone else None
 
     def explain(self, error_code: str) -> SendResult | None:
         return None  # Slack sends no delivery reports

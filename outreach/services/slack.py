@@ -10,6 +10,7 @@ threads, so nothing here has to fit in Slack's three seconds.
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from outreach.channels.base import Inbound
 from outreach.channels.slack import Press, SlackChannel
 from outreach.content import Content
 from outreach.conversations.service import Conversations, Received
+from outreach.store import contacts
 from outreach.store.database import Database
 from outreach.store.models import Contact, Message
 
@@ -32,8 +34,16 @@ class SlackInbox:
         self.db = db
 
     def receive(self, inbound: Inbound | None) -> Received | None:
-        """A typed DM, a menu choice or a slash command (None: nothing to act on)."""
-        return self.conversations.receive(inbound) if inbound is not None else None
+        """A typed DM, a menu choice or a slash command (None: nothing to act on). Someone
+        new gets their first name and time zone from their Slack profile."""
+        if inbound is None:
+            return None
+        with self.db.transaction() as tx:
+            known = contacts.find_address(tx, inbound.scheme, inbound.sender) is not None
+        received = self.conversations.receive(inbound)
+        if not known:
+            self._introduce(received.contact_id, inbound.sender)
+        return received
 
     def press(self, press: Press | None) -> Received | None:
         """An answer button: the answer goes to the conversation, then the message is updated
@@ -47,6 +57,20 @@ class SlackInbox:
                 self.channel.show_answer(press, *asked)
         return received
 
+    def _introduce(self, contact_id: int, user: str) -> None:
+        name, zone = self.channel.profile(user)
+        changes: dict[str, str] = {}
+        if name:
+            changes["first_name"] = name
+        if zone and _known_zone(zone):
+            changes["timezone"] = zone  # their quiet hours are kept where they are
+        if changes:
+            with self.db.transaction() as tx:
+                contact = tx.get(Contact, contact_id)
+                if contact is not None and contact.first_name is None:
+                    for column, value in changes.items():
+                        setattr(contact, column, value)
+
     def _asked(self, message_id: int) -> tuple[Content, str] | None:
         """The content of a message we sent and its person's language."""
         with self.db.transaction() as tx:
@@ -59,3 +83,11 @@ class SlackInbox:
             return None  # erased or purged meanwhile: nothing to show again
         content = Content.from_json(found.content) if found.content else Content(found.body)
         return content, found.language
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

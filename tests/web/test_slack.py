@@ -306,3 +306,24 @@ def test_the_manifest_asks_for_what_outreach_calls_and_points_at_one_url() -> No
         "commands",
     }
     assert manifest["features"]["slash_commands"][0]["command"] == "/outreach"
+
+
+def test_someone_new_writing_on_slack_is_named_and_timed_from_their_profile(
+    site: Site, slack: FakeSlack, db: Database
+) -> None:
+    slack.add_user("U0NEWCOMER", "Olu Adeyemi", tz="America/New_York")
+    assert slack.say("U0NEWCOMER", "JOIN") == 200
+    eventually(lambda: slack.calls_to("users.info"))
+    contact = eventually(
+        lambda: next(iter(_contacts_named(db, "Olu")), None),
+    )
+    assert contact.timezone == "America/New_York"
+    site.runtime.dispatcher.flush()
+    assert slack.dm("U0NEWCOMER")[-1]["text"].startswith("Welcome to the Big Conversation!")
+
+
+def _contacts_named(db: Database, name: str) -> list[Contact]:
+    with db.transaction() as tx:
+        found = list(tx.scalars(select(Contact).where(Contact.first_name == name)))
+        tx.expunge_all()
+        return found
