@@ -10,7 +10,7 @@ threads, so nothing here has to fit in Slack's three seconds.
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from outreach.store.database import Database
 from outreach.store.models import Contact, Message
 
 log = logging.getLogger(__name__)
+_ZONES = frozenset(available_timezones())
 
 
 class SlackInbox:
@@ -62,7 +63,7 @@ class SlackInbox:
         changes: dict[str, str] = {}
         if name:
             changes["first_name"] = name
-        if zone and _known_zone(zone):
+        if zone and zone in _ZONES:
             changes["timezone"] = zone  # their quiet hours are kept where they are
         if changes:
             with self.db.transaction() as tx:
@@ -83,11 +84,3 @@ class SlackInbox:
             return None  # erased or purged meanwhile: nothing to show again
         content = Content.from_json(found.content) if found.content else Content(found.body)
         return content, found.language
-
-
-def _known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
