@@ -196,7 +196,9 @@ class Conversations:
     def _receive(self, tx: Session, inbound: Inbound) -> Received:
         turn = _Turn(tx, self._person_for(tx, inbound), self.clock())
         person, now, c = turn.person, turn.now, tx.connection()
-        if person.address_id is not None:
+        if person.address_id is not None and not person.created:
+            # A new contact's one address is their first, which is where they are reached
+            # until they write from another: nothing to record, no statement spent.
             contacts.replied_from(c, person.address_id, now)
         logged = {
             "contact_id": person.id,
