@@ -41,6 +41,7 @@ from outreach.store import migrate
 from outreach.store.database import Database
 from outreach.translations import report as check_report
 from outreach.translations import workflow as translations
+from outreach.web import slack as slack_web
 from outreach.web.app import create_app
 
 app = typer.Typer(no_args_is_help=True, help="Outreach: co-produce services by SMS and Slack.")
@@ -51,6 +52,7 @@ retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no lo
 outbox_app = typer.Typer(no_args_is_help=True, help="Messages waiting to be sent.")
 i18n_app = typer.Typer(no_args_is_help=True, help="Translations: extract, update, compile, check.")
 events_app = typer.Typer(no_args_is_help=True, help="Big Conversation events: list, show, invite.")
+slack_app = typer.Typer(no_args_is_help=True, help="The Slack app.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
@@ -58,6 +60,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(events_app, name="events")
+app.add_typer(slack_app, name="slack")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -386,7 +389,15 @@ def demo(
         }
     )
     _logging()
-    with _runtime(ctx, settings, clock=FastClock(600) if fast else utcnow) as rt:
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    with (
+        demo_data.slack_workspace(f"http://{local}:{port}/slack/events") as slack,
+        _runtime(
+            ctx,
+            settings.model_copy(update=demo_data.slack_settings(slack)),
+            clock=FastClock(600) if fast else utcnow,
+        ) as rt,
+    ):
         migrate.upgrade(rt.db)
         demo_data.seed(rt)
         url = f"http://{host}:{port}/simulator"
@@ -400,8 +411,9 @@ def demo(
             "  the day, a survey after"
             + (" (the clock runs 10 minutes a second)." if fast else "; --fast speeds it up.")
         )
+        typer.echo("  Priya is on Slack: her DM, with buttons, is beside the phone.")
         typer.echo("  Press Ctrl+C to stop.\n")
-        _serve(create_app(rt, background=rt.worker()), host, port)
+        _serve(create_app(rt, background=rt.worker(), fake_slack=slack), host, port)
 
 
 @app.command()
@@ -422,6 +434,20 @@ def worker(ctx: typer.Context) -> None:
     _logging()
     with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt, SystemExit):
         rt.worker().run_forever()
+
+
+@slack_app.command("socket")
+def slack_socket(ctx: typer.Context) -> None:
+    """Run the Slack app over Socket Mode, for local development (no public URL needed)."""
+    settings = _settings(ctx)
+    if not settings.slack_enabled or settings.slack_app_token is None:
+        raise _fail(
+            "Socket Mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN "
+            "(an xapp- token with connections:write): see the README's Slack section"
+        )
+    _logging()
+    with _runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt):
+        slack_web.socket_mode(rt, settings.slack_app_token.get_secret_value())
 
 
 @events_app.command("list")

@@ -94,6 +94,31 @@ class Settings(BaseSettings):
     )
     send_batch: int = Field(50, ge=1, le=1000)
 
+    # Slack: a DM channel for people, and the app partners use; on when the bot token and the
+    # signing secret are both set
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=_env("SLACK_APP_TOKEN"),
+        description="An xapp- token: Socket Mode for local development (`outreach slack socket`)",
+    )
+    slack_bot_user_id: str | None = Field(
+        None,
+        validation_alias=_env("SLACK_BOT_USER_ID"),
+        description="The app's bot user (U...): its own messages are never read as replies",
+    )
+    slack_api_url: str | None = Field(
+        None, description="Call this Web API address instead of Slack's (the fake Slack)"
+    )
+    slack_rehearsal: bool = Field(
+        False,
+        description="Slack people are made up (the demo's fake Slack): nothing waits for quiet "
+        "hours",
+    )
+
     # What an SMS segment costs, for the estimate before invitations go out
     sms_price_per_segment: float = Field(0.04, ge=0)
     sms_currency: str = "GBP"
@@ -109,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def twilio_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def alphanumeric_sender(self) -> bool:

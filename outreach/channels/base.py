@@ -83,6 +83,7 @@ class Inbound:
     text: str
     provider_id: str  # the channel's own id for the message, for de-duplication
     button: str | None = None  # the option key of a pressed button (Slack)
+    in_reply_to: int | None = None  # ours: the message whose button was pressed
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outreach.channels.base import Channel, Inbound
 from outreach.channels.setup import make_channels
 from outreach.clock import Clock, utcnow
+from outreach.contacts.addresses import CHANNEL_SCHEMES
 from outreach.contacts.keywords import Keyword, PossibleOptOut, classify
 from outreach.conversations import places
 from outreach.conversations.commands import Commands
@@ -44,7 +46,7 @@ class Received:
     """What became of an inbound message, and what was queued in answer (a channel that
     answers within the request, such as voice, can say it at once)."""
 
-    status: Literal["processed", "duplicate"]
+    status: Literal["processed", "duplicate", "stale"]  # stale: a button on an old question
     message_id: int
     contact_id: int
     queued: tuple[Queued, ...] = ()
@@ -127,7 +129,8 @@ class Conversations:
             raise FlowNotFound(flow, list(self.engine.flows))
         with self.db.transaction() as tx:
             c = tx.connection()
-            turn = _Turn(tx, self._lock(tx, contact_id), self.clock())
+            prefer = self._preferred(c, flow, event_id)
+            turn = _Turn(tx, self._lock(tx, contact_id, prefer), self.clock())
             if due_id is not None:
                 item = due.get(c, due_id)
                 if item is None:
@@ -170,6 +173,10 @@ class Conversations:
             row = sessions.by_id(c, item.session_id)
             if row is None or row.status != "waiting" or item.seq is None:
                 return False
+            session = _engine_session(row)
+            prefer = self._preferred(c, session.flow if session else None, row.event_id)
+            if prefer:  # the person is locked already: this only picks the address again
+                turn.person = self._lock(tx, item.contact_id, prefer)
             common: dict[str, Any] = {
                 "at": turn.now,
                 "contact": self._engine_contact(turn),
@@ -180,7 +187,7 @@ class Conversations:
                 if item.kind == "reminder"
                 else engine_state.TimeoutDue(seq=item.seq, **common)
             )
-            outcome = self.engine.handle(_engine_session(row), trigger)
+            outcome = self.engine.handle(session, trigger)
             self._apply(turn, row, outcome, row.event_id, initiated=True)
             return True
 
@@ -196,6 +203,10 @@ class Conversations:
     def _receive(self, tx: Session, inbound: Inbound) -> Received:
         turn = _Turn(tx, self._person_for(tx, inbound), self.clock())
         person, now, c = turn.person, turn.now, tx.connection()
+        if person.address_id is not None and not person.created:
+            # A new contact's one address is their first, which is where they are reached
+            # until they write from another: nothing to record, no statement spent.
+            contacts.replied_from(c, person.address_id, now)
         logged = {
             "contact_id": person.id,
             "address_id": person.address_id,
@@ -220,6 +231,9 @@ class Conversations:
             return Received("processed", message_id, person.id, tuple(turn.queued))
 
         row = self._waiting_session(turn)
+        if inbound.in_reply_to is not None and not _still_asking(c, inbound.in_reply_to, row):
+            # A button on a question answered or closed since: recorded, changes nothing.
+            return Received("stale", messages.log(c, logged), person.id)
         event_id = row.event_id if row is not None else None
         common: dict[str, Any] = {
             "at": now,
@@ -406,11 +420,20 @@ class Conversations:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def _lock(self, tx: Session, contact_id: int) -> Person:
-        person = contacts.lock(tx.connection(), contact_id)
+    def _lock(self, tx: Session, contact_id: int, prefer: tuple[str, ...] = ()) -> Person:
+        person = contacts.lock(tx.connection(), contact_id, prefer=prefer)
         if person is None:
             raise ContactNotFound()
         return person
+
+    def _preferred(self, c: Connection, flow: str | None, event_id: str | None) -> tuple[str, ...]:
+        """The address schemes what ``flow`` (for ``event_id``) sends should go to: the flow's
+        ``channel``, else the event's, else none (where the person last replied)."""
+        definition = self.engine.flows.get(flow) if flow else None
+        channel = definition.flow.channel if definition is not None else None
+        if channel is None and event_id is not None:
+            channel = stored_events.config(c, event_id).get("channel")
+        return CHANNEL_SCHEMES.get(channel, ()) if channel else ()
 
     def _person_for(self, tx: Session, inbound: Inbound) -> Person:
         """The sender's contact, locked; created (with a consent record) if new."""
@@ -453,6 +476,21 @@ def _engine_session(row: SessionRow | None) -> engine_state.Session | None:
     if row is None or row.state is None:
         return None
     return engine_state.Session.from_json(row.state)
+
+
+def _still_asking(c: Connection, message_id: int, row: SessionRow | None) -> bool:
+    """Whether the question of message ``message_id`` is the one the person's conversation
+    is waiting on now."""
+    asked = messages.asked(c, message_id)
+    session = _engine_session(row)
+    return (
+        asked is not None
+        and row is not None
+        and session is not None
+        and asked.direction == "out"
+        and asked.session_id == row.id
+        and asked.step == session.step
+    )
 
 
 def _set_field(turn: _Turn, name: str, value: Any) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from outreach.flows.schema import Duration, Identifier, QuietWindow
+from outreach.flows.schema import ChannelName, Duration, Identifier, QuietWindow
 
 # What a person's RSVP can be. "offered" holds a freed place for someone from the waitlist.
 RsvpStatus = Literal["invited", "yes", "maybe", "no", "waitlist", "offered"]
@@ -104,6 +104,9 @@ class EventSpec(_Model):
     place_offer: Identifier = "event-place-offer"
     changed: Identifier = "event-changed"
     quiet_hours: QuietWindow | None = None
+    # Where its invitations and reminders go for a person with several addresses, unless the
+    # flow says (default: the channel they last replied on).
+    channel: ChannelName | None = None
 
     @field_validator("timezone")
     @classmethod

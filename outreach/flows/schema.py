@@ -25,6 +25,8 @@ Duration = Annotated[
     timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)
 ]
 Scalar = str | int | float | bool
+# The channel a flow or event prefers for what it starts, where a person has more than one.
+ChannelName = Literal["sms", "slack"]
 
 
 def _as_list(value: Any) -> Any:
@@ -279,4 +281,7 @@ class Flow(_Model):
     expire_after: Duration = timedelta(days=7)
     uses_fields: list[Identifier] = []
     quiet_hours: QuietWindow | None = None
+    # Where what this flow starts goes for a person with several addresses (default: the
+    # channel they last replied on).
+    channel: ChannelName | None = None
     steps: list[Step] = Field(min_length=1)

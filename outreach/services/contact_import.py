@@ -27,7 +27,7 @@ from babel import Locale, UnknownLocaleError
 from sqlalchemy.orm import Session
 
 from outreach.clock import Clock, utcnow
-from outreach.contacts.addresses import SIM, SLACK, TEL
+from outreach.contacts.addresses import SIM, SLACK, SLACK_USER_ID, TEL
 from outreach.contacts.phones import normalize_phone
 from outreach.errors import ImportFileError, InvalidPhoneNumber
 from outreach.store import audit, consent, contacts
@@ -329,6 +329,9 @@ def _check_values(values: dict[str, Any], default_language: str, default_timezon
     timezone = values.setdefault("timezone", default_timezone)
     if not _known_timezone(timezone):
         return f"unknown time zone {timezone!r}: use a name like Europe/London"
+    slack_id = values.get("slack_user_id")
+    if slack_id is not None and not SLACK_USER_ID.match(slack_id):
+        return "slack_user_id must be a Slack member id like U024BE7LH (Copy member ID)"
     if "postcode_district" in values:
         # Keep only the district (data minimisation): "WR1 3AB" is stored as "WR1".
         match = _POSTCODE.match(values["postcode_district"].upper().replace(" ", ""))

@@ -430,6 +430,7 @@ def _config(spec: EventSpec) -> dict[str, Any]:
         "place_offer": spec.place_offer,
         "changed": spec.changed,
         "invitation": spec.invitation,
+        "channel": spec.channel,
         "quiet_hours": (
             {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()} if quiet else None
         ),

@@ -3,7 +3,8 @@
 A person is found by an address (``scheme``, ``address``) and locked for the transaction that
 handles their message, so two messages from one person are handled one after the other while
 different people proceed in parallel. Replies go back to the address a message came from;
-what Outreach starts goes to the person's first address.
+what Outreach starts goes to an address of the channel the flow or event prefers, else to the
+one the person last replied from, else to their first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Row,
     bindparam,
+    case,
     insert,
     literal,
     select,
@@ -82,19 +84,26 @@ class Person:
         )
 
 
-# The person's first address: where what Outreach starts is sent.
-_first = addresses.alias("first_address")
-_FIRST_ADDRESS = (
-    select(_first.c.id)
-    .where(_first.c.contact_id == contacts.c.id)
-    .order_by(_first.c.id)
+# Where what Outreach starts is sent: an address in a preferred scheme, one that can take
+# messages, the one the person last wrote from, the first.
+_to = addresses.alias("chosen_address")
+_CHOSEN_ADDRESS = (
+    select(_to.c.id)
+    .where(_to.c.contact_id == contacts.c.id)
+    .order_by(
+        case((_to.c.scheme.in_(bindparam("prefer", expanding=True)), 0), else_=1),
+        case((_to.c.undeliverable.is_(None), 0), else_=1),
+        case((_to.c.last_inbound_at.is_(None), 1), else_=0),
+        _to.c.last_inbound_at.desc(),
+        _to.c.id,
+    )
     .limit(1)
     .correlate(contacts)
     .scalar_subquery()
 )
 _BY_ID = (
     select(*PERSON_COLUMNS, addresses.c.id.label("address_id"), addresses.c.scheme)
-    .select_from(contacts.outerjoin(addresses, addresses.c.id == _FIRST_ADDRESS))
+    .select_from(contacts.outerjoin(addresses, addresses.c.id == _CHOSEN_ADDRESS))
     .where(contacts.c.id == bindparam("key"))
     .with_for_update(of=contacts)
 )
@@ -107,11 +116,24 @@ _BY_ADDRESS = (
 _TAGS = select(contact_tags.c.tag).where(contact_tags.c.contact_id == bindparam("contact_id"))
 
 
-def lock(connection: Connection, contact_id: int) -> Person | None:
+def lock(connection: Connection, contact_id: int, *, prefer: Sequence[str] = ()) -> Person | None:
     """The contact, locked for this transaction (``FOR UPDATE`` on PostgreSQL; SQLite's one
-    writer is lock enough), with their first address."""
-    row = connection.execute(_BY_ID, {"key": contact_id}).first()
+    writer is lock enough), with the address to send to: one in the ``prefer`` schemes if they
+    have one, else where they last replied from, else their first."""
+    row = connection.execute(_BY_ID, {"key": contact_id, "prefer": list(prefer)}).first()
     return Person.from_row(row) if row is not None else None
+
+
+_REPLIED = (
+    update(addresses)
+    .where(addresses.c.id == bindparam("address_id"))
+    .values(last_inbound_at=bindparam("at"))
+)
+
+
+def replied_from(connection: Connection, address_id: int, at: datetime) -> None:
+    """The person wrote from this address at ``at`` (one update by key)."""
+    connection.execute(_REPLIED, {"address_id": address_id, "at": at})
 
 
 def lock_by_address(connection: Connection, scheme: str, address: str) -> Person | None:

@@ -118,6 +118,17 @@ def find_by_provider_id(connection: Connection, channel: str, provider_id: str) 
     ).first()
 
 
+_ASKED = select(
+    messages.c.contact_id, messages.c.session_id, messages.c.step, messages.c.direction
+).where(messages.c.id == bindparam("message_id"))
+
+
+def asked(connection: Connection, message_id: int) -> Any:
+    """Who a message went to and which conversation and step it belonged to (for a button
+    pressed on it), if it exists."""
+    return connection.execute(_ASKED, {"message_id": message_id}).first()
+
+
 def log(connection: Connection, values: dict[str, Any]) -> int:
     """Log a message that needs no sending (one that came in); returns its id."""
     return insert_row(connection, "messages", values)

@@ -99,6 +99,8 @@ class ContactAddress(Base):
     address: Mapped[str] = mapped_column(String(64))
     undeliverable: Mapped[str | None] = mapped_column(String(64))  # why it cannot get messages
     created_at: Mapped[datetime]
+    # When the person last wrote from here: what Outreach starts goes where they last replied.
+    last_inbound_at: Mapped[datetime | None]
 
 
 class ContactTag(Base):

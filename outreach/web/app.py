@@ -16,9 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from outreach.channels.fake_slack import FakeSlack
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
-from outreach.web import health, simulator, twilio
+from outreach.web import health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
 from outreach.web.security import SecurityHeaders
 
@@ -67,8 +68,11 @@ async def _write_refusal_counts(app: FastAPI) -> None:
             log.exception("refusal counts could not be written; trying again")
 
 
-def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI:
-    """The web app over ``runtime``; ``background`` (a worker with start/stop) runs alongside."""
+def create_app(
+    runtime: Runtime, *, background: object | None = None, fake_slack: FakeSlack | None = None
+) -> FastAPI:
+    """The web app over ``runtime``; ``background`` (a worker with start/stop) runs alongside;
+    ``fake_slack`` is the demo's made-up Slack workspace, shown beside the phone simulator."""
     settings = runtime.settings
 
     @asynccontextmanager
@@ -87,6 +91,7 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
                 background.stop()  # type: ignore[attr-defined]
             app.state.writer.submit(app.state.refusals.flush)
             app.state.writer.shutdown(wait=True)
+            app.state.slack_executor.shutdown(wait=True)
 
     app = FastAPI(
         title="Outreach", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
@@ -115,6 +120,9 @@ def create_app(runtime: Runtime, *, background: object | None = None) -> FastAPI
     app.add_middleware(SecurityHeaders, https=(settings.public_url or "").startswith("https://"))
     app.include_router(health.router)
     app.include_router(twilio.router)
+    slack.mount(app, runtime)
     app.include_router(simulator.router)
+    app.state.fake_slack = fake_slack
+    app.include_router(slack_simulator.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
