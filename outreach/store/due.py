@@ -57,6 +57,7 @@ def schedule_timer(
     seq: int,
     due_at: datetime,
     now: datetime,
+    payload: dict[str, Any] | None = None,
 ) -> None:
     """A conversation's reminder or timeout for wait number ``seq``."""
     insert_row(
@@ -68,7 +69,7 @@ def schedule_timer(
             "session_id": session_id,
             "seq": seq,
             "due_at": due_at,
-            "payload": {},
+            "payload": payload or {},
             "created_at": now,
         },
     )

@@ -118,6 +118,22 @@ def find_by_provider_id(connection: Connection, channel: str, provider_id: str) 
     ).first()
 
 
+def said_in(connection: Connection, session_id: int, kind: str) -> bool:
+    """Whether a message of ``kind`` went out in the conversation."""
+    return (
+        connection.execute(
+            select(messages.c.id)
+            .where(
+                messages.c.session_id == session_id,
+                messages.c.direction == "out",
+                messages.c.kind == kind,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def log(connection: Connection, values: dict[str, Any]) -> int:
     """Log a message that needs no sending (one that came in); returns its id."""
     return insert_row(connection, "messages", values)
