@@ -271,7 +271,14 @@ class Events:
             life = item.expires_at or spec.starts_utc
             payload = item.payload
             return self._fan_out(
-                tx, spec.event, payload["what"], payload["flow"], payload["to"], now, life
+                tx,
+                spec.event,
+                payload["what"],
+                payload["flow"],
+                payload["to"],
+                now,
+                life,
+                done_for=payload.get(due.DONE_FOR, ()),
             )
 
     def start(self, due_id: int) -> bool:
@@ -305,9 +312,12 @@ class Events:
         to: Sequence[str],
         now: datetime,
         expires_at: datetime,
+        *,
+        done_for: Sequence[int] = (),
     ) -> int:
         """One ``start`` row for each person whose RSVP is in ``to`` and who has not opted
-        out, in one statement."""
+        out (and was not sent it early by the phone simulator: ``done_for``), in one
+        statement."""
         chosen = (
             select(
                 literal("start"),
@@ -326,6 +336,8 @@ class Events:
                 Contact.erased_at.is_(None),
             )
         )
+        if done_for:
+            chosen = chosen.where(Rsvp.contact_id.not_in(list(done_for)))
         count = due.fan_out(tx, chosen)
         log.info("event %s: %s started for %d people", event_id, flow, count)
         return count

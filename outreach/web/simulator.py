@@ -209,8 +209,8 @@ async def api_start(request: Request, contact_id: int, body: StartFlow) -> dict[
 
 @api.post("/contacts/{contact_id}/fire")
 async def api_fire(request: Request, contact_id: int) -> dict[str, str | None]:
-    kind = await _call(sim.fire_next, runtime(request), contact_id)
-    return {"fired": kind}
+    fired: sim.Fired = await _call(sim.fire_next, runtime(request), contact_id)
+    return {"fired": fired.kind, "message": fired.message}
 
 
 def _as_dict(contact: sim.SimContact) -> dict[str, Any]:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from outreach.clock import ManualClock
 from outreach.services.demo import seed
 from outreach.services.runtime import Runtime
 from outreach.settings import Settings
 from outreach.store.database import Database
+from outreach.store.models import Message
 from outreach.web.app import create_app
 from outreach.web.simulator import LoginThrottle
 from tests.conftest import ROOT
@@ -35,6 +38,8 @@ def simulator(
     )
     runtime = Runtime.build(configured, clock=clock, db=db)
     seed(runtime)
+    runtime.due.run()  # as the demo's worker does at once: the invitations go out
+    runtime.dispatcher.flush()
     port = free_port()
     with running(create_app(runtime), port) as url:
         yield url, runtime
@@ -86,11 +91,94 @@ def test_fire_now_makes_the_reminder_arrive(simulator: tuple[str, Runtime]) -> N
     with logged_in(url) as client:
         amina = client.get("/simulator/api/contacts").json()[0]
         api = f"/simulator/api/contacts/{amina['id']}"
-        client.post(f"{api}/start", json={"flow": "big-conversation-invite"})
-        assert client.post(f"{api}/fire", json={}).json() == {"fired": "reminder"}
+        client.post(f"{api}/start", json={"flow": "event-place-offer"})
+        fired = client.post(f"{api}/fire", json={}).json()
         conversation = client.get(api).json()
-    assert [m["kind"] for m in conversation["messages"]] == ["question", "reminder"]
+    assert fired == {
+        "fired": "reminder",
+        "message": "A reminder of the question waiting for an answer happened now: 1 message sent.",
+    }
+    assert [m["kind"] for m in conversation["messages"]][-2:] == ["question", "reminder"]
     assert conversation["next_due"]["kind"] == "timeout"
+
+
+def test_fire_now_says_when_nothing_is_waiting(simulator: tuple[str, Runtime]) -> None:
+    url, _ = simulator
+    with logged_in(url) as client:
+        ola = client.post(
+            "/simulator/api/contacts", json={"phone": "07400 123499", "first_name": "Ola"}
+        ).json()
+        fired = client.post(f"/simulator/api/contacts/{ola['id']}/fire", json={}).json()
+    assert fired == {"fired": None, "message": "Nothing is waiting to happen for Ola."}
+
+
+def test_the_status_says_the_question_in_words_and_no_reminder_after_the_event(
+    simulator: tuple[str, Runtime],
+) -> None:
+    url, runtime = simulator
+    starts = runtime.clock() + timedelta(days=1, hours=3)  # the demo event
+    with logged_in(url) as client:
+        amina = client.get("/simulator/api/contacts").json()[0]
+        conversation = client.get(f"/simulator/api/contacts/{amina['id']}").json()
+    summary = conversation["session"]["summary"]
+    assert summary.startswith("big-conversation-invite is waiting for an answer to: “Hi Amina")
+    assert summary.endswith("Can you come?”")
+    assert "invite:" not in summary and "waiting at" not in summary  # no step names
+    # The invitation's 48h reminder would come after the event: the next thing is its close.
+    assert conversation["next_due"] == {
+        "kind": "timeout",
+        "at": starts.isoformat(),
+        "what": "the conversation closes, as its event stops taking replies then",
+    }
+    said = conversation["messages"][0]
+    assert (said["lang"], said["dir"], said["at"]) == ("en", "ltr", runtime.clock().isoformat())
+
+
+def test_fire_now_brings_the_events_reminders_to_one_person_only(
+    simulator: tuple[str, Runtime],
+) -> None:
+    url, runtime = simulator
+    with logged_in(url) as client:
+        people = {c["first_name"]: c["id"] for c in client.get("/simulator/api/contacts").json()}
+        amina, bronwen = people["Amina"], people["Bronwen"]
+        for cid in (amina, bronwen):
+            for reply in ("yes", "none"):
+                client.post(f"/simulator/api/contacts/{cid}/send", json={"text": reply})
+
+        def fire() -> dict[str, str]:
+            answer: dict[str, str] = client.post(
+                f"/simulator/api/contacts/{amina}/fire", json={}
+            ).json()
+            return answer
+
+        assert fire() == {
+            "fired": "event",
+            "message": "The event's reminder (event-reminder) happened now: 1 message sent.",
+        }
+        client.post(f"/simulator/api/contacts/{amina}/send", json={"text": "yes"})
+        assert fire()["message"] == (
+            "The event's reminder (event-reminder-soon) happened now: 1 message sent."
+        )
+        assert fire()["message"] == (
+            "The event's follow-up (post-event-survey) happened now: 1 message sent."
+        )
+
+    def reminders(cid: int) -> int:
+        with runtime.db.transaction() as tx:
+            return len(
+                tx.scalars(
+                    select(Message.id).where(
+                        Message.contact_id == cid,
+                        Message.flow == "event-reminder",
+                        Message.kind == "question",
+                    )
+                ).all()
+            )
+
+    assert (reminders(amina), reminders(bronwen)) == (1, 0)  # Bronwen's waits for its time
+    runtime.clock.now += timedelta(hours=3)  # type: ignore[attr-defined]
+    runtime.due.run()
+    assert (reminders(amina), reminders(bronwen)) == (1, 1)  # Amina's is not sent again
 
 
 @pytest.mark.skipif(
