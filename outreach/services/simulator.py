@@ -322,7 +322,7 @@ def conversation(rt: Runtime, contact_id: int) -> dict[str, Any]:
                 "flow": session.flow,
                 "status": session.status,
                 "end_reason": session.end_reason,
-                "summary": _summary(session, messages),
+                **_summary(session, messages),
             },
             "next_due": None
             if upcoming is None
@@ -330,12 +330,12 @@ def conversation(rt: Runtime, contact_id: int) -> dict[str, Any]:
         }
 
 
-def _summary(session: ConversationSession, messages: Sequence[Message]) -> str:
-    """Where the conversation stands, as a coordinator reads it: the question waited on, or
-    why it ended (never the flow's internal step names)."""
+def _summary(session: ConversationSession, messages: Sequence[Message]) -> dict[str, Any]:
+    """Where the conversation stands, as a coordinator reads it: the ``question`` waited on
+    (in the person's language), or why it ended; never the flow's internal step names."""
     if session.status != "waiting":
         why = ENDINGS.get(session.end_reason or "", session.end_reason or "it ended")
-        return f"{session.flow} ended: {why}."
+        return {"summary": f"{session.flow} ended: {why}.", "question": None}
     asked = next(
         (
             m
@@ -345,9 +345,12 @@ def _summary(session: ConversationSession, messages: Sequence[Message]) -> str:
         None,
     )
     if asked is None:
-        return f"{session.flow} is waiting for an answer."
+        return {"summary": f"{session.flow} is waiting for an answer.", "question": None}
     text = Content.from_json(asked.content).text if asked.content else (asked.body or "")
-    return f"{session.flow} is waiting for an answer to: “{' '.join(text.split())}”"
+    return {
+        "summary": f"{session.flow} is waiting for an answer to:",
+        "question": " ".join(text.split()),
+    }
 
 
 def _contact(rt: Runtime, contact_id: int) -> SimContact:
