@@ -233,20 +233,21 @@ class Conversations:
             return Received("processed", message_id, person.id, tuple(turn.queued))
 
         row = self._waiting_session(turn)
+        state = _engine_session(row)
         event_id = row.event_id if row is not None else None
         event = stored_events.fields(c, event_id)
         closed = None
-        if row is not None and self._closes(row, event, now):
+        if row is not None and state is not None and _closed(event, state, now):
             # The event has begun (or stopped taking replies): not an answer to go on with.
             closed = self._close(turn, row)
-            row, event_id, event = None, None, None
+            row, state, event_id, event = None, None, None, None
         common: dict[str, Any] = {"at": now, "contact": self._engine_contact(turn), "event": event}
         trigger: engine_state.Trigger = (
             engine_state.Button(value=inbound.button, **common)
             if inbound.button is not None
             else engine_state.Reply(text=inbound.text, **common)
         )
-        outcome = self.engine.handle(_engine_session(row), trigger)
+        outcome = self.engine.handle(state, trigger)
         inbound_id = self._apply(turn, row, outcome, event_id, event=event, inbound=logged)
         if not outcome.handled and closed is None:
             closed = self._closed_earlier(turn)
@@ -467,11 +468,6 @@ class Conversations:
             self._rsvp_flows[flow] = found
         return found
 
-    def _closes(self, row: SessionRow, event: Mapping[str, Any] | None, now: datetime) -> bool:
-        state = _engine_session(row)
-        closes = cutoff.closes_at(event, state.started_at) if state is not None else None
-        return closes is not None and now >= closes
-
     def _close(self, turn: _Turn, row: SessionRow) -> SessionRow:
         """End a conversation quietly at its event's close; returns it as it now stands."""
         c = turn.tx.connection()
@@ -562,6 +558,12 @@ def _engine_session(row: SessionRow | None) -> engine_state.Session | None:
     if row is None or row.state is None:
         return None
     return engine_state.Session.from_json(row.state)
+
+
+def _closed(event: Mapping[str, Any] | None, session: engine_state.Session, now: datetime) -> bool:
+    """Whether the event has closed the conversation by ``now``."""
+    closes = cutoff.closes_at(event, session.started_at)
+    return closes is not None and now >= closes
 
 
 def _set_field(turn: _Turn, name: str, value: Any) -> None:
