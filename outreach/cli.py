@@ -24,6 +24,7 @@ from outreach.clock import Clock, FastClock, utcnow
 from outreach.conversations.simulation import Simulation
 from outreach.errors import (
     ContactNotFound,
+    EventClosed,
     EventNotFound,
     FlowLoadError,
     FlowNotFound,
@@ -507,7 +508,7 @@ def events_invite(
                 plan = rt.events.plan(event_id)
             else:
                 invited = rt.events.invite(event_id)
-        except EventNotFound as exc:
+        except (EventNotFound, EventClosed) as exc:
             raise _fail(str(exc)) from None
     if not dry_run:
         typer.echo(f"{invited} people invited; the worker sends the invitations")

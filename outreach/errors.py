@@ -6,7 +6,8 @@
     │   ├── UnsafeYAML (ValueError)         a file uses a YAML feature flow files may not
     │   ├── TemplateSyntaxError (ValueError) a {placeholder} is malformed
     │   ├── FlowNotFound (LookupError)      no flow with that id
-    │   └── EventNotFound (LookupError)     no event with that id
+    │   ├── EventNotFound (LookupError)     no event with that id
+    │   └── EventClosed (ValueError)        an event no longer takes replies: nobody is invited
     ├── ContactError (ValueError)
     │   ├── InvalidPhoneNumber              the number cannot be an E.164 phone number
     │   └── ImportFileError                 a contacts file cannot be imported at all
@@ -93,6 +94,18 @@ class EventNotFound(FlowError, LookupError):
         self.event_id = event_id
         listing = ", ".join(sorted(known)) or "none"
         super().__init__(f"no event called {event_id!r} (known events: {listing})")
+
+
+class EventClosed(FlowError, ValueError):
+    """An event's replies have closed (its ``rsvp_until``, else its start): inviting people
+    now would only count them as invited."""
+
+    def __init__(self, event_id: str, closed: str) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"nobody was invited to {event_id!r}: replies closed on {closed} "
+            "(the event's rsvp_until, else its start)"
+        )
 
 
 class ContactError(OutreachError, ValueError):

@@ -23,6 +23,7 @@ from outreach.content import Content
 from outreach.flows.loader import FlowDefinition
 from outreach.flows.templates import render
 from outreach.i18n.catalogs import Translate
+from outreach.i18n.locales import format_value
 from outreach.settings import Settings
 from outreach.store import messages
 from outreach.store.contacts import Person
@@ -70,11 +71,23 @@ class Sender:
         channel = self.channels.get(scheme or "")
         return channel.render(content, language) if channel is not None else Rendered(content.text)
 
-    def system(self, language: str, template: str) -> Content:
+    def system(
+        self,
+        language: str,
+        template: str,
+        *,
+        timezone: str = "UTC",
+        values: Mapping[str, Any] | None = None,
+    ) -> Content:
         """A system text (an opt-out receipt, HELP) in the person's language, filled in from
-        the settings."""
+        the settings and ``values`` (dates shown in ``timezone``, as the language writes them)."""
         translated = self.translate(language, template)
-        text = render(translated, lambda p: self.values.get(p.name), lambda v, f: str(v))
+        known = {**self.values, **(values or {})}
+        text = render(
+            translated,
+            lambda p: known.get(p.name),
+            lambda v, f: format_value(v, f, language=language, timezone=timezone),
+        )
         return Content(text, kind="system")
 
     def queue(

@@ -25,7 +25,7 @@ from outreach.channels.setup import make_channels
 from outreach.clock import Clock, utcnow
 from outreach.contacts.addresses import CHANNEL_SCHEMES
 from outreach.contacts.keywords import Keyword, PossibleOptOut, classify
-from outreach.conversations import places
+from outreach.conversations import cutoff, places
 from outreach.conversations.commands import Commands
 from outreach.conversations.sending import Queued, Sender
 from outreach.errors import ContactNotFound, FlowNotFound
@@ -82,6 +82,7 @@ class Conversations:
         self.sender = Sender(
             channels=chosen, flows=engine.flows, settings=settings, translate=engine.translate
         )
+        self._rsvp_flows: dict[str, bool] = {}
         self.commands = Commands(
             sender=self.sender, language_flow=settings.language_flow, start_flow=self._keyword_flow
         )
@@ -146,15 +147,23 @@ class Conversations:
                 and rsvps.status(tx, event_id, turn.person.id) not in only_if
             ):
                 return False
+            event = stored_events.fields(c, event_id)
+            if event is not None and self._too_late(c, flow, event_id, event, turn.now):
+                return False
             current = self._waiting_session(turn)
             trigger = engine_state.Start(
-                flow=flow,
-                at=turn.now,
-                contact=self._engine_contact(turn),
-                event=stored_events.fields(c, event_id),
+                flow=flow, at=turn.now, contact=self._engine_contact(turn), event=event
             )
             outcome = self.engine.handle(_engine_session(current), trigger)
-            self._apply(turn, current, outcome, event_id, initiated=True, expires_at=expires_at)
+            self._apply(
+                turn,
+                current,
+                outcome,
+                event_id,
+                event=event,
+                initiated=True,
+                expires_at=expires_at,
+            )
             return True
 
     def fire(self, due_id: int, *, force: bool = False) -> bool:
@@ -173,22 +182,31 @@ class Conversations:
             row = sessions.by_id(c, item.session_id)
             if row is None or row.status != "waiting" or item.seq is None:
                 return False
-            session = _engine_session(row)
-            prefer = self._preferred(c, session.flow if session else None, row.event_id)
+            state = _engine_session(row)
+            prefer = self._preferred(c, state.flow if state else None, row.event_id)
             if prefer:  # the person is locked already: this only picks the address again
                 turn.person = self._lock(tx, item.contact_id, prefer)
+            event = stored_events.fields(c, row.event_id)
+            closes = cutoff.closes_at(event, state.started_at) if state is not None else None
+            if closes is not None and (turn.now >= closes or item.due_at >= closes):
+                self._close(turn, row)
+                return True
+            wanted = cutoff.remembered(item.payload)
+            if wanted is not None:  # the event moved later: the flow's own timers stand again
+                self._schedule(turn, row.id, item.seq, wanted, closes)
+                return True
             common: dict[str, Any] = {
                 "at": turn.now,
                 "contact": self._engine_contact(turn),
-                "event": stored_events.fields(c, row.event_id),
+                "event": event,
             }
             trigger: engine_state.Trigger = (
                 engine_state.ReminderDue(seq=item.seq, **common)
                 if item.kind == "reminder"
                 else engine_state.TimeoutDue(seq=item.seq, **common)
             )
-            outcome = self.engine.handle(session, trigger)
-            self._apply(turn, row, outcome, row.event_id, initiated=True)
+            outcome = self.engine.handle(state, trigger)
+            self._apply(turn, row, outcome, row.event_id, event=event, initiated=True)
             return True
 
     # -- receiving -----------------------------------------------------------------------------
@@ -231,23 +249,33 @@ class Conversations:
             return Received("processed", message_id, person.id, tuple(turn.queued))
 
         row = self._waiting_session(turn)
-        if inbound.in_reply_to is not None and not _still_asking(c, inbound.in_reply_to, row):
+        state = _engine_session(row)
+        if inbound.in_reply_to is not None and not _still_asking(
+            c, inbound.in_reply_to, row, state
+        ):
             # A button on a question answered or closed since: recorded, changes nothing.
             return Received("stale", messages.log(c, logged), person.id)
         event_id = row.event_id if row is not None else None
-        common: dict[str, Any] = {
-            "at": now,
-            "contact": self._engine_contact(turn),
-            "event": stored_events.fields(c, event_id),
-        }
+        event = stored_events.fields(c, event_id)
+        closed = None
+        if row is not None and state is not None and _closed(event, state, now):
+            # The event has begun (or stopped taking replies): not an answer to go on with.
+            closed = self._close(turn, row)
+            row, state, event_id, event = None, None, None, None
+        common: dict[str, Any] = {"at": now, "contact": self._engine_contact(turn), "event": event}
         trigger: engine_state.Trigger = (
             engine_state.Button(value=inbound.button, **common)
             if inbound.button is not None
             else engine_state.Reply(text=inbound.text, **common)
         )
-        outcome = self.engine.handle(_engine_session(row), trigger)
-        inbound_id = self._apply(turn, row, outcome, event_id, inbound=logged)
-        message_id = inbound_id if inbound_id is not None else messages.log(c, logged)
+        outcome = self.engine.handle(state, trigger)
+        inbound_id = self._apply(turn, row, outcome, event_id, event=event, inbound=logged)
+        if not outcome.handled and closed is None:
+            closed = self._closed_earlier(turn)
+        if inbound_id is not None:
+            message_id = inbound_id
+        else:
+            message_id = messages.log(c, {**logged, "session_id": closed.id if closed else None})
         flags = []
         if isinstance(command, PossibleOptOut):
             flags.append(
@@ -256,7 +284,9 @@ class Conversations:
                     f"the message contains {command.word!r}: check whether they want to stop",
                 )
             )
-        if not outcome.handled:
+        if not outcome.handled and closed is not None and self._tell_late(turn, closed):
+            flags.append(("after-event", "a reply after the event stopped taking replies"))
+        elif not outcome.handled:
             flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
         for reason, note in flags:
             handoffs.open_handoff(
@@ -282,16 +312,21 @@ class Conversations:
         outcome: engine_state.Outcome,
         event_id: str | None,
         *,
+        event: Mapping[str, Any] | None = None,
         initiated: bool = False,
         expires_at: datetime | None = None,
         inbound: dict[str, Any] | None = None,
     ) -> int | None:
         """Apply ``outcome``; returns the inbound message's id, if one was handed in to log.
         ``inbound`` (the message that led to it) is logged with the session it ended up in,
-        before anything is said in reply."""
+        before anything is said in reply. ``event`` is the event the conversation is about
+        (its fields): nothing of it is scheduled or worth sending past its close."""
         session = outcome.session
         if session is None:
             return None
+        closes = cutoff.closes_at(event, session.started_at)
+        if closes is not None and (expires_at is None or closes < expires_at):
+            expires_at = closes
         tx, person, now, c = turn.tx, turn.person, turn.now, turn.tx.connection()
         final: dict[str, Any] = {
             "flow": session.flow,
@@ -334,7 +369,8 @@ class Conversations:
             assert row is not None
             session_id, session_event = row.id, row.event_id
         inbound_id = messages.log(c, {**inbound, "session_id": session_id}) if inbound else None
-        rescheduled = new  # a new conversation has no timers to replace
+        wanted: dict[str, datetime] = {}
+        seq = None
         # What we start keeps the event's quiet hours, if it has its own.
         event_window = (
             stored_events.config(c, session_event).get("quiet_hours") if initiated else None
@@ -378,18 +414,7 @@ class Conversations:
             elif isinstance(action, engine_state.AddTag):
                 contacts.add_tag(c, person.id, action.tag)
             elif isinstance(action, engine_state.Schedule):
-                if not rescheduled:
-                    due.cancel_timers(c, session_id)
-                    rescheduled = True
-                due.schedule_timer(
-                    c,
-                    kind=action.kind,
-                    contact_id=person.id,
-                    session_id=session_id,
-                    seq=action.seq,
-                    due_at=action.due_at,
-                    now=now,
-                )
+                wanted[action.kind], seq = action.due_at, action.seq
             elif isinstance(action, engine_state.Handoff):
                 handoffs.open_handoff(
                     c,
@@ -407,11 +432,98 @@ class Conversations:
             ):
                 content = self.sender.system(person.language, places.WAITLISTED)
                 turn.queued.append(self.sender.queue(c, person, content, now))
+        if seq is not None:
+            if not new:  # a new conversation has no timers to replace
+                due.cancel_timers(c, session_id)
+            self._schedule(turn, session_id, seq, wanted, closes)
         if not new:
             sessions.save(c, session_id, final)
         if not session.active and not new:
             due.cancel_timers(c, session_id)
         return inbound_id
+
+    def _schedule(
+        self,
+        turn: _Turn,
+        session_id: int,
+        seq: int,
+        wanted: Mapping[str, datetime],
+        closes: datetime | None,
+    ) -> None:
+        """The timers the flow wants, none past the conversation's close."""
+        for kind, due_at, payload in cutoff.timers(wanted, closes):
+            due.schedule_timer(
+                turn.tx.connection(),
+                kind=kind,
+                contact_id=turn.person.id,
+                session_id=session_id,
+                seq=seq,
+                due_at=due_at,
+                now=turn.now,
+                payload=payload,
+            )
+
+    # -- an event's close ----------------------------------------------------------------------
+
+    def _too_late(
+        self,
+        c: Connection,
+        flow: str,
+        event_id: str | None,
+        event: Mapping[str, Any],
+        now: datetime,
+    ) -> bool:
+        """Whether ``flow`` asks about coming to an event whose replies have closed: its
+        invitation after ``rsvp_until``, any flow that records an RSVP after the start."""
+        if now >= event["starts_at"] and self._records_rsvp(flow):
+            return True
+        return now >= event["rsvp_until"] and flow == stored_events.config(c, event_id).get(
+            "invitation"
+        )
+
+    def _records_rsvp(self, flow: str) -> bool:
+        found = self._rsvp_flows.get(flow)
+        if found is None:
+            definition = self.engine.flows.get(flow)
+            found = definition is not None and any(s.rsvp for s in definition.flow.steps)
+            self._rsvp_flows[flow] = found
+        return found
+
+    def _close(self, turn: _Turn, row: SessionRow) -> SessionRow:
+        """End a conversation quietly at its event's close; returns it as it now stands."""
+        c = turn.tx.connection()
+        values = sessions.ended(cutoff.END_REASON, "the event stopped taking replies", turn.now)
+        state = _engine_session(row)
+        if state is not None:
+            ended = state.evolve(
+                status="ended", wait=None, ended_at=turn.now, end_reason=cutoff.END_REASON
+            )
+            values["state"] = ended.to_json()
+        sessions.save(c, row.id, values)
+        due.cancel_timers(c, row.id)
+        return SessionRow(row.id, "ended", row.event_id, values.get("state"), cutoff.END_REASON)
+
+    def _closed_earlier(self, turn: _Turn) -> SessionRow | None:
+        """The person's last conversation, if its event closed it."""
+        if turn.person.created:
+            return None
+        last = sessions.latest(turn.tx.connection(), turn.person.id)
+        return last if last is not None and last.end_reason == cutoff.END_REASON else None
+
+    def _tell_late(self, turn: _Turn, closed: SessionRow) -> bool:
+        """Tell someone replying to a closed conversation why it cannot go on (once per
+        conversation: the answer is its only system message); False if they were told."""
+        c = turn.tx.connection()
+        event = stored_events.fields(c, closed.event_id)
+        if event is None or messages.said_in(c, closed.id, "system"):
+            return False
+        person = turn.person
+        template, values = cutoff.late_notice(event, turn.now)
+        content = self.sender.system(
+            person.language, template, timezone=person.timezone, values=values
+        )
+        turn.queued.append(self.sender.queue(c, person, content, turn.now, session_id=closed.id))
+        return True
 
     def _answer_kind(self, flow: str, step: str) -> str:
         definition = self.engine.flows.get(flow)
@@ -478,11 +590,12 @@ def _engine_session(row: SessionRow | None) -> engine_state.Session | None:
     return engine_state.Session.from_json(row.state)
 
 
-def _still_asking(c: Connection, message_id: int, row: SessionRow | None) -> bool:
+def _still_asking(
+    c: Connection, message_id: int, row: SessionRow | None, session: engine_state.Session | None
+) -> bool:
     """Whether the question of message ``message_id`` is the one the person's conversation
     is waiting on now."""
     asked = messages.asked(c, message_id)
-    session = _engine_session(row)
     return (
         asked is not None
         and row is not None
@@ -491,6 +604,12 @@ def _still_asking(c: Connection, message_id: int, row: SessionRow | None) -> boo
         and asked.session_id == row.id
         and asked.step == session.step
     )
+
+
+def _closed(event: Mapping[str, Any] | None, session: engine_state.Session, now: datetime) -> bool:
+    """Whether the event has closed the conversation by ``now``."""
+    closes = cutoff.closes_at(event, session.started_at)
+    return closes is not None and now >= closes
 
 
 def _set_field(turn: _Turn, name: str, value: Any) -> None:

@@ -12,8 +12,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from outreach.durations import format_duration
 from outreach.flows.schema import ChannelName, Duration, Identifier, QuietWindow
 
 # What a person's RSVP can be. "offered" holds a freed place for someone from the waitlist.
@@ -98,6 +107,9 @@ class EventSpec(_Model):
     # Invitations go out by themselves at this offset (e.g. -21d); without it, a coordinator
     # sends them with `outreach events invite`.
     invite_at: Duration | None = None
+    # Replies about coming close at this offset (e.g. -2d, when numbers are due); without it,
+    # at the start. Conversations open then close quietly, and a late reply is told so.
+    rsvp_until: Duration | None = None
     reminders: list[Send] = []
     follow_up: Send | None = None
     # Flows the service starts itself: a freed place offered, the event moved.
@@ -117,6 +129,21 @@ class EventSpec(_Model):
             raise ValueError(
                 f"{value!r} is not a time zone: write one like Europe/London"
             ) from None
+        return value
+
+    @field_validator("rsvp_until")
+    @classmethod
+    def _closes_after_inviting(cls, value: timedelta | None, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        if value > timedelta(0):
+            raise ValueError("replies close at or before the start: write an offset like -2d")
+        invite_at = info.data.get("invite_at")
+        if invite_at is not None and invite_at >= value:
+            raise ValueError(
+                f"invitations (invite_at {format_duration(invite_at)}) would go out after "
+                f"replies close ({format_duration(value)}): invite earlier, or close later"
+            )
         return value
 
     @field_validator("starts_at", "ends_at")
@@ -150,6 +177,11 @@ class EventSpec(_Model):
     @property
     def starts_utc(self) -> datetime:
         return self.starts_at.replace(tzinfo=self.zone).astimezone(UTC)
+
+    @property
+    def rsvp_closes_utc(self) -> datetime:
+        """When replies about coming close: ``rsvp_until`` before the start, else the start."""
+        return self.starts_utc + (self.rsvp_until or timedelta(0))
 
     @property
     def ends_utc(self) -> datetime:

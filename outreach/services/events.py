@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from outreach.clock import Clock, utcnow
 from outreach.contacts.addresses import TEL
 from outreach.conversations.service import Conversations
-from outreach.errors import EventNotFound, FlowLoadError
+from outreach.errors import EventClosed, EventNotFound, FlowLoadError
 from outreach.events.library import EventDefinition
 from outreach.events.schema import AUDIENCE_COLUMNS, FOLLOW_UP_LIFE, Audience, EventSpec
 from outreach.flows import state as engine_state
@@ -182,7 +182,7 @@ class Events:
 
     def plan(self, event_id: str) -> InvitePlan:
         """What inviting now would do (``outreach events invite --dry-run``)."""
-        spec = self._spec(event_id)
+        spec = self._open_spec(event_id)
         with self.db.transaction() as tx:
             name_length = func.length(Contact.first_name)
             groups = tx.execute(
@@ -227,7 +227,7 @@ class Events:
     def invite(self, event_id: str) -> int:
         """Invite everyone in the audience not yet invited; returns how many. The flows start
         from the worker, a batch at a time, at the provider's pace."""
-        spec = self._spec(event_id)
+        spec = self._open_spec(event_id)
         self._sync_one(spec)
         with self.db.transaction() as tx:
             return self._invite(tx, spec, self.clock())
@@ -242,7 +242,7 @@ class Events:
             literal(spec.event),
             literal({"flow": spec.invitation, "what": "invite"}, DueWork.payload.type),
             literal(now, DueWork.due_at.type),
-            literal(spec.starts_utc, DueWork.expires_at.type),
+            literal(spec.rsvp_closes_utc, DueWork.expires_at.type),
             literal(now, DueWork.created_at.type),
         ).where(rsvps.invited_at(spec.event, now))
         due.fan_out(tx, invited)
@@ -271,7 +271,14 @@ class Events:
             life = item.expires_at or spec.starts_utc
             payload = item.payload
             return self._fan_out(
-                tx, spec.event, payload["what"], payload["flow"], payload["to"], now, life
+                tx,
+                spec.event,
+                payload["what"],
+                payload["flow"],
+                payload["to"],
+                now,
+                life,
+                done_for=payload.get(due.DONE_FOR, ()),
             )
 
     def start(self, due_id: int) -> bool:
@@ -305,9 +312,12 @@ class Events:
         to: Sequence[str],
         now: datetime,
         expires_at: datetime,
+        *,
+        done_for: Sequence[int] = (),
     ) -> int:
         """One ``start`` row for each person whose RSVP is in ``to`` and who has not opted
-        out, in one statement."""
+        out (and was not sent it early by the phone simulator: ``done_for``), in one
+        statement."""
         chosen = (
             select(
                 literal("start"),
@@ -326,6 +336,8 @@ class Events:
                 Contact.erased_at.is_(None),
             )
         )
+        if done_for:
+            chosen = chosen.where(Rsvp.contact_id.not_in(list(done_for)))
         count = due.fan_out(tx, chosen)
         log.info("event %s: %s started for %d people", event_id, flow, count)
         return count
@@ -366,6 +378,15 @@ class Events:
             raise EventNotFound(event_id, list(self.definitions))
         return spec
 
+    def _open_spec(self, event_id: str) -> EventSpec:
+        """The event, if it still takes replies: inviting after that would only count
+        people as invited."""
+        spec = self._spec(event_id)
+        if self.clock() >= spec.rsvp_closes_utc:
+            closed = spec.rsvp_closes_utc.astimezone(spec.zone)
+            raise EventClosed(event_id, f"{closed:%a %d %b %Y %H:%M}")
+        return spec
+
     def _spec_or_none(self, event_id: str) -> EventSpec | None:
         definition = self.definitions.get(event_id)
         return definition.spec if definition is not None else None
@@ -378,7 +399,15 @@ def _sends(spec: EventSpec) -> list[tuple[str, str, dict[str, Any], datetime, da
     stamp = starts.strftime("%Y%m%dT%H%M")
     out: list[tuple[str, str, dict[str, Any], datetime, datetime]] = []
     if spec.invite_at is not None:
-        out.append((f"{spec.event}/invite/{stamp}", "invite", {}, starts + spec.invite_at, starts))
+        out.append(
+            (
+                f"{spec.event}/invite/{stamp}",
+                "invite",
+                {},
+                starts + spec.invite_at,
+                spec.rsvp_closes_utc,
+            )
+        )
     for kind, index, send in spec.schedule():
         due = starts + send.at
         default_life = starts if kind == "reminder" else due + FOLLOW_UP_LIFE
@@ -431,6 +460,7 @@ def _config(spec: EventSpec) -> dict[str, Any]:
         "changed": spec.changed,
         "invitation": spec.invitation,
         "channel": spec.channel,
+        "rsvp_until": spec.rsvp_until.total_seconds() if spec.rsvp_until is not None else None,
         "quiet_hours": (
             {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()} if quiet else None
         ),

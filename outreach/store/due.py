@@ -57,6 +57,7 @@ def schedule_timer(
     seq: int,
     due_at: datetime,
     now: datetime,
+    payload: dict[str, Any] | None = None,
 ) -> None:
     """A conversation's reminder or timeout for wait number ``seq``."""
     insert_row(
@@ -68,7 +69,7 @@ def schedule_timer(
             "session_id": session_id,
             "seq": seq,
             "due_at": due_at,
-            "payload": {},
+            "payload": payload or {},
             "created_at": now,
         },
     )
@@ -143,6 +144,22 @@ def schedule_event_send(
     )
 
 
+# An event send's payload: the people it was done for early (the phone simulator's "now").
+DONE_FOR = "done_for"
+
+
+def done_early_for(tx: Session, due_id: int, contact_id: int) -> bool:
+    """Leave one person out of an event's send when it fans out, as it was done for them
+    already; False if the row is gone or a worker is expanding it."""
+    item = tx.get(DueWork, due_id, with_for_update=True)
+    if item is None or item.kind != "event" or item.claimed_by is not None:
+        return False
+    done = list(item.payload.get(DONE_FOR, []))
+    if contact_id not in done:
+        item.payload = {**item.payload, DONE_FOR: [*done, contact_id]}
+    return True
+
+
 def pending_event_sends(tx: Session, event_id: str) -> set[str]:
     """The run keys of an event's sends still waiting."""
     return set(
@@ -215,13 +232,3 @@ def release(tx: Session, due_ids: list[int], worker: str) -> None:
 
 def sweep(tx: Session, now: datetime) -> int:
     return leases.sweep(tx, due_work, now)
-
-
-def next_timer(tx: Session, contact_id: int, kinds: Collection[str]) -> DueWork | None:
-    """The person's next reminder or timeout (the phone simulator shows it)."""
-    return tx.scalar(
-        select(DueWork)
-        .where(DueWork.contact_id == contact_id, DueWork.kind.in_(list(kinds)))
-        .order_by(DueWork.due_at)
-        .limit(1)
-    )

@@ -6,7 +6,7 @@ about it see it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -61,6 +61,7 @@ def fields(connection: Connection, event_id: str | None) -> Mapping[str, Any] | 
     if found is None:
         return None
     places_left = None
+    rsvp_until = (found.config or {}).get("rsvp_until")  # seconds from the start, if set
     if found.capacity is not None:
         places_left = max(0, found.capacity - rsvps.places_taken(connection, event_id))
     return {
@@ -68,6 +69,7 @@ def fields(connection: Connection, event_id: str | None) -> Mapping[str, Any] | 
         "title": found.title,
         "starts_at": found.starts_at,
         "ends_at": found.ends_at,
+        "rsvp_until": found.starts_at + timedelta(seconds=rsvp_until or 0),
         "capacity": found.capacity,
         "places_left": places_left,
         "full": places_left == 0,

@@ -129,6 +129,22 @@ def asked(connection: Connection, message_id: int) -> Any:
     return connection.execute(_ASKED, {"message_id": message_id}).first()
 
 
+def said_in(connection: Connection, session_id: int, kind: str) -> bool:
+    """Whether a message of ``kind`` went out in the conversation."""
+    return (
+        connection.execute(
+            select(messages.c.id)
+            .where(
+                messages.c.session_id == session_id,
+                messages.c.direction == "out",
+                messages.c.kind == kind,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def log(connection: Connection, values: dict[str, Any]) -> int:
     """Log a message that needs no sending (one that came in); returns its id."""
     return insert_row(connection, "messages", values)

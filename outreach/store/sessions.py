@@ -25,18 +25,37 @@ class SessionRow:
     status: str
     event_id: str | None
     state: str | None
+    end_reason: str | None = None
 
 
-_COLUMNS = (sessions.c.id, sessions.c.status, sessions.c.event_id, sessions.c.state)
+_COLUMNS = (
+    sessions.c.id,
+    sessions.c.status,
+    sessions.c.event_id,
+    sessions.c.state,
+    sessions.c.end_reason,
+)
 _WAITING = select(*_COLUMNS).where(
     sessions.c.contact_id == bindparam("contact_id"), sessions.c.status == "waiting"
 )
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
+_LATEST = (
+    select(*_COLUMNS)
+    .where(sessions.c.contact_id == bindparam("contact_id"))
+    .order_by(sessions.c.id.desc())
+    .limit(1)
+)
 
 
 def waiting(connection: Connection, contact_id: int) -> SessionRow | None:
     """The person's conversation waiting for a reply, if any."""
     found = connection.execute(_WAITING, {"contact_id": contact_id}).first()
+    return SessionRow(*found) if found is not None else None
+
+
+def latest(connection: Connection, contact_id: int) -> SessionRow | None:
+    """The person's most recent conversation, waiting or ended."""
+    found = connection.execute(_LATEST, {"contact_id": contact_id}).first()
     return SessionRow(*found) if found is not None else None
 
 

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from outreach.channels.fake_slack import FakeSlack
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
-from outreach.web import health, simulator, slack, slack_simulator, twilio
+from outreach.web import auth, health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
 from outreach.web.security import SecurityHeaders
 
@@ -99,7 +99,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.counters = Counters()
     app.state.refusals = Refusals(runtime.db, clock=runtime.clock)
-    app.state.login_throttle = simulator.LoginThrottle()
+    app.state.login_throttle = auth.LoginThrottle()
     app.state.writer = ThreadPoolExecutor(
         runtime.db.dialect.writer_threads, thread_name_prefix="writer"
     )
@@ -121,6 +121,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(twilio.router)
     slack.mount(app, runtime)
+    app.include_router(auth.router)
     app.include_router(simulator.router)
     app.state.fake_slack = fake_slack
     app.include_router(slack_simulator.router)

@@ -15,11 +15,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from outreach.channels.fake_slack import FakeSlack
-from outreach.web.simulator import _require_json, _require_login
+from outreach.web.auth import require_json, require_login
 
 router = APIRouter(
     prefix="/simulator/api/slack",
-    dependencies=[Depends(_require_login), Depends(_require_json)],
+    dependencies=[Depends(require_login), Depends(require_json)],
 )
 
 
