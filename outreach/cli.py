@@ -533,7 +533,8 @@ def outbox_flush(ctx: typer.Context) -> None:
 
 
 def _serve(application: FastAPI, host: str, port: int) -> None:
-    uvicorn.run(application, host=host, port=port, proxy_headers=True, log_level="info")
+    # Forwarded headers are read by the app, from configured proxies only.
+    uvicorn.run(application, host=host, port=port, proxy_headers=False, log_level="info")
 
 
 def _logging() -> None:

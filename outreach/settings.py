@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_PASSWORD = 12
 
 
 def _env(name: str) -> AliasChoices:
@@ -54,9 +56,15 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="The https URL Twilio calls, e.g. https://outreach.example.org"
     )
-    admin_password: SecretStr | None = Field(None, description="Coordinators' password")
+    admin_password: SecretStr | None = Field(
+        None, description="Coordinators' password: at least 12 characters (four random words)"
+    )
     secret_key: SecretStr | None = Field(None, description="Signs login sessions")
     max_request_bytes: int = Field(64 * 1024, ge=1024)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of proxies whose X-Forwarded-For is believed (none by default)",
+    )
     refusal_days: int = Field(
         30, ge=1, description="Refused webhook requests are kept in detail this long"
     )
@@ -130,6 +138,17 @@ class Settings(BaseSettings):
     # Retention
     retention_days: int = Field(365, ge=1, description="Message bodies older than this are purged")
     retention_cron: str = Field("30 3 * * *", description="When the purge runs (crontab, UTC)")
+
+    @field_validator("admin_password")
+    @classmethod
+    def _strong(cls, password: SecretStr | None) -> SecretStr | None:
+        if password is not None and len(set(password.get_secret_value())) < MIN_PASSWORD // 2:
+            raise ValueError(f"too weak: use at least {MIN_PASSWORD} characters, not repeats")
+        if password is not None and len(password.get_secret_value()) < MIN_PASSWORD:
+            raise ValueError(
+                f"too short: use at least {MIN_PASSWORD} characters (e.g. four random words)"
+            )
+        return password
 
     @property
     def twilio_enabled(self) -> bool:

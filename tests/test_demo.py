@@ -26,7 +26,7 @@ def demo(tmp_path: Path, *options: str) -> Iterator[httpx.Client]:
         **os.environ,
         "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
         "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
-        "OUTREACH_ADMIN_PASSWORD": "letmein",
+        "OUTREACH_ADMIN_PASSWORD": "correct horse battery staple",
     }
     env.pop("OUTREACH_DATABASE_URL", None)
     process = subprocess.Popen(
@@ -48,12 +48,17 @@ def demo(tmp_path: Path, *options: str) -> Iterator[httpx.Client]:
             assert time.monotonic() < deadline, "the demo did not start"
             time.sleep(0.2)
         with httpx.Client(base_url=base) as browser:
-            assert browser.post("/login", data={"password": "letmein"}).status_code == 303
+            assert (
+                browser.post(
+                    "/login", data={"password": "correct horse battery staple"}
+                ).status_code
+                == 303
+            )
             yield browser
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
-    assert "log in with the password: letmein" in output
+    assert "log in with the password: correct horse battery staple" in output
     assert process.returncode == 0
 
 

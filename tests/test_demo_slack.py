@@ -83,7 +83,7 @@ def test_slack_view_in_a_browser_by_keyboard_at_desktop_and_phone_widths(tmp_pat
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{client.base_url}/login")
-            page.fill("#password", "letmein")
+            page.fill("#password", "correct horse battery staple")
             page.click("button[type=submit]")
             dm = page.locator("#slack-messages")
             expect(dm).to_contain_text("Hi Priya, you're invited", timeout=20_000)

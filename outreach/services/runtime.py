@@ -23,7 +23,7 @@ from outreach.scheduling.due import DueWorkRunner
 from outreach.scheduling.periodic import PeriodicJob, PeriodicRuns
 from outreach.scheduling.rate_limits import SharedRateLimit
 from outreach.scheduling.worker import Worker
-from outreach.services import privacy, webhooks
+from outreach.services import logins, privacy, webhooks
 from outreach.services.events import Events
 from outreach.services.flows import build_engine, load_events
 from outreach.settings import Settings
@@ -117,6 +117,7 @@ class Runtime:
             events.sync_job(),
             privacy.retention_job(settings, database, clock),
             webhooks.purge_job(settings, database, clock),
+            logins.purge_job(database, clock),
         ]
         periodic = PeriodicRuns(database, clock=clock, name=dispatcher.name)
         return cls(

@@ -404,3 +404,28 @@ class WebhookRefusalCount(Base):
     reason: Mapped[str] = mapped_column(String(64), primary_key=True)
     status_code: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginFailure(Base):
+    """A wrong password, by whom as far as can be told (a device the coordinator logged in
+    from before, else the address): shared by every web process, so a lock-out holds across
+    processes and restarts. Purged once out of the throttle's window."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_who_at", "who", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    who: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+
+
+class LoginSession(Base):
+    """A coordinator's login, known to the server: logging out revokes it, so a copied cookie
+    stops working at once. Only a hash of the session's secret is kept."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the secret
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeSerializer
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outreach.channels.fake_slack import FakeSlack
+from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
 from outreach.web import auth, health, simulator, slack, slack_simulator, twilio
@@ -99,7 +102,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.counters = Counters()
     app.state.refusals = Refusals(runtime.db, clock=runtime.clock)
-    app.state.login_throttle = auth.LoginThrottle()
+    app.state.login_throttle = LoginThrottle(runtime.db, clock=runtime.clock)
+    app.state.sessions = Sessions(runtime.db, clock=runtime.clock)
     app.state.writer = ThreadPoolExecutor(
         runtime.db.dialect.writer_threads, thread_name_prefix="writer"
     )
@@ -108,6 +112,7 @@ def create_app(
     else:
         secret = secrets.token_urlsafe(32)
         log.warning("OUTREACH_SECRET_KEY is not set: logins last until this process restarts")
+    app.state.device_signer = URLSafeSerializer(secret, salt="outreach-device")
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -118,6 +123,8 @@ def create_app(
     )
     app.add_middleware(ContentLengthLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, https=(settings.public_url or "").startswith("https://"))
+    # The client's address and scheme as a proxy we trust forwarded them; nobody else's word.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies or [])
     app.include_router(health.router)
     app.include_router(twilio.router)
     slack.mount(app, runtime)

@@ -1,31 +1,42 @@
-"""The coordinators' login: one shared password, signed session cookies, a throttle on guesses.
+"""The coordinators' login: one shared password, sessions the server knows, a throttle on guesses.
 
-Sessions are signed cookies (SameSite=strict). JSON APIs behind the login accept only
-``application/json`` bodies, which a cross-site form cannot send, so a logged-in coordinator's
-browser cannot be made to act by another site. Every coordinators' page and API depends on
-``require_login``.
+The session cookie is signed (SameSite=strict, Secure over https) and holds the secret of a
+session kept in the store (``outreach.services.logins``): logging out revokes it everywhere.
+Wrong passwords are counted per device (a signed cookie set at a successful login) or, for a
+browser that has never logged in, per client address: the address the connection comes from,
+or the one a configured proxy (``OUTREACH_TRUSTED_PROXIES``) forwarded, and no other. JSON APIs
+behind the login accept only ``application/json`` bodies, which a cross-site form cannot send.
+Every coordinators' page and API depends on ``require_login``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import time
-from collections import deque
+import secrets
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.concurrency import run_in_threadpool
 
+from outreach.services.logins import LoginThrottle, Sessions
 from outreach.web.common import runtime
 from outreach.web.pages import templates
 
 router = APIRouter()
 FAILED_LOGIN_DELAY = 1.0
+DEVICE_COOKIE = "outreach_device"
+DEVICE_DAYS = 365
 
 
 def logged_in(request: Request) -> bool:
-    """Whether the request comes from a coordinator who has logged in."""
-    return bool(request.session.get("coordinator"))
+    """Whether the request comes from a coordinator whose session is still alive."""
+    secret = request.session.get("login")
+    if not isinstance(secret, str):
+        return False
+    sessions: Sessions = request.app.state.sessions
+    return sessions.alive(secret)
 
 
 def require_login(request: Request) -> None:
@@ -53,41 +64,12 @@ def login_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "login.html", {"enabled": enabled, "error": None})
 
 
-class LoginThrottle:
-    """Failed logins per address: after ``limit`` in ``window`` seconds, that address may
-    not try again until the oldest failure is out of the window (per web process)."""
-
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-
-    def wait(self, address: str, now: float) -> float:
-        """Seconds until ``address`` may try again (0: now)."""
-        failures = self._failures.get(address)
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(address, None)
-            return 0.0
-        return failures[0] + self.window - now if len(failures) >= self.limit else 0.0
-
-    def failed(self, address: str, now: float) -> None:
-        if len(self._failures) > 10_000:  # bounded: forget the quietest addresses first
-            self._failures.clear()
-        self._failures.setdefault(address, deque()).append(now)
-
-    def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
-
-
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, password: str = Form(..., max_length=200)) -> Response:
     expected = runtime(request).settings.admin_password
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = request.client.host if request.client else "unknown"
-    now = time.monotonic()
-    wait = throttle.wait(address, now)
+    who = _who(request)
+    wait = await run_in_threadpool(throttle.wait, who)
     if wait:
         minutes = max(1, round(wait / 60))
         return templates.TemplateResponse(
@@ -103,11 +85,15 @@ async def login(request: Request, password: str = Form(..., max_length=200)) -> 
     if expected is not None and hmac.compare_digest(
         password.encode(), expected.get_secret_value().encode()
     ):
-        throttle.succeeded(address)
+        await run_in_threadpool(throttle.succeeded, who)
+        sessions: Sessions = request.app.state.sessions
         request.session.clear()
-        request.session["coordinator"] = True
-        return RedirectResponse("/simulator", status_code=303)
-    throttle.failed(address, now)
+        request.session["login"] = await run_in_threadpool(sessions.open)
+        answer = RedirectResponse("/simulator", status_code=303)
+        if not who.startswith("device:"):
+            _remember_device(request, answer)
+        return answer
+    await run_in_threadpool(throttle.failed, who)
     await asyncio.sleep(FAILED_LOGIN_DELAY)  # slows down guessing
     return templates.TemplateResponse(
         request,
@@ -118,6 +104,34 @@ async def login(request: Request, password: str = Form(..., max_length=200)) -> 
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
+async def logout(request: Request) -> RedirectResponse:
+    secret = request.session.get("login")
+    if isinstance(secret, str):
+        sessions: Sessions = request.app.state.sessions
+        await run_in_threadpool(sessions.end, secret)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+def _who(request: Request) -> str:
+    """Whose guesses these are: a device that logged in before, else the client address."""
+    signer: URLSafeSerializer = request.app.state.device_signer
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if cookie:
+        try:
+            return f"device:{signer.loads(cookie)}"
+        except BadSignature:
+            pass
+    return f"address:{request.client.host if request.client else 'unknown'}"
+
+
+def _remember_device(request: Request, response: Response) -> None:
+    signer: URLSafeSerializer = request.app.state.device_signer
+    response.set_cookie(
+        DEVICE_COOKIE,
+        str(signer.dumps(secrets.token_urlsafe(16))),
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

@@ -8,15 +8,18 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
 
 log = logging.getLogger("outreach.web")
 T = TypeVar("T")
+
+ContactId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A contact's id in a URL: bounded like the database's ids, so a long number is a 422."""
 
 
 class Counters:

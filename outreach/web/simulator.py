@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from outreach.errors import ContactNotFound, FlowNotFound, InvalidPhoneNumber, SimulatorError
 from outreach.services import simulator as sim
 from outreach.web.auth import logged_in, require_json, require_login
-from outreach.web.common import runtime
+from outreach.web.common import ContactId, runtime
 from outreach.web.pages import templates
 
 router = APIRouter()
@@ -84,25 +84,25 @@ async def api_add_contact(request: Request, body: NewContact) -> dict[str, Any]:
 
 
 @api.get("/contacts/{contact_id}")
-async def api_conversation(request: Request, contact_id: int) -> dict[str, Any]:
+async def api_conversation(request: Request, contact_id: ContactId) -> dict[str, Any]:
     result: dict[str, Any] = await _call(sim.conversation, runtime(request), contact_id)
     return result
 
 
 @api.post("/contacts/{contact_id}/send")
-async def api_send(request: Request, contact_id: int, body: Text) -> dict[str, str]:
+async def api_send(request: Request, contact_id: ContactId, body: Text) -> dict[str, str]:
     await _call(sim.send, runtime(request), contact_id, body.text)
     return {"status": "sent"}
 
 
 @api.post("/contacts/{contact_id}/start")
-async def api_start(request: Request, contact_id: int, body: StartFlow) -> dict[str, str]:
+async def api_start(request: Request, contact_id: ContactId, body: StartFlow) -> dict[str, str]:
     await _call(sim.start, runtime(request), contact_id, body.flow)
     return {"status": "started"}
 
 
 @api.post("/contacts/{contact_id}/fire")
-async def api_fire(request: Request, contact_id: int) -> dict[str, str | None]:
+async def api_fire(request: Request, contact_id: ContactId) -> dict[str, str | None]:
     fired: sim.Fired = await _call(sim.fire_next, runtime(request), contact_id)
     return {"fired": fired.kind, "message": fired.message}
 

@@ -37,7 +37,9 @@ def free_port() -> int:
 @contextmanager
 def running(app: FastAPI, port: int) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

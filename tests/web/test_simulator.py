@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from outreach.clock import ManualClock
 from outreach.services.demo import seed
+from outreach.services.logins import LoginThrottle
 from outreach.services.runtime import Runtime
 from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.store.models import Message
 from outreach.web.app import create_app
-from outreach.web.auth import LoginThrottle
 from tests.conftest import ROOT
 from tests.services.conftest import add_contact
 from tests.web.conftest import free_port, running
@@ -365,17 +365,24 @@ def test_browser_registration_by_texting_join(simulator: tuple[str, Runtime]) ->
         page.screenshot(path=str(artifacts() / "simulator-join.png"), full_page=True)
 
 
-def test_login_throttle_counts_failures_per_address_in_a_window() -> None:
-    throttle = LoginThrottle(limit=3, window=600)
-    for at in (0.0, 10.0, 20.0):
-        assert throttle.wait("203.0.113.9", at) == 0
-        throttle.failed("203.0.113.9", at)
-    assert throttle.wait("203.0.113.9", 30.0) == 570.0  # until the first failure is old
-    assert throttle.wait("198.51.100.7", 30.0) == 0  # another address is not affected
-    assert throttle.wait("203.0.113.9", 600.0) == 0
-    throttle.failed("203.0.113.9", 601.0)
-    throttle.succeeded("203.0.113.9")
-    assert throttle.wait("203.0.113.9", 602.0) == 0
+def test_login_throttle_counts_failures_per_address_in_a_window(
+    db: Database, clock: ManualClock
+) -> None:
+    throttle = LoginThrottle(db, clock=clock, limit=3, window=timedelta(seconds=600))
+    start = clock.now
+    for at in (0, 10, 20):
+        clock.now = start + timedelta(seconds=at)
+        assert throttle.wait("address:203.0.113.9") == 0
+        throttle.failed("address:203.0.113.9")
+    clock.now = start + timedelta(seconds=30)
+    assert throttle.wait("address:203.0.113.9") == 570.0  # until the first failure is old
+    assert throttle.wait("address:198.51.100.7") == 0  # another address is not affected
+    clock.now = start + timedelta(seconds=600)
+    assert throttle.wait("address:203.0.113.9") == 0
+    clock.now = start + timedelta(seconds=601)
+    throttle.failed("address:203.0.113.9")
+    throttle.succeeded("address:203.0.113.9")
+    assert throttle.wait("address:203.0.113.9") == 0
 
 
 def test_too_many_wrong_passwords_lock_the_address_out_even_with_the_right_one(
@@ -385,7 +392,7 @@ def test_too_many_wrong_passwords_lock_the_address_out_even_with_the_right_one(
         update={"admin_password": SecretStr(PASSWORD), "secret_key": SecretStr("s" * 32)}
     )
     app = create_app(Runtime.build(configured, clock=clock, db=db))
-    app.state.login_throttle = LoginThrottle(limit=1)
+    app.state.login_throttle = LoginThrottle(db, clock=clock, limit=1)
     with running(app, free_port()) as url, httpx.Client(base_url=url) as client:
         assert client.post("/login", data={"password": "guess"}).status_code == 401
         locked = client.post("/login", data={"password": PASSWORD})
@@ -393,3 +400,11 @@ def test_too_many_wrong_passwords_lock_the_address_out_even_with_the_right_one(
         assert "Too many wrong passwords. Try again in 15 minute(s)." in locked.text
         assert int(locked.headers["retry-after"]) > 800
         assert client.get("/simulator/api/contacts").status_code == 401
+
+
+def test_an_impossible_contact_id_is_a_client_error(simulator: tuple[str, Runtime]) -> None:
+    url, _ = simulator
+    with logged_in(url) as client:
+        for path in ("/simulator/api/contacts/" + "9" * 23, "/simulator/api/contacts/0"):
+            assert client.get(path).status_code == 422
+        assert client.get("/simulator/api/contacts/99999").status_code == 400  # no such person
