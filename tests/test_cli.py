@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from typer.core import TyperGroup
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from outreach.cli import app
@@ -17,7 +22,7 @@ runner = CliRunner()
 
 
 def invoke(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), input=stdin, obj=settings)
+    result = runner.invoke(app, list(args), input=stdin, obj=settings, prog_name="outreach")
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -157,3 +162,56 @@ def test_events_dry_run_show_and_invite(settings: Settings, tmp_path: Path) -> N
 
     code, _, err = invoke(settings, "events", "show", "no-such-event")
     assert code == 1 and f"known events: {event}" in err
+
+
+def every_command(group: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of every command and group, from the root down."""
+    found = [path]
+    if isinstance(group, TyperGroup):
+        for name, command in group.commands.items():
+            if not command.hidden:
+                found += every_command(command, (*path, name))
+    return found
+
+
+COMMANDS = every_command(get_command(app))
+PYTHON_TYPES = re.compile(r"<\w+(\[[\w, |\[\]]*\])?>|\blist\[|\{\w+\}|``|--no-")
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) or "outreach" for p in COMMANDS])
+def test_help_reads_without_python_types_or_markup(
+    settings: Settings, path: tuple[str, ...]
+) -> None:
+    code, out, _ = invoke(settings, *path, "--help")
+    assert code == 0 and out.startswith("Usage: outreach"), out
+    assert not PYTHON_TYPES.search(out), out
+    assert "[OPTIONS]" in out.splitlines()[0]
+    assert "--help" in out
+
+
+def test_help_shows_flags_as_flags_and_repeatable_options_by_their_form(
+    settings: Settings,
+) -> None:
+    demo = invoke(settings, "demo", "--help")[1]
+    assert re.search(r"^\s+--fast\s{2,}Run the clock", demo, re.M), demo
+    simulate = invoke(settings, "flows", "simulate", "--help")[1]
+    assert re.search(r"^\s+--field NAME=VALUE\s{2,}.*\(repeatable\)", simulate, re.M), simulate
+    assert "Usage: outreach flows simulate [OPTIONS] FLOW" in simulate
+    assert '"/wait 48h"' in simulate
+    code, _, err = invoke(settings, "events", "show")
+    assert code == 2 and "Usage: outreach events show [OPTIONS] EVENT" in err
+    imports = invoke(settings, "contacts", "import", "--help")[1]
+    assert re.search(r"^\s+--map COLUMN=FIELD\s{2,}", imports, re.M), imports
+    assert re.search(r"^\s+--dry-run\s{2,}Check", imports, re.M), imports
+
+
+def test_the_installed_command_prints_the_same_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "events", "invite", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: outreach events invite [OPTIONS] EVENT")
+    assert not PYTHON_TYPES.search(result.stdout)

@@ -3,11 +3,10 @@ options into a service call and prints what happened."""
 
 from __future__ import annotations
 
-import typer
-
 from outreach.cli import contacts, events, flows, i18n, processes
+from outreach.cli.help import Typer
 
-app = typer.Typer(no_args_is_help=True, help="Outreach: co-produce services by SMS and Slack.")
+app = Typer(help="Outreach: co-produce services by SMS and Slack.")
 app.command()(processes.demo)
 app.command()(processes.web)
 app.command()(processes.worker)
@@ -21,4 +20,4 @@ app.add_typer(events.app, name="events")
 
 
 def main() -> None:
-    app()
+    app(prog_name="outreach")

@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 
 from outreach.cli.common import actor, database, fail, settings_of
+from outreach.cli.help import Typer
 from outreach.errors import ContactNotFound, ImportFileError, InvalidPhoneNumber
 from outreach.services import contact_import, privacy
 from outreach.store import migrate
 
-db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
-contacts_app = typer.Typer(no_args_is_help=True, help="Import contacts; export or erase a person.")
-retention_app = typer.Typer(no_args_is_help=True, help="Purge what is kept no longer.")
+db_app = Typer(help="The database: migrations.")
+contacts_app = Typer(help="Import contacts; export or erase a person.")
+retention_app = Typer(help="Purge what is kept no longer.")
 
 
 @db_app.command("upgrade")
@@ -33,21 +34,37 @@ def db_upgrade(ctx: typer.Context) -> None:
 @contacts_app.command("import")
 def contacts_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A CSV file")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, metavar="FILE", help="A CSV file")
+    ],
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help="COLUMN=FIELD, e.g. Mobile=phone or Ward=fields.ward"),
+        typer.Option(
+            "--map",
+            metavar="COLUMN=FIELD",
+            help="Which field a column holds, e.g. Mobile=phone or Ward=fields.ward",
+        ),
     ] = None,
-    tag: Annotated[list[str] | None, typer.Option(help="Tag every imported contact")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(metavar="TAG", help="Tag every imported contact")
+    ] = None,
     consent_source: Annotated[
         str | None,
         typer.Option(
-            help="How these people agreed to be contacted (required unless the file "
-            "has a consent_source column)"
+            metavar="TEXT",
+            help='How these people agreed to be contacted, e.g. "Sign-up sheet, May 2026" '
+            "(required unless the file has a consent_source column)",
         ),
     ] = None,
-    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Check and count, change nothing")] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Where to write rejected rows (default: FILE.rejects.csv)"
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, change nothing")
+    ] = False,
 ) -> None:
     """Create or update contacts from a CSV file, by phone number."""
     settings = settings_of(ctx)
@@ -79,7 +96,8 @@ def contacts_import(
 
 @contacts_app.command("export")
 def contacts_export(
-    ctx: typer.Context, phone: Annotated[str, typer.Argument(help="The person's number")]
+    ctx: typer.Context,
+    phone: Annotated[str, typer.Argument(metavar="PHONE", help="The person's number")],
 ) -> None:
     """Print everything held on one person as JSON (a subject access request)."""
     with database(ctx) as db:
@@ -95,7 +113,7 @@ def contacts_export(
 @contacts_app.command("erase")
 def contacts_erase(
     ctx: typer.Context,
-    phone: Annotated[str, typer.Argument(help="The person's number")],
+    phone: Annotated[str, typer.Argument(metavar="PHONE", help="The person's number")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Erase a person's personal data and message bodies, keeping anonymous counts."""

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from outreach.cli.common import fail, local, runtime
+from outreach.cli.help import Typer
 from outreach.errors import EventNotFound
 
-app = typer.Typer(no_args_is_help=True, help="Big Conversation events: list, show, invite.")
+app = Typer(help="Big Conversation events: list, show, invite.")
 
 
 @app.command("list")
@@ -31,7 +32,10 @@ def list_(ctx: typer.Context) -> None:
 
 
 @app.command("show")
-def show(ctx: typer.Context, event_id: Annotated[str, typer.Argument(help="The event id")]) -> None:
+def show(
+    ctx: typer.Context,
+    event_id: Annotated[str, typer.Argument(metavar="EVENT", help="The event id")],
+) -> None:
     """An event's numbers: invited, yes/no/maybe, waiting list, access needs, what is next."""
     with runtime(ctx) as rt:
         rt.events.sync()
@@ -55,7 +59,7 @@ def show(ctx: typer.Context, event_id: Annotated[str, typer.Argument(help="The e
 @app.command("invite")
 def invite(
     ctx: typer.Context,
-    event_id: Annotated[str, typer.Argument(help="The event id")],
+    event_id: Annotated[str, typer.Argument(metavar="EVENT", help="The event id")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say who would be invited and the cost; send nothing")
     ] = False,

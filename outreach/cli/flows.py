@@ -11,18 +11,22 @@ from typing import Annotated
 import typer
 
 from outreach.cli.common import fail, settings_of
+from outreach.cli.help import Typer
 from outreach.conversations.simulation import Simulation
 from outreach.errors import FlowLoadError, FlowNotFound
 from outreach.flows.diagram import mermaid
 from outreach.services import flows as flow_service
 
-app = typer.Typer(no_args_is_help=True, help="Check, try and draw conversation flows.")
+app = Typer(help="Check, try and draw conversation flows.")
 
 
 @app.command("validate")
 def validate(
     ctx: typer.Context,
-    paths: Annotated[list[Path] | None, typer.Argument(help="Flow files or folders")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="PATH", help="Flow files or folders (default: the flows folder)"),
+    ] = None,
 ) -> None:
     """Check flows: every problem as file:line:column: message (hint). Exit 1 on errors."""
     settings = settings_of(ctx)
@@ -42,17 +46,29 @@ def validate(
 @app.command("simulate")
 def simulate(
     ctx: typer.Context,
-    flow: Annotated[str, typer.Argument(help="The flow id, e.g. big-conversation-invite")],
-    lang: Annotated[str | None, typer.Option(help="The person's language, e.g. cy")] = None,
-    field: Annotated[list[str] | None, typer.Option(help="A contact field, name=value")] = None,
-    tag: Annotated[list[str] | None, typer.Option(help="A tag the person has")] = None,
+    flow: Annotated[
+        str, typer.Argument(metavar="FLOW", help="The flow id, e.g. big-conversation-invite")
+    ],
+    lang: Annotated[
+        str | None, typer.Option(metavar="LANGUAGE", help="The person's language, e.g. cy")
+    ] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME=VALUE", help="A contact field, e.g. first_name=Olu"),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(metavar="TAG", help="A tag the person has")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the transcript as JSON")] = False,
-    at: Annotated[str | None, typer.Option(help="Start time, ISO 8601 (default: now)")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="Start time, e.g. 2026-03-01T10:00+00:00 (default: now)"),
+    ] = None,
 ) -> None:
     """Talk to a flow as a community member would.
 
     In a terminal it is a chat; otherwise each line of standard input is one reply.
-    ``/wait 48h`` moves the clock on (firing reminders and timeouts), ``/press KEY`` presses
+    "/wait 48h" moves the clock on (firing reminders and timeouts), "/press KEY" presses
     an option's button.
     """
     settings = settings_of(ctx)
@@ -60,7 +76,7 @@ def simulate(
     for item in field or []:
         name, sep, value = item.partition("=")
         if not sep:
-            raise fail(f"--field takes name=value, not {item!r}")
+            raise fail(f"--field takes NAME=VALUE, not {item!r}")
         fields[name.strip()] = value
     try:
         now = datetime.fromisoformat(at) if at else datetime.now(UTC)
@@ -88,7 +104,7 @@ def simulate(
 @app.command("diagram")
 def diagram(
     ctx: typer.Context,
-    flow: Annotated[str, typer.Argument(help="The flow id")],
+    flow: Annotated[str, typer.Argument(metavar="FLOW", help="The flow id")],
 ) -> None:
     """Print a Mermaid flowchart of a flow (paste it into any Mermaid viewer)."""
     settings = settings_of(ctx)

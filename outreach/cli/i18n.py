@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from outreach.cli.common import fail, settings_of
+from outreach.cli.help import Typer
 from outreach.errors import FlowLoadError
 from outreach.services import flows as flow_service
 from outreach.translations import report as check_report
 from outreach.translations import workflow as translations
 
-app = typer.Typer(no_args_is_help=True, help="Translations: extract, update, compile, check.")
+app = Typer(help="Translations: extract, update, compile, check.")
 
 SEGMENTS_START, SEGMENTS_END = "<!-- segments:start -->", "<!-- segments:end -->"
 
@@ -45,7 +46,8 @@ def compile_(ctx: typer.Context) -> None:
 def check(
     ctx: typer.Context,
     update_docs: Annotated[
-        Path | None, typer.Option(help="Rewrite the segment table in this Markdown file")
+        Path | None,
+        typer.Option(metavar="FILE", help="Rewrite the segment table in this Markdown file"),
     ] = None,
 ) -> None:
     """How complete each language is; errors (exit 1) for broken or too long translations."""

@@ -14,20 +14,23 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from outreach.cli.common import log_to_terminal, runtime, settings_of
+from outreach.cli.help import Typer
 from outreach.clock import FastClock, utcnow
 from outreach.scheduling.worker import Worker
 from outreach.services import demo as demo_data
 from outreach.store import migrate
 from outreach.web.app import create_app
 
-outbox_app = typer.Typer(no_args_is_help=True, help="Messages waiting to be sent.")
+outbox_app = Typer(help="Messages waiting to be sent.")
 
 
 def demo(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    database: Annotated[Path, typer.Option(help="The demo's SQLite file")] = Path(
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on")] = 8000,
+    database: Annotated[Path, typer.Option(metavar="FILE", help="The demo's SQLite file")] = Path(
         "outreach-demo.db"
     ),
     fast: Annotated[
@@ -68,8 +71,12 @@ def demo(
 
 def web(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on")] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Address to listen on")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="PORT", metavar="PORT", help="Port to listen on")
+    ] = 8000,
 ) -> None:
     """Run the web process: Twilio webhooks, health checks and the phone simulator."""
     log_to_terminal()
