@@ -11,26 +11,37 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import typer
+from pydantic import ValidationError
 
 from outreach.clock import Clock, utcnow
-from outreach.errors import FlowLoadError
+from outreach.errors import SettingsError
 from outreach.services.runtime import Runtime
 from outreach.settings import Settings, load_settings
 from outreach.store.database import Database
+from outreach.store.migrate import open_database
 
 
 def settings_of(ctx: typer.Context) -> Settings:
     """The settings (tests hand their own in as the context's object)."""
     root = ctx.find_root()
-    if not isinstance(root.obj, Settings):
-        root.obj = load_settings()
-    return root.obj
+    settings = root.obj
+    if not isinstance(settings, Settings):
+        try:
+            settings = root.obj = load_settings()
+        except ValidationError as exc:
+            # Name the variable, never its value: it may be a secret.
+            problems = "; ".join(
+                f"OUTREACH_{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()
+            )
+            raise SettingsError(problems) from None
+    return settings
 
 
 @contextmanager
-def database(ctx: typer.Context) -> Iterator[Database]:
-    """The store for one command, closed when it is done."""
-    db = Database(settings_of(ctx).database_url)
+def database(ctx: typer.Context, *, create: bool = False) -> Iterator[Database]:
+    """The store for one command, checked (reachable, schema up to date) and closed when it
+    is done; ``create`` lets ``db upgrade`` make it."""
+    db = open_database(settings_of(ctx).database_url, create=create)
     try:
         yield db
     finally:
@@ -39,13 +50,20 @@ def database(ctx: typer.Context) -> Iterator[Database]:
 
 @contextmanager
 def runtime(
-    ctx: typer.Context, settings: Settings | None = None, *, clock: Clock = utcnow
+    ctx: typer.Context,
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utcnow,
+    db: Database | None = None,
 ) -> Iterator[Runtime]:
-    """Everything a long-running command needs; a broken flow stops it with the problem."""
+    """Everything a long-running command needs, over a checked database."""
+    settings = settings or settings_of(ctx)
+    db = db or open_database(settings.database_url)
     try:
-        rt = Runtime.build(settings or settings_of(ctx), clock=clock)
-    except FlowLoadError as exc:
-        raise fail(str(exc)) from None
+        rt = Runtime.build(settings, clock=clock, db=db)
+    except BaseException:
+        db.close()
+        raise
     try:
         yield rt
     finally:

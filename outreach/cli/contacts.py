@@ -23,7 +23,7 @@ retention_app = Typer(help="Purge what is kept no longer.")
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or update the database schema (safe to run on every deploy)."""
-    with database(ctx) as db:
+    with database(ctx, create=True) as db:
         before, after = migrate.upgrade(db)
     if before == after:
         typer.echo(f"database already up to date (revision {after})")
@@ -117,15 +117,15 @@ def contacts_erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Erase a person's personal data and message bodies, keeping anonymous counts."""
-    if not yes:
-        typer.confirm("Erase this person's data for good?", abort=True)
+    region = settings_of(ctx).default_region
     with database(ctx) as db:
-        try:
-            contact_id = privacy.erase_contact(
-                db, phone, region=settings_of(ctx).default_region, actor=actor()
-            )
-        except (ContactNotFound, InvalidPhoneNumber) as exc:
-            raise fail(str(exc)) from None
+        if not yes:
+            # Say whom: the first name on record and the number as it was typed.
+            name = privacy.first_name(db, phone, region=region) or "this person"
+            question = f"Erase everything held on {name} ({phone.strip()}) for good?"
+            if not typer.confirm(question + " It cannot be undone.", default=False):
+                raise fail("nothing erased")
+        contact_id = privacy.erase_contact(db, phone, region=region, actor=actor())
     typer.echo(f"erased contact #{contact_id}; the erasure is recorded in the audit log")
 
 

@@ -8,14 +8,17 @@ import typer
 
 from outreach.cli.common import fail, local, runtime
 from outreach.cli.help import Typer
+from outreach.contacts.phones import last_digits
 from outreach.errors import EventNotFound
+from outreach.services.events import Invitee
 
 app = Typer(help="Big Conversation events: list, show, invite.")
+NOT_IN_FILES = "no event file here: only the database knows it"
 
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """Every event in the flows folder, soonest first, with its RSVPs."""
+    """Every event, soonest first, with its RSVPs."""
     with runtime(ctx) as rt:
         rt.events.sync()
         summaries = rt.events.summaries()
@@ -28,6 +31,7 @@ def list_(ctx: typer.Context) -> None:
         typer.echo(
             f"{s.id}  {local(s.starts_at, s.timezone)}  {s.title}  "
             f"(invited {s.invited}, coming {places}, waiting {s.rsvps.get('waitlist', 0)})"
+            + ("" if s.in_files else f" [{NOT_IN_FILES}]")
         )
 
 
@@ -43,7 +47,7 @@ def show(
             s = rt.events.summary(event_id)
         except EventNotFound as exc:
             raise fail(str(exc)) from None
-    typer.echo(f"{s.title} [{s.id}]")
+    typer.echo(f"{s.title} [{s.id}]" + ("" if s.in_files else f" ({NOT_IN_FILES})"))
     typer.echo(f"  when:      {local(s.starts_at, s.timezone)} to {local(s.ends_at, s.timezone)}")
     typer.echo(f"  where:     {s.venue}")
     typer.echo(f"  capacity:  {s.capacity or 'no limit'}")
@@ -63,22 +67,43 @@ def invite(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say who would be invited and the cost; send nothing")
     ] = False,
+    list_: Annotated[
+        bool,
+        typer.Option(
+            "--list",
+            help="With --dry-run: list who, as a first initial and the number's last three digits",
+        ),
+    ] = False,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal", help="With --list: show first names and whole numbers (personal data)"
+        ),
+    ] = False,
 ) -> None:
     """Invite the event's audience (those not invited yet); the worker sends at its pace."""
+    if (list_ or reveal) and not dry_run:
+        raise fail("--list shows who would be invited: add --dry-run (nothing is sent)")
     with runtime(ctx) as rt:
-        try:
-            if dry_run:
-                plan = rt.events.plan(event_id)
-            else:
-                invited = rt.events.invite(event_id)
-        except EventNotFound as exc:
-            raise fail(str(exc)) from None
-    if not dry_run:
-        typer.echo(f"{invited} people invited; the worker sends the invitations")
-        return
+        if not dry_run:
+            invited = rt.events.invite(event_id)
+            typer.echo(f"{invited} people invited; the worker sends the invitations")
+            return
+        plan = rt.events.plan(event_id)
+        who = rt.events.invitees(event_id) if list_ or reveal else []
     languages = ", ".join(f"{lang} {n}" for lang, n in plan.by_language.items()) or "none"
     typer.echo(f"would invite {plan.people} people ({languages})")
     typer.echo(
         f"{plan.segments} SMS segments in all; estimated cost {plan.cost:.2f} {plan.currency}"
         " (first messages of the invitation; replies and reminders cost more)"
     )
+    for person in who:
+        typer.echo("  " + "  ".join([*_identify(person, reveal=reveal), person.language]))
+
+
+def _identify(person: Invitee, *, reveal: bool) -> tuple[str, str]:
+    """Who someone is, as the list shows them: pseudonymised unless asked otherwise."""
+    name, address = person.first_name or "", person.address or ""
+    if reveal:
+        return name or "-", address or "-"
+    return (f"{name[0]}." if name else "-"), last_digits(address)

@@ -18,6 +18,8 @@ from typing import Any, Protocol, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from outreach.errors import OutreachError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -56,6 +58,16 @@ class Group(TyperGroup):
         if commands:
             with formatter.section("Commands"):
                 formatter.write_dl(commands)
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        """Run the command; what stops it for a reason the coordinator can act on (a missing
+        database, a file not there, a broken flow) is one line, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except OutreachError as exc:
+            raise _fail(str(exc)) from None
+        except OSError as exc:
+            raise _fail(_describe_os_error(exc)) from None
 
 
 class Typer(typer.Typer):
@@ -123,6 +135,18 @@ def _describe(param: Any) -> str:
     if param.required:
         notes.append("required")
     return f"{text}  [{'; '.join(notes)}]" if notes else text
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """``No such file or directory: no.md`` rather than ``[Errno 2] ...``."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc)
 
 
 def _first_paragraph(text: str) -> str:

@@ -52,6 +52,7 @@ def check(
 ) -> None:
     """How complete each language is; errors (exit 1) for broken or too long translations."""
     settings = settings_of(ctx)
+    docs = update_docs.read_text(encoding="utf-8") if update_docs is not None else ""
     try:
         flows = flow_service.load_flows(settings)
     except FlowLoadError as exc:
@@ -63,8 +64,7 @@ def check(
         typer.echo(check_report.summary(report))
     if update_docs is not None:
         table = check_report.segment_table(reports, flows)
-        text = update_docs.read_text(encoding="utf-8")
-        before, _, rest = text.partition(SEGMENTS_START)
+        before, _, rest = docs.partition(SEGMENTS_START)
         _, found, after = rest.partition(SEGMENTS_END)
         if not found:
             raise fail(f"{update_docs} has no {SEGMENTS_START} ... {SEGMENTS_END} section")

@@ -51,6 +51,18 @@ def normalize_phone(raw: str, region: str = "GB") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def last_digits(address: str, count: int = 3) -> str:
+    """A number shown without giving it away: its last ``count`` digits.
+
+    >>> last_digits("+447400123456")
+    '...456'
+    >>> last_digits("U024BE7LH")
+    '...'
+    """
+    digits = [ch for ch in address if ch.isdecimal()]
+    return "..." + "".join(digits[-count:]) if len(digits) > count else "..."
+
+
 @lru_cache(maxsize=32)
 def _home_rules(region: str) -> tuple[int, str] | None:
     """The region's country code and trunk prefix, where a number's digits need no other

@@ -253,3 +253,27 @@ def test_cli_db_upgrade_import_export_erase(settings: Settings, tmp_path: Path) 
     assert code == 1 and "no contact with that phone number" in out
     code, out = run("retention", "run")
     assert code == 0 and out == "purged 0 message bodies older than 365 days\n"
+
+
+def test_cli_erase_says_whom_before_asking_and_keeps_them_on_no(
+    settings: Settings, tmp_path: Path
+) -> None:
+    def run(*args: str, answer: str | None = None) -> tuple[int, str]:
+        result = runner.invoke(app, list(args), input=answer, obj=settings)
+        return result.exit_code, result.stdout + result.stderr
+
+    assert run("db", "upgrade")[0] == 0
+    assert (
+        run(
+            "contacts", "import", str(write_csv(tmp_path / "p.csv", MIXED)), "--consent-source", "x"
+        )[0]
+        == 0
+    )
+    code, out = run("contacts", "erase", "07400 123459", answer="n\n")
+    assert "Erase everything held on Aisha (07400 123459) for good?" in out
+    assert code == 1 and "nothing erased" in out
+    assert run("contacts", "export", "07400123459")[0] == 0  # still there
+    code, out = run("contacts", "erase", "07400 123459", answer="y\n")
+    assert code == 0 and "erased contact #" in out
+    code, out = run("contacts", "erase", "07400 123459", answer="y\n")
+    assert code == 1 and "no contact with that phone number" in out and "Erase" not in out
