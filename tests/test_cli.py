@@ -117,9 +117,12 @@ def test_broken_flow_folder_stops_the_demo_with_the_problem(
     settings: Settings, tmp_path: Path
 ) -> None:
     shutil.copy(ROOT / "tests/flows/bad/unknown-step.yaml", tmp_path / "x.yaml")
-    code, _, err = invoke(settings.model_copy(update={"flows_dir": tmp_path}), "demo", stdin="1\n")
+    demo_db = tmp_path / "demo.db"
+    broken = settings.model_copy(update={"flows_dir": tmp_path})
+    code, _, err = invoke(broken, "demo", "--database", str(demo_db), "--port", "0")
     assert code == 1
     assert "x.yaml:9:11" in err
+    assert not demo_db.exists()  # stopped before it made its database
 
 
 @pytest.mark.parametrize("command", ["web", "worker", "demo", "flows"])
