@@ -92,6 +92,11 @@ def contacts_import(
         except ImportFileError as exc:
             raise fail(str(exc)) from None
     typer.echo(("dry run: " if dry_run else "") + report.summary())
+    if report.nothing_imported:
+        raise fail(
+            f"nothing {'would be ' if dry_run else ''}imported: all {report.rejected} rows were "
+            f"rejected; the reasons are in {report.rejects_path}"
+        )
 
 
 @contacts_app.command("export")
