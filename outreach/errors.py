@@ -137,11 +137,22 @@ class DatabaseNotReady(StoreError):
     """The database's schema is not the one this version of Outreach needs."""
 
     def __init__(
-        self, where: str, current: str | None, head: str | None, *, newer: bool = False
+        self,
+        where: str,
+        current: str | None,
+        head: str | None,
+        *,
+        newer: bool = False,
+        missing: bool = False,
     ) -> None:
         self.current = current
         self.head = head
-        if newer:
+        if missing:
+            message = (
+                f"there is no database at {where} yet: run `outreach db upgrade` to create "
+                "it (or point OUTREACH_DATABASE_URL at your database)"
+            )
+        elif newer:
             message = (
                 f"the database at {where} is at revision {current}, made by a newer version "
                 f"of Outreach than this one (which knows up to {head}): install that version"

@@ -69,7 +69,7 @@ def open_database(url: str, *, create: bool = False) -> Database:
     """
     parsed = _parse(url)
     if not create and _missing_sqlite_file(parsed):
-        raise DatabaseNotReady(where(url), None, head_revision())
+        raise DatabaseNotReady(where(url), None, head_revision(), missing=True)
     try:
         db = Database(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
