@@ -93,8 +93,17 @@ class FlowNotFound(FlowError, LookupError):
 class EventNotFound(FlowError, LookupError):
     """No event file has the id asked for."""
 
-    def __init__(self, event_id: str, known: Sequence[str] = ()) -> None:
+    def __init__(
+        self, event_id: str, known: Sequence[str] = (), *, only_stored: bool = False
+    ) -> None:
         self.event_id = event_id
+        if only_stored:
+            super().__init__(
+                f"{event_id!r} has no event file here, only a record in the database (the "
+                "demo's event, or one whose file was removed): sending needs its file in the "
+                "flows folder"
+            )
+            return
         listing = ", ".join(sorted(known)) or "none"
         super().__init__(f"no event called {event_id!r} (known events: {listing})")
 

@@ -209,6 +209,15 @@ def test_the_demo_says_how_to_look_at_it_with_the_coordinators_commands(tmp_path
     assert shown.returncode == 0, shown.stderr
     assert "Big Conversation: mental health support in Worcester" in shown.stdout
     assert "invited:   3" in shown.stdout
+    listed = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "events", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.stdout.startswith(f"{event}  "), listed.stdout  # soonest first
 
 
 def test_the_demo_never_wipes_a_database_it_did_not_make(tmp_path: Path) -> None:

@@ -363,10 +363,10 @@ class Events:
     def summaries(self) -> list[EventSummary]:
         """Every event, soonest first: those in the files, then those only the store knows
         (the demo's event, or one whose file was removed), so their RSVPs stay in view."""
-        ids = sorted(self.definitions, key=lambda i: self.definitions[i].spec.starts_utc)
         with self.db.transaction() as tx:
-            ids += [e.id for e in stored_events.stored(tx) if e.id not in self.definitions]
-        return [self.summary(event_id) for event_id in ids]
+            only_stored = [e.id for e in stored_events.stored(tx) if e.id not in self.definitions]
+        found = [self.summary(event_id) for event_id in [*self.definitions, *only_stored]]
+        return sorted(found, key=lambda s: (s.starts_at, s.id))
 
     def summary(self, event_id: str) -> EventSummary:
         spec = self._spec_or_none(event_id)
@@ -407,7 +407,9 @@ class Events:
     def _spec(self, event_id: str) -> EventSpec:
         spec = self._spec_or_none(event_id)
         if spec is None:
-            raise EventNotFound(event_id, list(self.definitions))
+            with self.db.transaction() as tx:
+                stored = bool(stored_events.stored(tx, event_id))
+            raise EventNotFound(event_id, list(self.definitions), only_stored=stored)
         return spec
 
     def _spec_or_none(self, event_id: str) -> EventSpec | None:
