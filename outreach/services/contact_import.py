@@ -206,7 +206,7 @@ def import_contacts(
     with path.open(encoding=encoding, errors="surrogateescape", newline="") as source:
         reader = csv.reader(source)
         headers = _header(reader)
-        columns = _resolve_columns(headers, mapping or {})
+        columns = _resolve_columns(headers, _checked_mapping(mapping or {}, headers))
         if "phone" not in columns.values():
             raise ImportFileError("the file has no phone column: name one with --map COLUMN=phone")
         report.ignored_columns = [c for c in headers if c not in columns]
@@ -386,9 +386,21 @@ def _decoded(cells: list[str]) -> tuple[list[str], str]:
 
 
 def _text_encoding(path: Path) -> str:
-    """UTF-8, with or without a byte-order mark; the rows say if they are something else."""
+    """UTF-8, with or without a byte-order mark; the rows say if they are something else.
+    Files a spreadsheet saves in other forms are refused, saying how to save them."""
     with path.open("rb") as fh:
-        return "utf-8-sig" if fh.read(3) == codecs.BOM_UTF8 else "utf-8"
+        head = fh.read(4)
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # .xlsx/.ods, or old .xls
+        raise ImportFileError(
+            f"{path.name} is a spreadsheet workbook, not CSV: save it as CSV UTF-8 (in Excel, "
+            "File > Save As > CSV UTF-8) and import that file"
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(
+            f"{path.name} is UTF-16 text (Excel's 'Unicode Text'): save it as CSV UTF-8 and "
+            "import that file"
+        )
+    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
 
 
 def _note_encodings(
@@ -404,6 +416,23 @@ def _note_encodings(
             report.encoding = "cp1252"
         report.other_encoding = (other, first_rows[other])
         report.other_encoding_rows = rows_in[other]
+
+
+def _checked_mapping(mapping: Mapping[str, str], headers: Sequence[str]) -> Mapping[str, str]:
+    """``--map`` as given, once each column is one the file has and each field one we know."""
+    unknown = [column for column in mapping if column not in headers]
+    if unknown:
+        raise ImportFileError(
+            f"--map names a column the file does not have: {', '.join(unknown)} (its columns: "
+            f"{', '.join(headers)})"
+        )
+    for column, target in mapping.items():
+        if target not in FIELDS and not (target.startswith("fields.") and len(target) > 7):
+            raise ImportFileError(
+                f"--map {column}={target}: there is no field {target!r}; the fields are "
+                f"{', '.join(FIELDS)}, or fields.NAME for one of your own"
+            )
+    return mapping
 
 
 def _resolve_columns(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, str]:

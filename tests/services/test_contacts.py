@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -481,3 +483,23 @@ def test_cli_import_exits_non_zero_when_nothing_was_imported(
     header_only = write_csv(tmp_path / "empty.csv", [["phone"]])
     result = runner.invoke(app, ["contacts", "import", str(header_only)], obj=settings)
     assert result.exit_code == 0, result.output
+
+
+def test_files_that_are_not_csv_and_maps_that_do_not_fit_are_refused_saying_why(
+    db: Database, tmp_path: Path
+) -> None:
+    workbook = tmp_path / "people.xlsx"
+    with zipfile.ZipFile(workbook, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_text("phone\n07400 100001\n", encoding="utf-16")
+    people = write_csv(tmp_path / "p.csv", [["Mobile", "Ward"], [mobile(1), "Arboretum"]])
+    for path, mapping, says in [
+        (workbook, {}, "a spreadsheet workbook, not CSV"),
+        (utf16, {}, "UTF-16"),
+        (people, {"Mobil": "phone"}, "--map names a column the file does not have: Mobil"),
+        (people, {"Mobile": "telephone"}, "--map Mobile=telephone: there is no field"),
+    ]:
+        with pytest.raises(ImportFileError, match=re.escape(says)):
+            import_contacts(db, path, mapping=mapping, consent_source="x")
+    assert count(db, Contact) == 0
