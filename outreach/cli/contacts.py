@@ -11,7 +11,6 @@ import typer
 
 from outreach.cli.common import actor, database, fail, settings_of
 from outreach.cli.help import Typer
-from outreach.errors import ContactNotFound, ImportFileError, InvalidPhoneNumber
 from outreach.services import contact_import, privacy
 from outreach.store import migrate
 
@@ -75,22 +74,19 @@ def contacts_import(
             raise fail(f"--map takes COLUMN=FIELD, not {item!r}")
         mapping[column] = target
     with database(ctx) as db:
-        try:
-            report = contact_import.import_contacts(
-                db,
-                file,
-                mapping=mapping,
-                tags=tag or (),
-                consent_source=consent_source,
-                dry_run=dry_run,
-                region=settings.default_region,
-                default_language=settings.default_language,
-                default_timezone=settings.default_timezone,
-                rejects_path=rejects,
-                actor=actor(),
-            )
-        except ImportFileError as exc:
-            raise fail(str(exc)) from None
+        report = contact_import.import_contacts(
+            db,
+            file,
+            mapping=mapping,
+            tags=tag or (),
+            consent_source=consent_source,
+            dry_run=dry_run,
+            region=settings.default_region,
+            default_language=settings.default_language,
+            default_timezone=settings.default_timezone,
+            rejects_path=rejects,
+            actor=actor(),
+        )
     typer.echo(("dry run: " if dry_run else "") + report.summary())
     if report.nothing_imported:
         raise fail(
@@ -106,12 +102,9 @@ def contacts_export(
 ) -> None:
     """Print everything held on one person as JSON (a subject access request)."""
     with database(ctx) as db:
-        try:
-            data = privacy.export_contact(
-                db, phone, region=settings_of(ctx).default_region, actor=actor()
-            )
-        except (ContactNotFound, InvalidPhoneNumber) as exc:
-            raise fail(str(exc)) from None
+        data = privacy.export_contact(
+            db, phone, region=settings_of(ctx).default_region, actor=actor()
+        )
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 

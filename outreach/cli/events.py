@@ -9,7 +9,6 @@ import typer
 from outreach.cli.common import fail, local, runtime
 from outreach.cli.help import Typer
 from outreach.contacts.phones import last_digits
-from outreach.errors import EventNotFound
 from outreach.services.events import Invitee
 
 app = Typer(help="Big Conversation events: list, show, invite.")
@@ -43,10 +42,7 @@ def show(
     """An event's numbers: invited, yes/no/maybe, waiting list, access needs, what is next."""
     with runtime(ctx) as rt:
         rt.events.sync()
-        try:
-            s = rt.events.summary(event_id)
-        except EventNotFound as exc:
-            raise fail(str(exc)) from None
+        s = rt.events.summary(event_id)
     typer.echo(f"{s.title} [{s.id}]" + ("" if s.in_files else f" ({NOT_IN_FILES})"))
     typer.echo(f"  when:      {local(s.starts_at, s.timezone)} to {local(s.ends_at, s.timezone)}")
     typer.echo(f"  where:     {s.venue}")
