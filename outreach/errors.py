@@ -12,7 +12,11 @@
     │   ├── InvalidPhoneNumber              the number cannot be an E.164 phone number
     │   └── ImportFileError                 a contacts file cannot be imported at all
     ├── StoreError
-    │   └── ContactNotFound (LookupError)
+    │   ├── ContactNotFound (LookupError)
+    │   ├── DatabaseUnavailable (ConnectionError)  the database address is wrong or out of reach
+    │   └── DatabaseNotReady                 the schema is missing, behind or ahead of the code
+    ├── SettingsError (ValueError)          a setting from the environment cannot be used
+    ├── DemoRefused                         ``outreach demo`` cannot start without harm
     ├── SimulatorError (ValueError)         a phone-simulator request that cannot be done
     └── RequestRefused                      a provider's request is unsigned or malformed
 
@@ -90,8 +94,17 @@ class FlowNotFound(FlowError, LookupError):
 class EventNotFound(FlowError, LookupError):
     """No event file has the id asked for."""
 
-    def __init__(self, event_id: str, known: Sequence[str] = ()) -> None:
+    def __init__(
+        self, event_id: str, known: Sequence[str] = (), *, only_stored: bool = False
+    ) -> None:
         self.event_id = event_id
+        if only_stored:
+            super().__init__(
+                f"{event_id!r} has no event file here, only a record in the database (the "
+                "demo's event, or one whose file was removed): sending needs its file in the "
+                "flows folder"
+            )
+            return
         listing = ", ".join(sorted(known)) or "none"
         super().__init__(f"no event called {event_id!r} (known events: {listing})")
 
@@ -135,6 +148,57 @@ class ContactNotFound(StoreError, LookupError):
 
     def __init__(self) -> None:
         super().__init__("no contact with that phone number")
+
+
+class DatabaseUnavailable(StoreError, ConnectionError):
+    """The database cannot be opened: its address is not one Outreach can use, or it does
+    not answer. The message names it without its password."""
+
+
+class DatabaseNotReady(StoreError):
+    """The database's schema is not the one this version of Outreach needs."""
+
+    def __init__(
+        self,
+        where: str,
+        current: str | None,
+        head: str | None,
+        *,
+        newer: bool = False,
+        missing: bool = False,
+    ) -> None:
+        self.current = current
+        self.head = head
+        if missing:
+            message = (
+                f"there is no database at {where} yet: run `outreach db upgrade` to create "
+                "it (or point OUTREACH_DATABASE_URL at your database)"
+            )
+        elif newer:
+            message = (
+                f"the database at {where} is at revision {current}, made by a newer version "
+                f"of Outreach than this one (which knows up to {head}): install that version"
+            )
+        elif current is None:
+            message = (
+                f"the database at {where} has no tables yet: run `outreach db upgrade` to "
+                "create them (or point OUTREACH_DATABASE_URL at your database)"
+            )
+        else:
+            message = (
+                f"the database at {where} is at revision {current} and this version of "
+                f"Outreach needs {head}: run `outreach db upgrade` (the release step does it "
+                "on every deploy)"
+            )
+        super().__init__(message)
+
+
+class SettingsError(OutreachError, ValueError):
+    """A setting read from the environment cannot be used; the message names the variable."""
+
+
+class DemoRefused(OutreachError):
+    """``outreach demo`` would harm something if it started (another demo, a real database)."""
 
 
 class SimulatorError(OutreachError, ValueError):

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
+from typer.core import TyperGroup
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from outreach.cli import app
 from outreach.settings import Settings
+from outreach.store import migrate
+from outreach.store.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 
 def invoke(settings: Settings, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), input=stdin, obj=settings)
+    result = runner.invoke(app, list(args), input=stdin, obj=settings, prog_name="outreach")
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -109,9 +117,12 @@ def test_broken_flow_folder_stops_the_demo_with_the_problem(
     settings: Settings, tmp_path: Path
 ) -> None:
     shutil.copy(ROOT / "tests/flows/bad/unknown-step.yaml", tmp_path / "x.yaml")
-    code, _, err = invoke(settings.model_copy(update={"flows_dir": tmp_path}), "demo", stdin="1\n")
+    demo_db = tmp_path / "demo.db"
+    broken = settings.model_copy(update={"flows_dir": tmp_path})
+    code, _, err = invoke(broken, "demo", "--database", str(demo_db), "--port", "0")
     assert code == 1
     assert "x.yaml:9:11" in err
+    assert not demo_db.exists()  # stopped before it made its database
 
 
 @pytest.mark.parametrize("command", ["web", "worker", "demo", "flows"])
@@ -146,8 +157,18 @@ def test_events_dry_run_show_and_invite(settings: Settings, tmp_path: Path) -> N
     assert code == 0
     assert "would invite 2 people (cy 1, en 1)" in out
     assert "estimated cost" in out and "GBP" in out
+    code, out, _ = invoke(settings, "events", "invite", event, "--dry-run", "--list")
+    assert code == 0
+    assert "would invite 2 people (cy 1, en 1)" in out
+    who = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    assert who == [["A.", "...001", "en"], ["B.", "...002", "cy"]]
+    assert "Amina" not in out and "100001" not in out
+    code, out, _ = invoke(settings, "events", "invite", event, "--dry-run", "--list", "--reveal")
+    assert "  Amina  +447400100001  en" in out and "  Bronwen  +447400100002  cy" in out
+    code, _, err = invoke(settings, "events", "invite", event, "--list")
+    assert code == 1 and "--dry-run" in err
     code, out, _ = invoke(settings, "events", "show", event)
-    assert "invited:   0" in out  # the dry run recorded nothing
+    assert "invited:   0" in out  # the dry runs recorded nothing
 
     code, out, _ = invoke(settings, "events", "invite", event)
     assert code == 0 and "2 people invited" in out
@@ -157,3 +178,137 @@ def test_events_dry_run_show_and_invite(settings: Settings, tmp_path: Path) -> N
 
     code, _, err = invoke(settings, "events", "show", "no-such-event")
     assert code == 1 and f"known events: {event}" in err
+
+
+def every_command(group: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of every command and group, from the root down."""
+    found = [path]
+    if isinstance(group, TyperGroup):
+        for name, command in group.commands.items():
+            if not command.hidden:
+                found += every_command(command, (*path, name))
+    return found
+
+
+COMMANDS = every_command(get_command(app))
+PYTHON_TYPES = re.compile(r"<\w+(\[[\w, |\[\]]*\])?>|\blist\[|\{\w+\}|``|--no-")
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) or "outreach" for p in COMMANDS])
+def test_help_reads_without_python_types_or_markup(
+    settings: Settings, path: tuple[str, ...]
+) -> None:
+    code, out, _ = invoke(settings, *path, "--help")
+    assert code == 0 and out.startswith("Usage: outreach"), out
+    assert not PYTHON_TYPES.search(out), out
+    assert "[OPTIONS]" in out.splitlines()[0]
+    assert "--help" in out
+
+
+def test_help_shows_flags_as_flags_and_repeatable_options_by_their_form(
+    settings: Settings,
+) -> None:
+    demo = invoke(settings, "demo", "--help")[1]
+    assert re.search(r"^\s+--fast\s{2,}Run the clock", demo, re.M), demo
+    simulate = invoke(settings, "flows", "simulate", "--help")[1]
+    assert re.search(r"^\s+--field NAME=VALUE\s{2,}.*\(repeatable\)", simulate, re.M), simulate
+    assert "Usage: outreach flows simulate [OPTIONS] FLOW" in simulate
+    assert '"/wait 48h"' in simulate
+    code, _, err = invoke(settings, "events", "show")
+    assert code == 2 and "Usage: outreach events show [OPTIONS] EVENT" in err
+    imports = invoke(settings, "contacts", "import", "--help")[1]
+    assert re.search(r"^\s+--map COLUMN=FIELD\s{2,}", imports, re.M), imports
+    assert re.search(r"^\s+--dry-run\s{2,}Check", imports, re.M), imports
+
+
+def test_the_installed_command_prints_the_same_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "events", "invite", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: outreach events invite [OPTIONS] EVENT")
+    assert not PYTHON_TYPES.search(result.stdout)
+
+
+# -- a database that is missing, behind or out of reach ---------------------------------------
+
+NEEDS_THE_DATABASE = [
+    ("events", "list"),
+    ("events", "show", "mental-health-2027-01"),
+    ("events", "invite", "mental-health-2027-01", "--dry-run"),
+    ("events", "invite", "mental-health-2027-01"),
+    ("contacts", "export", "07400 123456"),
+    ("contacts", "erase", "07400 123456", "--yes"),
+    ("retention", "run"),
+    ("outbox", "flush"),
+]
+
+
+def one_line_failure(settings: Settings | None, *args: str, **env: str) -> str:
+    """What a command that cannot do its work says: one line on standard error, exit 1."""
+    result = runner.invoke(app, list(args), obj=settings, env=env, prog_name="outreach")
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and result.stdout == "", result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", NEEDS_THE_DATABASE, ids=" ".join)
+def test_commands_before_db_upgrade_say_what_to_run_and_create_nothing(
+    settings: Settings, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    line = one_line_failure(settings, *command)
+    assert "outreach db upgrade" in line and "outreach.db" in line
+    assert not (tmp_path / "outreach.db").exists()
+
+
+def test_import_before_db_upgrade_says_what_to_run(settings: Settings, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("phone\n07400 100001\n", encoding="utf-8")
+    line = one_line_failure(settings, "contacts", "import", str(people), "--consent-source", "x")
+    assert "outreach db upgrade" in line
+
+
+def test_a_database_behind_the_code_says_what_to_run(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    with db.engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection=connection), "0003")
+    db.close()
+    line = one_line_failure(settings, "events", "list")
+    assert "revision 0003" in line and f"needs {migrate.head_revision()}" in line
+    assert "outreach db upgrade" in line
+    assert invoke(settings, "db", "upgrade")[0] == 0
+    assert invoke(settings, "events", "list")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", "OUTREACH_DATABASE_URL"),
+        ("mysql://someone@127.0.0.1/x", "OUTREACH_DATABASE_URL"),
+        ("postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none", "cannot reach the database"),
+    ],
+)
+def test_a_database_url_that_does_not_work_is_one_line(
+    settings: Settings, url: str, says: str
+) -> None:
+    broken = settings.model_copy(update={"database_url": url})
+    for args in (("db", "upgrade"), ("events", "list")):
+        line = one_line_failure(broken, *args)
+        assert says in line and "s3cret" not in line
+
+
+def test_a_setting_that_is_not_valid_is_one_line_naming_it(tmp_path: Path) -> None:
+    line = one_line_failure(None, "retention", "run", OUTREACH_RETENTION_DAYS="a year")
+    assert "OUTREACH_RETENTION_DAYS" in line
+
+
+def test_files_that_are_not_there_are_one_line(settings: Settings, tmp_path: Path) -> None:
+    line = one_line_failure(settings, "i18n", "check", "--update-docs", str(tmp_path / "no.md"))
+    assert "no.md" in line
+    missing = settings.model_copy(update={"flows_dir": tmp_path / "no-flows"})
+    assert "no-flows" in one_line_failure(missing, "flows", "diagram", "join")

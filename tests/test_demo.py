@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner
 
+from outreach.cli import app
+from outreach.settings import Settings
 from tests.conftest import ROOT
 from tests.web.conftest import free_port
 
 
-@contextlib.contextmanager
-def demo(tmp_path: Path, *options: str) -> Iterator[httpx.Client]:
-    """The demo running in its own process, and a browser logged in to it."""
-    port = free_port()
+def demo_env() -> dict[str, str]:
     env = {
         **os.environ,
         "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
@@ -29,15 +32,51 @@ def demo(tmp_path: Path, *options: str) -> Iterator[httpx.Client]:
         "OUTREACH_ADMIN_PASSWORD": "correct horse battery staple",
     }
     env.pop("OUTREACH_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "outreach.cli", "demo", "--port", str(port), *options],
-        cwd=tmp_path,
-        env=env,
+    return env
+
+
+def start_demo(cwd: Path, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "outreach.cli", "demo", *options],
+        cwd=cwd,
+        env=demo_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def refused(cwd: Path, *options: str) -> str:
+    """What a demo that must not start says; it fails the test if it starts after all."""
+    process = start_demo(cwd, *options)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("the demo started when it should have refused") from None
+    assert process.returncode == 1, output
+    assert "Traceback" not in output, output
+    return output
+
+
+@dataclass
+class Run:
+    """A demo while it runs (``browser``), and what it printed once stopped (``output``)."""
+
+    browser: httpx.Client
+    port: int
+    output: str = ""
+    lines: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def demo(tmp_path: Path, *options: str, port: int | None = None) -> Iterator[Run]:
+    """The demo running in its own process, and a browser logged in to it."""
+    port = port or free_port()
+    process = start_demo(tmp_path, "--port", str(port), *options)
     base = f"http://127.0.0.1:{port}"
+    run: Run | None = None
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -54,12 +93,15 @@ def demo(tmp_path: Path, *options: str) -> Iterator[httpx.Client]:
                 ).status_code
                 == 303
             )
-            yield browser
+            run = Run(browser, port)
+            yield run
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     assert "log in with the password: correct horse battery staple" in output
-    assert process.returncode == 0
+    assert process.returncode == 0, output
+    if run is not None:
+        run.output = output
 
 
 def amina(browser: httpx.Client) -> str:
@@ -82,23 +124,112 @@ def wait_for(browser: httpx.Client, api: str, start: str, seconds: float) -> lis
     return outgoing(browser, api)
 
 
+def event_start(database: Path) -> str:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        row = connection.execute(
+            "SELECT starts_at FROM events WHERE id = 'demo-big-conversation'"
+        ).fetchone()
+    return str(row[0])
+
+
 def test_demo_invites_the_demo_people_and_completes_the_invitation(tmp_path: Path) -> None:
-    with demo(tmp_path) as browser:
-        api = amina(browser)
-        wait_for(browser, api, "Hi Amina, you're invited", 15)
-        assert browser.post(f"{api}/send", json={"text": "yes"}).is_success
-        assert browser.post(f"{api}/send", json={"text": "A quiet room"}).is_success
-        sent = wait_for(browser, api, "Thank you, see you on", 15)
+    with demo(tmp_path) as run:
+        api = amina(run.browser)
+        wait_for(run.browser, api, "Hi Amina, you're invited", 15)
+        assert run.browser.post(f"{api}/send", json={"text": "yes"}).is_success
+        assert run.browser.post(f"{api}/send", json={"text": "A quiet room"}).is_success
+        sent = wait_for(run.browser, api, "Thank you, see you on", 15)
         assert all(m["status"] == "delivered" for m in sent[:-1])
     assert (tmp_path / "outreach-demo.db").exists()
 
 
 def test_fast_demo_brings_the_day_before_reminder_in_seconds(tmp_path: Path) -> None:
-    with demo(tmp_path, "--fast") as browser:
-        api = amina(browser)
-        wait_for(browser, api, "Hi Amina, you're invited", 15)
-        assert browser.post(f"{api}/send", json={"text": "yes"}).is_success
-        assert browser.post(f"{api}/send", json={"text": "none"}).is_success
+    with demo(tmp_path, "--fast") as run:
+        api = amina(run.browser)
+        wait_for(run.browser, api, "Hi Amina, you're invited", 15)
+        assert run.browser.post(f"{api}/send", json={"text": "yes"}).is_success
+        assert run.browser.post(f"{api}/send", json={"text": "none"}).is_success
         # The event is a day and three hours away: at 600 times, the reminder a day before
         # is due about 18 seconds after the demo starts.
-        wait_for(browser, api, "Reminder: the Big Conversation", 60)
+        wait_for(run.browser, api, "Reminder: the Big Conversation", 60)
+
+
+def test_a_restarted_demo_starts_afresh_and_tells_nobody_the_event_moved(
+    tmp_path: Path,
+) -> None:
+    with demo(tmp_path) as run:
+        api = amina(run.browser)
+        wait_for(run.browser, api, "Hi Amina, you're invited", 15)
+        assert run.browser.post(f"{api}/send", json={"text": "yes"}).is_success
+        wait_for(run.browser, api, "Great! Would anything help", 15)
+    time.sleep(1.1)  # the restarted demo's event is a second later than the first one's
+    with demo(tmp_path) as run:
+        api = amina(run.browser)
+        wait_for(run.browser, api, "Hi Amina, you're invited", 15)
+        time.sleep(3)  # a moved event's news would go out with the invitations
+        bodies = [m["body"] for m in outgoing(run.browser, api)]
+    assert len(bodies) == 1 and bodies[0].startswith("Hi Amina, you're invited"), bodies
+
+
+def test_a_second_demo_refuses_to_start_before_touching_anything(tmp_path: Path) -> None:
+    database = tmp_path / "outreach-demo.db"
+    with demo(tmp_path) as run:
+        api = amina(run.browser)
+        wait_for(run.browser, api, "Hi Amina, you're invited", 15)
+        assert run.browser.post(f"{api}/send", json={"text": "yes"}).is_success
+        wait_for(run.browser, api, "Great! Would anything help", 15)
+        starts = event_start(database)
+        time.sleep(1.1)  # a second demo that seeded would move the event by a second or more
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        for cwd, options, says in [
+            (tmp_path, ["--port", str(free_port())], "another outreach demo"),
+            (elsewhere, ["--port", str(run.port)], f"port {run.port}"),
+        ]:
+            output = refused(cwd, *options)
+            assert says in output, output
+        assert not (elsewhere / "outreach-demo.db").exists()
+        time.sleep(2)
+        assert event_start(database) == starts
+        bodies = [m["body"] for m in outgoing(run.browser, api)]
+        assert not any(body.startswith("Change to") for body in bodies), bodies
+
+
+def test_the_demo_says_how_to_look_at_it_with_the_coordinators_commands(tmp_path: Path) -> None:
+    with demo(tmp_path) as run:
+        wait_for(run.browser, amina(run.browser), "Hi Amina, you're invited", 15)
+    found = re.search(r"OUTREACH_DATABASE_URL=(\S+) outreach events show (\S+)", run.output)
+    assert found, run.output
+    url, event = found.group(1).strip("'"), found.group(2)
+    assert url == f"sqlite:///{tmp_path / 'outreach-demo.db'}"
+    env = {**demo_env(), "OUTREACH_DATABASE_URL": url}
+    shown = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "events", "show", event],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Big Conversation: mental health support in Worcester" in shown.stdout
+    assert "invited:   4" in shown.stdout  # Amina, Bronwen, Marek and Priya (on Slack)
+    listed = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "events", "list"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.stdout.startswith(f"{event}  "), listed.stdout  # soonest first
+
+
+def test_the_demo_never_wipes_a_database_it_did_not_make(tmp_path: Path) -> None:
+    real = tmp_path / "outreach.db"
+    settings = Settings(database_url=f"sqlite:///{real}", _env_file=None)
+    assert CliRunner().invoke(app, ["db", "upgrade"], obj=settings).exit_code == 0
+    before = real.read_bytes()
+    output = refused(tmp_path, "--database", str(real), "--port", str(free_port()))
+    assert "not a demo database" in output
+    assert real.read_bytes() == before

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.test_demo import demo
-from tests.web.test_simulator import CHROMIUM
+from tests.web.test_simulator import CHROMIUM, chromium, no_violations
 
 
 def dm_of(browser: httpx.Client, user: str) -> list[dict[str, Any]]:
@@ -41,7 +41,8 @@ def answers(message: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_demo_shows_a_slack_person_with_working_buttons(tmp_path: Path) -> None:
-    with demo(tmp_path) as browser:
+    with demo(tmp_path) as run:
+        browser = run.browser
         people = browser.get("/simulator/api/slack/people").json()
         assert [p["name"] for p in people] == ["Priya"]
         sms_people = {p["first_name"] for p in browser.get("/simulator/api/contacts").json()}
@@ -72,33 +73,29 @@ def test_demo_shows_a_slack_person_with_working_buttons(tmp_path: Path) -> None:
     reason="Debian's chromium is not installed (.ci/run installs it)",
 )
 def test_slack_view_in_a_browser_by_keyboard_at_desktop_and_phone_widths(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    with demo(tmp_path) as client, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{client.base_url}/login")
-            page.fill("#password", "correct horse battery staple")
-            page.click("button[type=submit]")
-            dm = page.locator("#slack-messages")
-            expect(dm).to_contain_text("Hi Priya, you're invited", timeout=20_000)
-            for width in (1280, 375):
-                page.set_viewport_size({"width": width, "height": 900})
-                page.screenshot(path=str(artifacts / f"slack-dm-{width}.png"), full_page=True)
-            yes = page.get_by_role("button", name="Yes, I'll come")
-            expect(yes).to_be_visible(timeout=20_000)
-            yes.focus()
-            page.keyboard.press("Enter")
-            expect(dm).to_contain_text("You answered: Yes, I'll come", timeout=20_000)
-            expect(page.get_by_role("button", name="Yes, I'll come")).to_have_count(0)
-            expect(dm).to_contain_text("Great! Would anything help you", timeout=20_000)
-            page.fill("#slack-text", "none")
-            page.keyboard.press("Enter")
-            expect(dm).to_contain_text("none")
-        finally:
-            browser.close()
+    with demo(tmp_path) as run, chromium() as browser:
+        client = run.browser
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{client.base_url}/login")
+        page.fill("#password", "correct horse battery staple")
+        page.click("button[type=submit]")
+        dm = page.locator("#slack-messages")
+        expect(dm).to_contain_text("Hi Priya, you're invited", timeout=20_000)
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(artifacts / f"slack-dm-{width}.png"), full_page=True)
+            no_violations(page)
+        yes = page.get_by_role("button", name="Yes, I'll come")
+        expect(yes).to_be_visible(timeout=20_000)
+        yes.focus()
+        page.keyboard.press("Enter")
+        expect(dm).to_contain_text("You answered: Yes, I'll come", timeout=20_000)
+        expect(page.get_by_role("button", name="Yes, I'll come")).to_have_count(0)
+        expect(dm).to_contain_text("Great! Would anything help you", timeout=20_000)
+        page.fill("#slack-text", "none")
+        page.keyboard.press("Enter")
+        expect(dm).to_contain_text("none")

@@ -6,8 +6,9 @@ import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
 
-from outreach.contacts.phones import normalize_phone
+from outreach.contacts.phones import normalize_phone, textable_phone
 from outreach.errors import InvalidPhoneNumber
 
 
@@ -61,3 +62,28 @@ def test_reason_is_given_without_the_number() -> None:
         normalize_phone("07700 900123")
     assert "07700" not in str(caught.value)
     assert caught.value.reason == "not a valid number in GB"
+
+
+@pytest.mark.parametrize(
+    "raw", ["07400 12345²", "07400 12345①", "+44 7400 12345³", "０７４００ １２３４５⑥"]
+)
+def test_characters_that_only_look_like_digits_are_not_a_number(raw: str) -> None:
+    with pytest.raises(InvalidPhoneNumber, match="not a phone number"):
+        normalize_phone(raw)
+
+
+def full_parser_textable(raw: str, region: str) -> str | None:
+    found = full_parser(raw, region)
+    if found is None:
+        return None
+    kind = phonenumbers.number_type(phonenumbers.parse(found))
+    return found if kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE) else None
+
+
+@given(raw=numbers, region=st.sampled_from(["GB", "US", "FR", "IT", "JE"]))
+def test_textable_agrees_with_libphonenumber(raw: str, region: str) -> None:
+    try:
+        ours = textable_phone(raw, region)
+    except InvalidPhoneNumber:
+        ours = None
+    assert ours == full_parser_textable(raw, region)

@@ -4,6 +4,12 @@ Imports stream the file in batches (memory stays flat however long the file) and
 commits on its own; a row is taken whole or rejected whole, with its row number and reason
 written to a rejects file. No contact is imported without a recorded consent basis, and an
 import never opts back in someone who opted out.
+
+A spreadsheet's export holds surprises: Windows-1252 rows in a UTF-8 file, bytes neither can
+read, NUL characters, a cell longer than the csv module takes, numbers that cannot get a
+text. Each is one rejected row (or, for a row in the other encoding, a row read in its own
+and named in the summary); the rest of the file is imported. What is printed or logged names
+rows by number, never by what they hold.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import codecs
 import csv
 import os
 import re
-from collections import deque
+import unicodedata
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,9 +33,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from sqlalchemy.orm import Session
 
+from outreach import csvfiles
 from outreach.clock import Clock, utcnow
 from outreach.contacts.addresses import SIM, SLACK, SLACK_USER_ID, TEL
-from outreach.contacts.phones import normalize_phone
+from outreach.contacts.names import split_full_name
+from outreach.contacts.phones import textable_phone
 from outreach.errors import ImportFileError, InvalidPhoneNumber
 from outreach.store import audit, consent, contacts
 from outreach.store.database import Database
@@ -41,6 +50,7 @@ MAX_TAGS = 20
 # Columns a file may have, and the words coordinators use for them.
 FIELDS = (
     "phone",
+    "name",
     "first_name",
     "last_name",
     "language",
@@ -60,6 +70,7 @@ ALIASES = {
     "number": "phone",
     "telephone": "phone",
     "tel": "phone",
+    "full_name": "name",
     "first": "first_name",
     "forename": "first_name",
     "given_name": "first_name",
@@ -85,6 +96,8 @@ _LIMITS = {
     "ethnicity": 64,
     "disability": 64,
 }
+_SURROGATES = re.compile("[\udc80-\udcff]")  # bytes UTF-8 could not read (surrogateescape)
+_ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)(?:[0-9][A-Z]{2})?$")
 _UPDATABLE = (
     "first_name",
@@ -110,7 +123,19 @@ class ImportReport:
     rejects_path: Path | None = None
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+    # In a file mixing encodings: the other one, and the rows written in it (the first few).
+    other_encoding: tuple[str, list[int]] | None = None
+    other_encoding_rows: int = 0
     dry_run: bool = False
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    @property
+    def nothing_imported(self) -> bool:
+        """The file had rows, and every one was rejected."""
+        return self.rejected > 0 and self.rejected == self.rows
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
@@ -122,7 +147,22 @@ class ImportReport:
             text += f" (see {self.rejects_path})"
         if self.ignored_columns:
             text += f"; ignored columns: {', '.join(self.ignored_columns)}"
+        if self.other_encoding is not None:
+            text += "; " + self._mixed_encodings(*self.other_encoding)
         return text
+
+    def _mixed_encodings(self, other: str, rows: list[int]) -> str:
+        count = self.other_encoding_rows
+        listed = ", ".join(map(str, rows)) + (
+            f" and {count - len(rows)} more" if count > len(rows) else ""
+        )
+        which = f"row {listed} is" if count == 1 else f"rows {listed} are"
+        main = "UTF-8" if self.encoding.startswith("utf-8") else _ENCODING_NAMES[self.encoding]
+        return (
+            f"the file mixes encodings: {which} in {_ENCODING_NAMES[other]}, the rest of the "
+            f"file in {main} (each row was read in its own; check those rows' names, and "
+            "save the file as CSV UTF-8 next time)"
+        )
 
 
 @dataclass
@@ -155,24 +195,41 @@ def import_contacts(
     Checking phone numbers is most of the work; files over a megabyte are checked by
     ``workers`` processes (default: one per core) while this one writes to the database.
     """
-    encoding = detect_encoding(path)
+    encoding = _text_encoding(path)
     report = ImportReport(encoding=encoding, dry_run=dry_run)
     report.rejects_path = rejects_path or path.with_name(path.stem + ".rejects.csv")
     seen: dict[str, int] = {}  # number -> first row: the one thing that grows with the file
-    with path.open(encoding=encoding, newline="") as source:
-        reader = csv.DictReader(source)
-        columns = _resolve_columns(reader.fieldnames or [], mapping or {})
+    rows_in: Counter[str] = Counter()
+    first_rows: dict[str, list[int]] = {"utf-8": [], "cp1252": []}
+    # Bytes UTF-8 cannot read stay in the text as lone surrogates, so each row can be read
+    # in its own encoding (and a byte neither reads is that row's problem, not the file's).
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as source:
+        reader = csv.reader(source)
+        headers = _header(reader)
+        columns = _resolve_columns(headers, _checked_mapping(mapping or {}, headers))
         if "phone" not in columns.values():
             raise ImportFileError("the file has no phone column: name one with --map COLUMN=phone")
-        report.ignored_columns = [c for c in reader.fieldnames or [] if c not in columns]
+        report.ignored_columns = [c for c in headers if c not in columns]
         options = _Options(
-            columns, tuple(tags), consent_source, region, default_language, default_timezone
+            headers,
+            columns,
+            tuple(tags),
+            consent_source,
+            region,
+            default_language,
+            default_timezone,
         )
         if workers is None:
             workers = os.cpu_count() or 1 if path.stat().st_size > PARALLEL_FROM_BYTES else 1
-        with _Rejects(report.rejects_path, reader.fieldnames or []) as rejects:
+        with _Rejects(report.rejects_path, headers) as rejects:
             batch: list[_Row] = []
-            for number, raw, problem, row in _checked_rows(reader, options, workers):
+            for number, raw, problem, row, row_encoding in _checked_rows(
+                _records(reader), options, workers
+            ):
+                if row_encoding:
+                    rows_in[row_encoding] += 1
+                    if len(first_rows[row_encoding]) < 10:
+                        first_rows[row_encoding].append(number)
                 if row is not None and row.values["phone"] in seen:
                     problem = f"the same number as row {seen[row.values['phone']]}"
                 if problem or row is None:
@@ -186,6 +243,7 @@ def import_contacts(
                     batch = []
             if batch:
                 _store_batch(db, batch, report, dry_run=dry_run, now=clock())
+    _note_encodings(report, rows_in, first_rows)
     if not report.rejected:
         report.rejects_path.unlink(missing_ok=True)
     if not dry_run:
@@ -212,6 +270,7 @@ def import_contacts(
 class _Options:
     """How to read each row (sent to the checking processes, so plain and picklable)."""
 
+    headers: Sequence[str]
     columns: Mapping[str, str]
     tags: tuple[str, ...]
     consent_source: str | None
@@ -220,17 +279,58 @@ class _Options:
     default_timezone: str
 
 
-Checked = tuple[int, dict[str, Any], str | None, "_Row | None"]
+# A record as read: its row number, its cells (None if the csv module could not read it) and
+# the problem that stopped it being read.
+Record = tuple[int, list[str] | None, str | None]
+# A record checked: row number, cells by column, problem, parsed row, the row's encoding.
+Checked = tuple[int, dict[str, str], str | None, "_Row | None", str]
 
 
-def _checked_rows(
-    reader: Iterator[dict[str, Any]], options: _Options, workers: int
-) -> Iterator[Checked]:
+def _header(reader: Iterator[list[str]]) -> list[str]:
+    try:
+        cells = next(reader, None)
+    except csv.Error as exc:
+        raise ImportFileError(f"the first row cannot be read as CSV: {exc}") from None
+    if cells is None:
+        raise ImportFileError("the file is empty: the first row names the columns")
+    try:
+        headers, _ = _decoded(cells)
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            "the first row is neither UTF-8 nor Windows-1252 text: save the file as CSV UTF-8"
+        ) from None
+    return [csvfiles.restore(h).strip() for h in headers]
+
+
+def _records(reader: Iterator[list[str]]) -> Iterator[Record]:
+    """Each data row, numbered as a spreadsheet numbers them (the header is row 1); a row the
+    csv module cannot read (a cell over its limit) is one row with a problem, and reading goes
+    on after it."""
+    number = 1
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield number, None, _csv_problem(exc)
+            continue
+        if cells:  # a blank line counts as a row, but is no one
+            yield number, cells, None
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than the CSV limit of {csv.field_size_limit()} characters"
+    return f"the row cannot be read as CSV: {exc}"
+
+
+def _checked_rows(records: Iterator[Record], options: _Options, workers: int) -> Iterator[Checked]:
     """Each row with its problem or parsed values, in file order."""
-    numbered = enumerate(reader, start=2)  # row 1 is the header
     if workers <= 1:
-        for number, raw in numbered:
-            yield (number, raw, *_parse(number, raw, options))
+        for record in records:
+            yield _check(record, options)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: deque[Future[list[Checked]]] = deque()
@@ -238,7 +338,7 @@ def _checked_rows(
         # memory does not grow with the file.
         while True:
             while len(pending) < workers * 2:
-                chunk = list(islice(numbered, BATCH))
+                chunk = list(islice(records, BATCH))
                 if not chunk:
                     break
                 pending.append(pool.submit(_check_chunk, chunk, options))
@@ -247,24 +347,92 @@ def _checked_rows(
             yield from pending.popleft().result()
 
 
-def _check_chunk(chunk: list[tuple[int, dict[str, Any]]], options: _Options) -> list[Checked]:
-    return [(number, raw, *_parse(number, raw, options)) for number, raw in chunk]
+def _check_chunk(chunk: list[Record], options: _Options) -> list[Checked]:
+    return [_check(record, options) for record in chunk]
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without a byte-order mark) if the whole file decodes as it, else
-    Windows-1252, which is what spreadsheet programs on Windows write."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _check(record: Record, options: _Options) -> Checked:
+    number, cells, problem = record
+    if cells is None:
+        return number, {}, problem, None, ""
+    try:
+        text, encoding = _decoded(cells)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        readable = [_SURROGATES.sub("\ufffd", cell) for cell in cells]
+        return (
+            number,
+            dict(zip(options.headers, readable, strict=False)),
+            f"a byte (0x{byte}) that is neither UTF-8 nor Windows-1252 text: save the file "
+            "as CSV UTF-8 and import it again",
+            None,
+            "",
+        )
+    text = [csvfiles.restore(cell) for cell in text]
+    raw = dict(zip(options.headers, text, strict=False))
+    if len(text) > len(options.headers):
+        return number, raw, "more cells than the header has columns", None, encoding
+    return (number, raw, *_parse(number, raw, options), encoding)
+
+
+def _decoded(cells: list[str]) -> tuple[list[str], str]:
+    """A row's cells as text, and the encoding it was in ("" for plain ASCII): UTF-8 if it
+    reads as UTF-8, else Windows-1252 (what spreadsheet programs on Windows write). Raises
+    ``UnicodeDecodeError`` for a byte neither reads."""
+    if not any(_SURROGATES.search(cell) for cell in cells):
+        return cells, ("" if all(cell.isascii() for cell in cells) else "utf-8")
+    raw = [cell.encode("utf-8", "surrogateescape") for cell in cells]
+    return [b.decode("cp1252") for b in raw], "cp1252"
+
+
+def _text_encoding(path: Path) -> str:
+    """UTF-8, with or without a byte-order mark; the rows say if they are something else.
+    Files a spreadsheet saves in other forms are refused, saying how to save them."""
     with path.open("rb") as fh:
-        head = fh.read(3)
-        fh.seek(0)
-        try:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig" if head == codecs.BOM_UTF8 else "utf-8"
+        head = fh.read(4)
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # .xlsx/.ods, or old .xls
+        raise ImportFileError(
+            f"{path.name} is a spreadsheet workbook, not CSV: save it as CSV UTF-8 (in Excel, "
+            "File > Save As > CSV UTF-8) and import that file"
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(
+            f"{path.name} is UTF-16 text (Excel's 'Unicode Text'): save it as CSV UTF-8 and "
+            "import that file"
+        )
+    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
+def _note_encodings(
+    report: ImportReport, rows_in: Mapping[str, int], first_rows: Mapping[str, list[int]]
+) -> None:
+    """Name the file's encoding for the report, and the rows in another one, if any."""
+    utf8, cp1252 = rows_in.get("utf-8", 0), rows_in.get("cp1252", 0)
+    if cp1252 and not utf8:
+        report.encoding = "cp1252"
+    elif utf8 and cp1252:
+        other = "utf-8" if cp1252 > utf8 else "cp1252"
+        if other == "utf-8":
+            report.encoding = "cp1252"
+        report.other_encoding = (other, first_rows[other])
+        report.other_encoding_rows = rows_in[other]
+
+
+def _checked_mapping(mapping: Mapping[str, str], headers: Sequence[str]) -> Mapping[str, str]:
+    """``--map`` as given, once each column is one the file has and each field one we know."""
+    unknown = [column for column in mapping if column not in headers]
+    if unknown:
+        raise ImportFileError(
+            f"--map names a column the file does not have: {', '.join(unknown)} (its columns: "
+            f"{', '.join(headers)})"
+        )
+    for column, target in mapping.items():
+        if target not in FIELDS and not (target.startswith("fields.") and len(target) > 7):
+            raise ImportFileError(
+                f"--map {column}={target}: there is no field {target!r}; the fields are "
+                f"{', '.join(FIELDS)}, or fields.NAME for one of your own"
+            )
+    return mapping
 
 
 def _resolve_columns(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, str]:
@@ -283,9 +451,7 @@ def _resolve_columns(headers: Sequence[str], mapping: Mapping[str, str]) -> dict
     return out
 
 
-def _parse(number: int, raw: dict[str, Any], options: _Options) -> tuple[str | None, _Row | None]:
-    if None in raw:
-        return "more cells than the header has columns", None
+def _parse(number: int, raw: dict[str, str], options: _Options) -> tuple[str | None, _Row | None]:
     values: dict[str, Any] = {"fields": {}}
     row_tags = {t for t in options.tags if t}
     consent = options.consent_source
@@ -295,6 +461,9 @@ def _parse(number: int, raw: dict[str, Any], options: _Options) -> tuple[str | N
             return f"{column} is longer than {MAX_FIELD} characters", None
         if not cell:
             continue
+        problem = _surprise(column, cell, multiline=target.startswith("fields."))
+        if problem:
+            return problem, None
         if target == "tags":
             row_tags |= {t.strip().lower() for t in re.split(r"[;,|]", cell) if t.strip()}
         elif target == "consent_source":
@@ -303,8 +472,9 @@ def _parse(number: int, raw: dict[str, Any], options: _Options) -> tuple[str | N
             values["fields"][target.removeprefix("fields.")] = cell
         else:
             values[target] = cell
+    _split_name(values)
     try:
-        values["phone"] = normalize_phone(values.get("phone", ""), options.region)
+        values["phone"] = textable_phone(values.get("phone", ""), options.region)
     except InvalidPhoneNumber as exc:
         return exc.reason, None
     if not consent:
@@ -315,6 +485,31 @@ def _parse(number: int, raw: dict[str, Any], options: _Options) -> tuple[str | N
     if len(row_tags) > MAX_TAGS or any(len(t) > 64 for t in row_tags):
         return f"at most {MAX_TAGS} tags of up to 64 characters", None
     return None, _Row(number, raw, values, row_tags, consent)
+
+
+def _surprise(column: str, cell: str, *, multiline: bool) -> str:
+    """What no cell of a contact should hold: a NUL, or another control character (line
+    breaks and tabs are allowed in a custom field's text)."""
+    if cell.isprintable():  # the common case, quickly
+        return ""
+    if "\0" in cell:
+        return f"{column} contains a NUL character"
+    allowed = "\t\n\r" if multiline else ""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in cell):
+        return f"{column} contains a control character"
+    return ""
+
+
+def _split_name(values: dict[str, Any]) -> None:
+    """A full-name column fills the first and last name its own columns leave empty."""
+    full = values.pop("name", None)
+    if full:
+        first, last = split_full_name(full)
+        values.setdefault("first_name", first)
+        if values.get("last_name") is None and last is not None:
+            values["last_name"] = last
+        if values["first_name"] is None:
+            del values["first_name"]
 
 
 def _check_values(values: dict[str, Any], default_language: str, default_timezone: str) -> str:
@@ -457,7 +652,7 @@ class _Rejects:
         self.path = path
         self.headers = list(headers)
         self._fh: TextIO | None = None
-        self._writer: Any = None
+        self._writer: csvfiles.SafeWriter | None = None
 
     def __enter__(self) -> _Rejects:
         return self
@@ -465,7 +660,7 @@ class _Rejects:
     def write(self, number: int, reason: str, raw: Mapping[str, Any]) -> None:
         if self._writer is None:
             self._fh = self.path.open("w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._fh)
+            self._writer = csvfiles.writer(self._fh)
             self._writer.writerow(["row", "reason", *self.headers])
         self._writer.writerow([number, reason, *(raw.get(h, "") for h in self.headers)])
 

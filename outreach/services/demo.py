@@ -1,21 +1,35 @@
-"""Example data for ``outreach demo``: a Big Conversation a day away and three made-up people,
-invited as soon as the worker runs; and a made-up Slack workspace with one more person, who
-gets the invitation as a Slack DM with buttons."""
+"""``outreach demo``: the whole system with made-up people, on a database of its own.
+
+The demo starts afresh each time: a Big Conversation a day away and three made-up people,
+invited as soon as the worker runs, and a made-up Slack workspace with one more person, who
+gets the invitation as a Slack DM with buttons. Before it touches anything it claims its
+database file (a lock beside it) and its port, so a second demo started by mistake stops with
+a message instead of moving the first one's event and texting everyone that it moved. It only
+ever wipes a database it made itself, which it marks in SQLite's header (``application_id``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import secrets
+import socket
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from filelock import FileLock, Timeout
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from outreach.channels.fake_slack import FakeSlack
 from outreach.contacts.addresses import SLACK
+from outreach.errors import DemoRefused
 from outreach.events.library import load_event_text
 from outreach.services import simulator
 from outreach.services.runtime import Runtime
@@ -24,6 +38,8 @@ from outreach.store.models import ContactTag
 
 DEMO_EVENT = "demo-big-conversation"
 DEMO_TAG = "demo"
+# "OUTR" in the SQLite header's application_id: this file is a demo database, safe to wipe.
+DEMO_APPLICATION_ID = 0x4F555452
 PEOPLE = [
     ("07400 123456", "Amina", "en"),
     ("07400 123457", "Bronwen", "cy"),
@@ -50,6 +66,80 @@ reminders:
   - {{at: -2h, flow: event-reminder-soon, to: "yes"}}
 follow_up: {{at: +1d, flow: post-event-survey, to: "yes"}}
 """
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a running demo holds: its database (by a lock) and its listening socket."""
+
+    database: Path
+    listener: socket.socket
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.database}"
+
+
+@contextlib.contextmanager
+def claim(database: Path, host: str, port: int) -> Iterator[Claim]:
+    """Hold the demo's database and port for as long as it runs; refuse, changing nothing,
+    when another demo holds either."""
+    database = database.resolve()
+    lock = FileLock(f"{database}.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DemoRefused(
+            f"another outreach demo is running on {database}: stop it (Ctrl+C in its "
+            "terminal), or give this one a database of its own with --database"
+        ) from None
+    try:
+        listener = _listen(host, port)
+        with listener:
+            yield Claim(database, listener)
+    finally:
+        lock.release()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        busy = exc.errno == errno.EADDRINUSE
+        raise DemoRefused(
+            f"port {port} on {host} is in use (another outreach demo?): stop it, or choose "
+            "another port with --port"
+            if busy
+            else f"cannot listen on {host} port {port} ({exc.strerror or exc}): choose "
+            "another --host or --port"
+        ) from None
+
+
+def start_afresh(claimed: Claim) -> None:
+    """Remove the last run's database (only ever a demo's) and mark a new, empty one."""
+    path = claimed.database
+    if path.exists() and path.stat().st_size and not is_demo_database(path):
+        raise DemoRefused(
+            f"{path} is not a demo database, and the demo starts afresh each time: give "
+            "it a file of its own with --database"
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    # The mark goes in before anything else, so a demo stopped at any point leaves a file
+    # the next one knows it may wipe.
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+        connection.commit()
+
+
+def is_demo_database(path: Path) -> bool:
+    """True for an SQLite file the demo made (read from the header, never opened)."""
+    with path.open("rb") as fh:
+        header = fh.read(100)
+    return (
+        header[:16] == b"SQLite format 3\x00"
+        and int.from_bytes(header[68:72], "big") == DEMO_APPLICATION_ID
+    )
 
 
 def seed(rt: Runtime) -> None:

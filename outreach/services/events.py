@@ -57,6 +57,15 @@ class InvitePlan:
 
 
 @dataclass(frozen=True)
+class Invitee:
+    """One person ``invite`` would invite: personal data, for the coordinator's eyes."""
+
+    first_name: str | None
+    language: str
+    address: str | None  # their number (or other address) messages would go to
+
+
+@dataclass(frozen=True)
 class EventSummary:
     """An event as a coordinator reads it: the numbers, and what is still to be sent."""
 
@@ -70,6 +79,7 @@ class EventSummary:
     rsvps: dict[str, int]
     access_needs: int
     upcoming: list[tuple[datetime, str]] = field(default_factory=list)
+    in_files: bool = True  # False: only the store knows it (the demo's, or a file removed)
 
     @property
     def invited(self) -> int:
@@ -204,6 +214,24 @@ class Events:
             cost=round(segments * self.settings.sms_price_per_segment, 2),
             currency=self.settings.sms_currency,
         )
+
+    def invitees(self, event_id: str) -> list[Invitee]:
+        """Who inviting now would invite (``outreach events invite --dry-run --list``)."""
+        spec = self._spec(event_id)
+        address = (
+            select(ContactAddress.address)
+            .where(ContactAddress.contact_id == Contact.id, ContactAddress.undeliverable.is_(None))
+            .order_by(ContactAddress.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                select(Contact.first_name, Contact.language, address)
+                .where(_new_invitees(spec))
+                .order_by(Contact.id)
+            ).all()
+        return [Invitee(first_name, language, found) for first_name, language, found in rows]
 
     def _invitation_segments(
         self, spec: EventSpec, language: str, name_length: int, event: Mapping[str, Any]
@@ -345,13 +373,27 @@ class Events:
     # -- reading -------------------------------------------------------------------------------
 
     def summaries(self) -> list[EventSummary]:
-        """Every event in the files, soonest first."""
-        ids = sorted(self.definitions, key=lambda i: self.definitions[i].spec.starts_utc)
-        return [self.summary(event_id) for event_id in ids]
+        """Every event, soonest first: those in the files, then those only the store knows
+        (the demo's event, or one whose file was removed), so their RSVPs stay in view."""
+        with self.db.transaction() as tx:
+            only_stored = [e.id for e in stored_events.stored(tx) if e.id not in self.definitions]
+        found = [self.summary(event_id) for event_id in [*self.definitions, *only_stored]]
+        return sorted(found, key=lambda s: (s.starts_at, s.id))
 
     def summary(self, event_id: str) -> EventSummary:
-        spec = self._spec(event_id)
+        spec = self._spec_or_none(event_id)
         with self.db.transaction() as tx:
+            if spec is None:
+                found = stored_events.stored(tx, event_id)
+                if not found:
+                    known = [*self.definitions, *(e.id for e in stored_events.stored(tx))]
+                    raise EventNotFound(event_id, sorted(set(known)))
+                event = found[0]
+                about = (event.title, event.starts_at, event.ends_at, event.timezone)
+                capacity, venue = event.capacity, str(event.details.get("venue", ""))
+            else:
+                about = (spec.title, spec.starts_utc, spec.ends_utc, spec.timezone)
+                capacity, venue = spec.capacity, spec.venue.name
             counts = rsvps.counts(tx, event_id)
             needs = tx.scalars(
                 select(Answer.value).where(
@@ -359,23 +401,27 @@ class Events:
                 )
             ).all()
             upcoming = due.upcoming_event_sends(tx, event_id)
+        title, starts_at, ends_at, timezone = about
         return EventSummary(
-            id=spec.event,
-            title=spec.title,
-            starts_at=spec.starts_utc,
-            ends_at=spec.ends_utc,
-            timezone=spec.timezone,
-            capacity=spec.capacity,
-            venue=spec.venue.name,
+            id=event_id,
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            timezone=timezone,
+            capacity=capacity,
+            venue=venue,
             rsvps=counts,
             access_needs=sum(1 for v in needs if str(v).strip().lower() not in NO_NEEDS),
             upcoming=upcoming,
+            in_files=spec is not None,
         )
 
     def _spec(self, event_id: str) -> EventSpec:
         spec = self._spec_or_none(event_id)
         if spec is None:
-            raise EventNotFound(event_id, list(self.definitions))
+            with self.db.transaction() as tx:
+                stored = bool(stored_events.stored(tx, event_id))
+            raise EventNotFound(event_id, list(self.definitions), only_stored=stored)
         return spec
 
     def _open_spec(self, event_id: str) -> EventSpec:

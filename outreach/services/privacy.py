@@ -25,6 +25,7 @@ from outreach.scheduling.periodic import PeriodicJob
 from outreach.settings import Settings
 from outreach.store import audit, contacts, due, messages, personal, sessions
 from outreach.store.database import Database
+from outreach.store.models import Contact
 
 # What the export calls each table: the names a person reading it would use.
 EXPORT_NAMES = {
@@ -53,6 +54,14 @@ def export_contact(
         data["tags"] = sorted(row["tag"] for row in data["tags"])
         audit.record(tx, "export", actor=actor, at=clock(), contact_id=contact_id)
     return data
+
+
+def first_name(db: Database, phone: str, *, region: str = "GB") -> str | None:
+    """The first name of the person with this number (to confirm whom a request is about);
+    raises ``ContactNotFound``."""
+    with db.transaction() as tx:
+        found = tx.get(Contact, _by_phone(tx.connection(), phone, region))
+        return found.first_name if found is not None else None
 
 
 def erase_contact(

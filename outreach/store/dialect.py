@@ -52,8 +52,10 @@ def stores_naive_times(dialect: SADialect) -> bool:
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    """An SQLAlchemy engine for ``url`` with the settings Outreach relies on. Statement
-    parameters (message bodies, phone numbers) never appear in errors or logs."""
+    """An SQLAlchemy engine for ``url`` with the settings Outreach relies on.
+
+    Statement parameters (numbers, names, message bodies) are kept out of error messages
+    and logs: a failed batch must not print the people in it."""
     options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(

@@ -45,6 +45,15 @@ def mirror(tx: Session, event_id: str, values: Mapping[str, Any], now: datetime)
     return moved
 
 
+def stored(tx: Session, event_id: str | None = None) -> list[Event]:
+    """Events as the store last mirrored them (one, or all), soonest first: what is known of
+    an event whose file is not here (the demo's, or one since removed)."""
+    query = select(Event).order_by(Event.starts_at, Event.id)
+    if event_id is not None:
+        query = query.where(Event.id == event_id)
+    return list(tx.scalars(query))
+
+
 def config(connection: Connection, event_id: str | None) -> Mapping[str, Any]:
     """How the service runs the event: its flows and quiet hours."""
     if event_id is None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberType
 from sqlalchemy import String, Text, func, select
 from typer.testing import CliRunner
 
@@ -15,7 +19,7 @@ from outreach.cli import app
 from outreach.clock import ManualClock
 from outreach.conversations.service import Conversations
 from outreach.errors import ContactNotFound, ImportFileError
-from outreach.services.contact_import import import_contacts
+from outreach.services.contact_import import ImportReport, import_contacts
 from outreach.services.privacy import erase_contact, export_contact, purge_message_bodies
 from outreach.settings import Settings
 from outreach.store.database import Database
@@ -253,3 +257,249 @@ def test_cli_db_upgrade_import_export_erase(settings: Settings, tmp_path: Path) 
     assert code == 1 and "no contact with that phone number" in out
     code, out = run("retention", "run")
     assert code == 0 and out == "purged 0 message bodies older than 365 days\n"
+
+
+def test_cli_erase_says_whom_before_asking_and_keeps_them_on_no(
+    settings: Settings, tmp_path: Path
+) -> None:
+    def run(*args: str, answer: str | None = None) -> tuple[int, str]:
+        result = runner.invoke(app, list(args), input=answer, obj=settings)
+        return result.exit_code, result.stdout + result.stderr
+
+    assert run("db", "upgrade")[0] == 0
+    assert (
+        run(
+            "contacts", "import", str(write_csv(tmp_path / "p.csv", MIXED)), "--consent-source", "x"
+        )[0]
+        == 0
+    )
+    code, out = run("contacts", "erase", "07400 123459", answer="n\n")
+    assert "Erase everything held on Aisha (07400 123459) for good?" in out
+    assert code == 1 and "nothing erased" in out
+    assert run("contacts", "export", "07400123459")[0] == 0  # still there
+    code, out = run("contacts", "erase", "07400 123459", answer="y\n")
+    assert code == 0 and "erased contact #" in out
+    code, out = run("contacts", "erase", "07400 123459", answer="y\n")
+    assert code == 1 and "no contact with that phone number" in out and "Erase" not in out
+
+
+# -- what a real spreadsheet holds --------------------------------------------------------------
+
+
+def example(kind: PhoneNumberType, region: str = "GB") -> str:
+    number = phonenumbers.example_number_for_type(region, kind)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def rejects_of(report: ImportReport) -> dict[str, dict[str, str]]:
+    assert report.rejects_path is not None
+    with report.rejects_path.open(encoding="utf-8", newline="") as fh:
+        return {row["row"]: row for row in csv.DictReader(fh)}
+
+
+def test_only_numbers_that_can_receive_a_text_are_imported(db: Database, tmp_path: Path) -> None:
+    rows = [
+        ["phone", "first_name"],
+        [mobile(1), "Mobile"],
+        ["+1 201 555 0123", "United States: fixed line or mobile, no way to tell"],
+        [example(PhoneNumberType.FIXED_LINE), "Landline"],
+        [example(PhoneNumberType.PREMIUM_RATE), "Premium"],
+        [example(PhoneNumberType.TOLL_FREE), "Freephone"],
+        ["0300 123 4567", "Non-geographic 03"],
+        [example(PhoneNumberType.PERSONAL_NUMBER), "Personal 070"],
+        [example(PhoneNumberType.PAGER), "Pager"],
+        [example(PhoneNumberType.VOIP), "VoIP"],
+        [example(PhoneNumberType.SHARED_COST, "FR"), "Shared cost"],
+    ]
+    report = import_contacts(db, write_csv(tmp_path / "p.csv", rows), consent_source="x")
+    assert (report.created, report.rejected) == (2, 8)
+    reasons = {r["first_name"]: r["reason"] for r in rejects_of(report).values()}
+    assert reasons == {
+        "Landline": "a landline number, which cannot receive texts",
+        "Premium": "a premium-rate number, which cannot receive texts",
+        "Freephone": "a freephone number, which cannot receive texts",
+        "Non-geographic 03": "a non-geographic (UAN) number, which cannot receive texts",
+        "Personal 070": "a personal (follow-me) number, which cannot receive texts",
+        "Pager": "a pager number, which cannot receive texts",
+        "VoIP": "an internet (VoIP) number, which cannot receive texts",
+        "Shared cost": "a shared-cost number, which cannot receive texts",
+    }
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_characters_that_look_like_digits_are_a_rejected_row(
+    db: Database, tmp_path: Path, dry_run: bool
+) -> None:
+    rows = [
+        ["phone", "first_name"],
+        ["07400 12345²", "Superscript"],
+        ["07400 12345①", "Circled"],
+        ["07400 1234５６", "Fullwidth digits are digits"],
+        [mobile(1), "Fine"],
+    ]
+    report = import_contacts(
+        db, write_csv(tmp_path / "p.csv", rows), consent_source="x", dry_run=dry_run
+    )
+    assert (report.created, report.rejected) == (2, 2)
+    assert {r["reason"] for r in rejects_of(report).values()} == {"not a phone number"}
+
+
+FULL_NAMES = [
+    ("Siân Evans", "Siân", "Evans"),
+    ("  Mary   Anne de la Cruz ", "Mary", "Anne de la Cruz"),
+    ("Evans, Siân", "Siân", "Evans"),
+    ("Mrs Jane Smith", "Jane", "Smith"),
+    ("Dr. Oluwaseun Adeyemi", "Oluwaseun", "Adeyemi"),
+    ("Mrs Smith", "Mrs Smith", None),
+    ("Cher", "Cher", None),
+    ("王小明", "王小明", None),
+    ("山田 太郎", "山田 太郎", None),
+    ("김민준", "김민준", None),
+    ("محمد بن سلمان", "محمد", "بن سلمان"),
+]
+
+
+def test_a_full_name_column_is_split_as_a_person_would(db: Database, tmp_path: Path) -> None:
+    rows = [["Mobile", "Name"]] + [[mobile(i), name] for i, (name, _, _) in enumerate(FULL_NAMES)]
+    report = import_contacts(db, write_csv(tmp_path / "p.csv", rows), consent_source="x")
+    assert report.created == len(FULL_NAMES) and not report.ignored_columns
+    with db.transaction() as tx:
+        for i, (_, first, last) in enumerate(FULL_NAMES):
+            contact = contact_at(tx, mobile(i))
+            assert contact is not None
+            assert (contact.first_name, contact.last_name) == (first, last)
+
+
+def test_first_and_last_name_columns_win_over_a_full_name(db: Database, tmp_path: Path) -> None:
+    rows = [
+        ["phone", "full name", "first name", "surname"],
+        [mobile(1), "Elizabeth Jones", "Beth", ""],
+        [mobile(2), "Tomasz Nowak", "", ""],
+    ]
+    import_contacts(db, write_csv(tmp_path / "p.csv", rows), consent_source="x")
+    with db.transaction() as tx:
+        beth, tomasz = contact_at(tx, mobile(1)), contact_at(tx, mobile(2))
+        assert beth is not None and (beth.first_name, beth.last_name) == ("Beth", "Jones")
+        assert tomasz is not None and (tomasz.first_name, tomasz.last_name) == ("Tomasz", "Nowak")
+
+
+FORMULAS = ['=HYPERLINK("http://x","click")', "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+
+
+def test_cells_that_a_spreadsheet_would_run_are_neutralised_in_the_rejects_file(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = [["phone", "first_name", "notes"]] + [["not a number", f, f] for f in FORMULAS]
+    report = import_contacts(db, write_csv(tmp_path / "p.csv", rows), consent_source="x")
+    assert report.rejected == len(FORMULAS)
+    assert report.rejects_path is not None
+    with report.rejects_path.open(encoding="utf-8", newline="") as fh:
+        cells = [cell for row in csv.reader(fh) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://x","click")' in cells and "'+1+2" in cells
+    # Imported again as it is, the rejects file reads back what was written.
+    again = import_contacts(db, report.rejects_path, consent_source="x", dry_run=True)
+    assert [r["first_name"] for r in rejects_of(again).values()] == [f"'{f}" for f in FORMULAS]
+
+
+def test_a_nul_byte_a_bad_byte_and_an_endless_cell_are_each_one_rejected_row(
+    db: Database, tmp_path: Path
+) -> None:
+    source = tmp_path / "p.csv"
+    source.write_bytes(
+        b"phone,first_name\r\n"
+        + f"{mobile(1)},Amina\r\n".encode()
+        + f"{mobile(2)},Am\0ina\r\n".encode()
+        + f"{mobile(3)},Jos\xe9\r\n".encode("cp1252")  # Windows-1252, as the rest is
+        + f"{mobile(4)},Bad\x81byte\r\n".encode("latin-1")  # 0x81 is no character in it
+        + f'{mobile(5)},"{"x" * 200_000}"\r\n'.encode()
+        + f"{mobile(6)},Marek\r\n".encode()
+    )
+    report = import_contacts(db, source, consent_source="x")
+    assert (report.created, report.rejected) == (3, 3)
+    reasons = {number: row["reason"] for number, row in rejects_of(report).items()}
+    assert reasons == {
+        "3": "first_name contains a NUL character",
+        "5": "a byte (0x81) that is neither UTF-8 nor Windows-1252 text: save the file as "
+        "CSV UTF-8 and import it again",
+        "6": "a cell is longer than the CSV limit of 131072 characters",
+    }
+    with db.transaction() as tx:
+        names = set(tx.scalars(select(Contact.first_name)))
+    assert names == {"Amina", "José", "Marek"}
+
+
+def test_a_file_mixing_encodings_is_read_row_by_row_and_says_which_rows(
+    db: Database, tmp_path: Path
+) -> None:
+    source = tmp_path / "p.csv"
+    source.write_bytes(
+        b"phone,first_name\r\n"
+        + f"{mobile(1)},Zoë\r\n".encode()
+        + f"{mobile(2)},Siân\r\n".encode()
+        + f"{mobile(3)},José\r\n".encode("cp1252")
+        + f"{mobile(4)},Amina\r\n".encode()
+    )
+    report = import_contacts(db, source, consent_source="x")
+    assert report.created == 4 and report.encoding == "utf-8"
+    assert report.other_encoding == ("cp1252", [4])
+    assert "row 4 is in Windows-1252, the rest of the file in UTF-8" in report.summary()
+    with db.transaction() as tx:
+        names = set(tx.scalars(select(Contact.first_name)))
+    assert names == {"Zoë", "Siân", "José", "Amina"}
+
+
+def test_cli_import_of_a_hostile_file_prints_nothing_personal(
+    settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "p.csv"
+    source.write_bytes(
+        b"phone,first_name\n"
+        + f"{mobile(1)},Amina\n07400 12345\xc2\xb2,Superscript\n{mobile(2)},Nul\0name\n".encode()
+    )
+    assert runner.invoke(app, ["db", "upgrade"], obj=settings).exit_code == 0
+    for dry_run in ([], ["--dry-run"]):
+        result = runner.invoke(
+            app,
+            ["contacts", "import", str(source), "--consent-source", "x", *dry_run],
+            obj=settings,
+        )
+        assert result.exit_code == 0, result.output
+        assert "1 " in result.stdout and "2 rejected" in result.stdout
+        for personal in ("Amina", "Superscript", "Nul", mobile(1)[3:], "12345"):
+            assert personal not in result.output
+
+
+def test_cli_import_exits_non_zero_when_nothing_was_imported(
+    settings: Settings, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "p.csv", [["phone"], [mobile(1)], [mobile(2)]])
+    assert runner.invoke(app, ["db", "upgrade"], obj=settings).exit_code == 0
+    for dry_run in ([], ["--dry-run"]):
+        result = runner.invoke(app, ["contacts", "import", str(source), *dry_run], obj=settings)
+        assert result.exit_code == 1, result.output
+        assert "0 unchanged, 2 rejected" in result.stdout
+        assert "imported: all 2 rows were rejected" in result.stderr
+    header_only = write_csv(tmp_path / "empty.csv", [["phone"]])
+    result = runner.invoke(app, ["contacts", "import", str(header_only)], obj=settings)
+    assert result.exit_code == 0, result.output
+
+
+def test_files_that_are_not_csv_and_maps_that_do_not_fit_are_refused_saying_why(
+    db: Database, tmp_path: Path
+) -> None:
+    workbook = tmp_path / "people.xlsx"
+    with zipfile.ZipFile(workbook, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_text("phone\n07400 100001\n", encoding="utf-16")
+    people = write_csv(tmp_path / "p.csv", [["Mobile", "Ward"], [mobile(1), "Arboretum"]])
+    for path, mapping, says in [
+        (workbook, {}, "a spreadsheet workbook, not CSV"),
+        (utf16, {}, "UTF-16"),
+        (people, {"Mobil": "phone"}, "--map names a column the file does not have: Mobil"),
+        (people, {"Mobile": "telephone"}, "--map Mobile=telephone: there is no field"),
+    ]:
+        with pytest.raises(ImportFileError, match=re.escape(says)):
+            import_contacts(db, path, mapping=mapping, consent_source="x")
+    assert count(db, Contact) == 0

@@ -1,0 +1,24 @@
+"""The ``outreach`` command, one module per group of sub-commands. Each command turns its
+options into a service call and prints what happened."""
+
+from __future__ import annotations
+
+from outreach.cli import contacts, events, flows, i18n, processes, slack
+from outreach.cli.help import Typer
+
+app = Typer(help="Outreach: co-produce services by SMS and Slack.")
+app.command()(processes.demo)
+app.command()(processes.web)
+app.command()(processes.worker)
+app.add_typer(flows.app, name="flows")
+app.add_typer(contacts.db_app, name="db")
+app.add_typer(contacts.contacts_app, name="contacts")
+app.add_typer(contacts.retention_app, name="retention")
+app.add_typer(processes.outbox_app, name="outbox")
+app.add_typer(i18n.app, name="i18n")
+app.add_typer(events.app, name="events")
+app.add_typer(slack.app, name="slack")
+
+
+def main() -> None:
+    app(prog_name="outreach")
