@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from outreach.i18n.catalogs import N_
+
 MIN_PASSWORD = 12
 
 
@@ -37,17 +39,26 @@ class Settings(BaseSettings):
     default_timezone: str = "Europe/London"
     default_language: str = "en"
 
-    # Who is texting (said in HELP replies and opt-out receipts)
-    org_name: str = "the Big Conversation team"
-    help_contact: str = "reply to this message and someone will get back to you"
+    # Who is texting (said in HELP replies and opt-out receipts). Either one text, translated
+    # through the catalogs when it is one of theirs, or JSON giving it per language:
+    # OUTREACH_ORG_NAME='{"en": "NHS Worcestershire", "cy": "GIG Swydd Gaerwrangon"}'
+    # TRANSLATORS: Who sends the messages, as in "You won't get any more messages from ...".
+    # Where a language changes a name after a preposition (Welsh "gan dîm"), choose a form
+    # that reads right in every message that uses it.
+    org_name: str | dict[str, str] = N_("the Big Conversation team")
+    # TRANSLATORS: How to get help, as in "Help: ...".
+    help_contact: str | dict[str, str] = N_(
+        "reply to this message and someone will get back to you"
+    )
     language_flow: str = Field("choose-language", description="The flow LANG reopens")
 
     # Flows
     max_segments: int = Field(3, ge=1, description="Warn when a message is longer than this")
     max_segments_translated: int = Field(
-        4,
+        3,
         ge=1,
-        description="The check refuses translations longer than this (UCS-2 is 70 a segment)",
+        description="outreach i18n check refuses a message longer than this as sent, in any "
+        "language (UCS-2 is 67 characters a segment)",
     )
     max_flow_bytes: int = Field(256 * 1024, ge=1024)
     max_steps_per_event: int = Field(100, ge=10)

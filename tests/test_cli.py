@@ -76,7 +76,7 @@ def test_simulate_reasks_invalid_reply_and_reaches_timeout(settings: Settings) -
     assert code == 0, out
     result = json.loads(out)
     kinds = [e["kind"] for e in result["transcript"] if e["who"] == "outreach"]
-    assert kinds == ["question", "hint", "reminder"]
+    assert kinds == ["message", "question", "hint", "reminder"]
     assert result["tags"] == ["invite-no-reply"]  # the timeout branch ran
     assert result["status"] == "ended"
 

@@ -51,21 +51,21 @@ def test_demo_shows_a_slack_person_with_working_buttons(tmp_path: Path) -> None:
         page = browser.get("/simulator").text
         assert 'id="slack"' in page and "slack_dm.js" in page
 
-        [invitation] = until(browser, priya, lambda m: len(m) == 1)
-        assert invitation["from"] == "app"
-        assert invitation["text"].startswith("Hi Priya, you're invited")
-        assert ("Yes, I'll come", "yes") in answers(invitation)
+        [news, invitation] = until(browser, priya, lambda m: len(m) == 2)
+        assert news["from"] == invitation["from"] == "app"
+        assert news["text"].startswith("Hi Priya, you're invited")
+        assert ("Yes, I'll come", "yes") in answers(invitation)  # the question, with buttons
 
         api = f"/simulator/api/slack/people/{priya}"
         pressed = browser.post(f"{api}/press", json={"ts": invitation["ts"], "value": "yes"})
         assert pressed.json() == {"status": 200}
-        messages = until(browser, priya, lambda m: len(m) >= 2 and m[0]["edited"])
-        assert answers(messages[0]) == []  # answered: no buttons left
-        assert messages[1]["text"].startswith("Great! Would anything help you")
+        messages = until(browser, priya, lambda m: len(m) >= 3 and m[1]["edited"])
+        assert answers(messages[1]) == []  # answered: no buttons left
+        assert messages[2]["text"].startswith("Great! Would anything help you")
 
         typed = browser.post(f"{api}/say", json={"text": "none"})
         assert typed.json() == {"status": 200}
-        until(browser, priya, lambda m: len(m) >= 4 and m[-1]["from"] == "app")
+        until(browser, priya, lambda m: len(m) >= 5 and m[-1]["from"] == "app")
 
 
 @pytest.mark.skipif(

@@ -55,15 +55,22 @@ def check(
     docs = update_docs.read_text(encoding="utf-8") if update_docs is not None else ""
     try:
         flows = flow_service.load_flows(settings)
+        events = list(flow_service.load_events(settings, flows).values())
     except FlowLoadError as exc:
         raise fail(str(exc)) from None
     paths = _paths(ctx)
-    reports = translations.check(paths, flows, max_segments=settings.max_segments_translated)
+    reports = translations.check(
+        paths,
+        flows,
+        max_segments=settings.max_segments_translated,
+        events=events,
+        stop_footer=settings.alphanumeric_opt_out if settings.alphanumeric_sender else None,
+    )
     errors = [e for r in reports for e in r.errors]
     for report in reports:
         typer.echo(check_report.summary(report))
     if update_docs is not None:
-        table = check_report.segment_table(reports, flows)
+        table = check_report.segment_table(reports)
         before, _, rest = docs.partition(SEGMENTS_START)
         _, found, after = rest.partition(SEGMENTS_END)
         if not found:

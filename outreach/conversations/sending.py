@@ -21,9 +21,9 @@ from outreach.channels.base import Channel, Rendered
 from outreach.contacts.quiet_hours import QuietHours
 from outreach.content import Content
 from outreach.flows.loader import FlowDefinition
-from outreach.flows.templates import render
+from outreach.flows.templates import Placeholder, render
 from outreach.i18n.catalogs import Translate
-from outreach.i18n.locales import format_value
+from outreach.i18n.locales import format_value, in_language
 from outreach.settings import Settings
 from outreach.store import messages
 from outreach.store.contacts import Person
@@ -55,7 +55,7 @@ class Sender:
         self.flows = flows
         self.translate = translate
         self.quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
-        self.values = {
+        self.values: dict[str, str | dict[str, str]] = {
             "org": settings.org_name,
             "help": settings.help_contact,
             "how": settings.alphanumeric_opt_out,
@@ -80,12 +80,19 @@ class Sender:
         values: Mapping[str, Any] | None = None,
     ) -> Content:
         """A system text (an opt-out receipt, HELP) in the person's language, filled in from
-        the settings and ``values`` (dates shown in ``timezone``, as the language writes them)."""
-        translated = self.translate(language, template)
-        known = {**self.values, **(values or {})}
+        the settings (given per language, or translated by the catalogs) and ``values`` (dates
+        shown in ``timezone``, as the language writes them)."""
+        extra = values or {}
+
+        def value(placeholder: Placeholder) -> Any:
+            if placeholder.name in extra:
+                return extra[placeholder.name]
+            found = in_language(self.values.get(placeholder.name), language)
+            return self.translate(language, found) if isinstance(found, str) else ""
+
         text = render(
-            translated,
-            lambda p: known.get(p.name),
+            self.translate(language, template),
+            value,
             lambda v, f: format_value(v, f, language=language, timezone=timezone),
         )
         return Content(text, kind="system")

@@ -24,13 +24,15 @@ from outreach.channels.base import Channel, Inbound
 from outreach.channels.setup import make_channels
 from outreach.clock import Clock, utcnow
 from outreach.contacts.addresses import CHANNEL_SCHEMES
-from outreach.contacts.keywords import Keyword, PossibleOptOut, classify
+from outreach.contacts.keywords import Keyword, Keywords, PossibleOptOut
 from outreach.conversations import cutoff, places
 from outreach.conversations.commands import Commands
 from outreach.conversations.sending import Queued, Sender
 from outreach.errors import ContactNotFound, FlowNotFound
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
+from outreach.i18n.catalogs import Catalogs
+from outreach.i18n.vocabulary import Vocabulary
 from outreach.settings import Settings
 from outreach.store import contacts, due, handoffs, messages, rsvps, sessions
 from outreach.store import events as stored_events
@@ -86,6 +88,11 @@ class Conversations:
         self.commands = Commands(
             sender=self.sender, language_flow=settings.language_flow, start_flow=self._keyword_flow
         )
+        # STOP, HELP and the rest work in every language of the configured catalogs.
+        vocabulary = engine.vocabulary
+        if vocabulary.catalogs is None:
+            vocabulary = Vocabulary(Catalogs(settings.locales_dir))
+        self.keywords = Keywords(vocabulary)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -239,12 +246,18 @@ class Conversations:
             "created_at": now,
             "updated_at": now,
         }
-        command = classify(inbound.text) if inbound.button is None else None
+        command = (
+            self.keywords.classify(inbound.text, person.language)
+            if inbound.button is None
+            else None
+        )
         if isinstance(command, Keyword) or person.opted_out:
             # Logged first, so the record reads in the order things happened.
             message_id = messages.log(c, logged)
             if isinstance(command, Keyword):
-                turn.queued += self.commands.run(tx, person, command, inbound.text, now)
+                turn.queued += self.commands.run(
+                    tx, person, command, inbound.text, now, message_id=message_id
+                )
             # else: recorded; nothing is said to someone who asked us to stop
             return Received("processed", message_id, person.id, tuple(turn.queued))
 

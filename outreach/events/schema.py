@@ -8,6 +8,8 @@ in docs/events.md.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +26,8 @@ from pydantic import (
 
 from outreach.durations import format_duration
 from outreach.flows.schema import ChannelName, Duration, Identifier, QuietWindow
+from outreach.i18n.catalogs import N_, Translate
+from outreach.i18n.locales import in_language
 
 # What a person's RSVP can be. "offered" holds a freed place for someone from the waitlist.
 RsvpStatus = Literal["invited", "yes", "maybe", "no", "waitlist", "offered"]
@@ -39,6 +43,35 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+LANGUAGE_TAG = r"^[a-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?$"
+
+
+def _texts_by_language(value: Any) -> Any:
+    """``{en: ..., cy: ...}``: every key a language tag, English given (the fallback)."""
+    if isinstance(value, dict):
+        if "en" not in value:
+            raise ValueError("give the English too (en: ...): other languages fall back to it")
+        bad = [str(k) for k in value if not isinstance(k, str) or not re.match(LANGUAGE_TAG, k)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} is not a language code: write cy, pl, pt_BR")
+    return value
+
+
+LocalText = Annotated[str | dict[str, str], BeforeValidator(_texts_by_language)]
+"""A text people read: one for everyone, or one per language (``{en: ..., cy: ...}``)."""
+
+# What the invitation says is paid ("We pay travel and your time").
+PAID_BOTH = N_("travel and your time")
+PAID_TRAVEL = N_("travel")
+PAID_TIME = N_("your time")
+PAID_NOTHING = N_("no expenses")
+
+
+def english_text(text: str | dict[str, str]) -> str:
+    """The English of a ``LocalText``."""
+    return text if isinstance(text, str) else text["en"]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,9 +79,9 @@ class _Model(BaseModel):
 class Venue(_Model):
     """Where it is, and what makes it possible for everyone to come."""
 
-    name: str
+    name: LocalText
     address: str = ""
-    access: str = Field(
+    access: LocalText = Field(
         description="step-free access, hearing loop, quiet room, toilets: what people ask about"
     )
 
@@ -58,15 +91,27 @@ class Paid(_Model):
 
     travel: bool = False
     time: bool = False
-    how: str = ""  # e.g. "£25 in cash or a voucher, as you prefer"
+    how: LocalText = ""  # e.g. "£25, in cash or a voucher"
 
-    def phrase(self) -> str:
-        """The words the invitation uses: "travel and time", "travel", or "nothing"."""
-        parts = [name for name, on in (("travel", self.travel), ("your time", self.time)) if on]
-        said = " and ".join(parts) if parts else ""
-        if self.how:
-            return f"{said} ({self.how})" if said else self.how
-        return said or "no expenses"
+    def phrase(self, language: str = "en", translate: Translate | None = None) -> str:
+        """The words the invitation uses, in ``language``: "travel and your time (£25)",
+        "travel", "no expenses".
+
+        >>> Paid(travel=True, time=True, how="£25").phrase()
+        'travel and your time (£25)'
+        """
+        if self.travel and self.time:
+            said = PAID_BOTH
+        else:
+            said = PAID_TRAVEL if self.travel else PAID_TIME if self.time else ""
+        if translate is not None and said:
+            said = translate(language, said)
+        how = in_language(self.how, language)
+        if how:
+            return f"{said} ({how})" if said else how
+        if said:
+            return said
+        return translate(language, PAID_NOTHING) if translate is not None else PAID_NOTHING
 
 
 class Audience(_Model):
@@ -94,8 +139,8 @@ class EventSpec(_Model):
     version: int
     event: Identifier
     title: str = Field(max_length=200)
-    topic: str
-    description: str = ""
+    topic: LocalText
+    description: LocalText = ""
     starts_at: datetime
     ends_at: datetime
     timezone: str = "Europe/London"
@@ -187,17 +232,61 @@ class EventSpec(_Model):
     def ends_utc(self) -> datetime:
         return self.ends_at.replace(tzinfo=self.zone).astimezone(UTC)
 
-    def details(self) -> dict[str, Any]:
-        """What flows may say about the event, as ``{event.<name>}``."""
+    def details(
+        self, translate: Translate | None = None, languages: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """What flows may say about the event, as ``{event.<name>}``. Texts given per language
+        stay so; what is paid is said in each of ``languages`` (with the catalogs'
+        ``translate``), and the engine picks the person's language when it sends."""
+        paid: str | dict[str, str] = self.paid.phrase()
+        if translate is not None:
+            paid = {tag: self.paid.phrase(tag, translate) for tag in {"en", *languages}}
         return {
             "topic": self.topic,
             "description": self.description,
             "venue": self.venue.name,
             "address": self.venue.address,
             "access": self.venue.access,
-            "paid": self.paid.phrase(),
+            "paid": paid,
             "timezone": self.timezone,
         }
+
+    def fields(
+        self, translate: Translate | None = None, languages: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """The event as its flows see it before anyone has replied."""
+        return {
+            **self.details(translate, languages),
+            "title": self.title,
+            "starts_at": self.starts_utc,
+            "ends_at": self.ends_utc,
+            "capacity": self.capacity,
+            "places_left": self.capacity,
+            "full": False,
+        }
+
+    def missing_languages(self, languages: Iterable[str]) -> dict[str, list[str]]:
+        """For each of ``languages`` but English, the texts of this file that are not given in
+        it (by their path, e.g. ``venue.access``): readers of that language get English."""
+        texts = {
+            "topic": self.topic,
+            "description": self.description,
+            "venue.name": self.venue.name,
+            "venue.access": self.venue.access,
+            "paid.how": self.paid.how,
+        }
+        missing: dict[str, list[str]] = {}
+        for language in languages:
+            if language == "en":
+                continue
+            lacking = [
+                name
+                for name, text in texts.items()
+                if text and (isinstance(text, str) or language not in text)
+            ]
+            if lacking:
+                missing[language] = lacking
+        return missing
 
     def schedule(self) -> list[tuple[str, int, Send]]:
         """Everything sent at a time, as (kind, index, what): the reminders, the follow-up."""

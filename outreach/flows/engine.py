@@ -10,7 +10,7 @@ options as data, which each channel renders (numbered options in SMS, buttons in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -19,11 +19,12 @@ from outreach.content import Choice, Content, Kind
 from outreach.errors import FlowNotFound
 from outreach.flows import matching
 from outreach.flows.loader import FlowDefinition
-from outreach.flows.schema import Condition, Step
+from outreach.flows.schema import Condition, Step, TextSpec
 from outreach.flows.state import (
     Action,
     AddTag,
     Button,
+    Contact,
     EndSession,
     FlowChanged,
     Frame,
@@ -43,9 +44,11 @@ from outreach.flows.state import (
     Wait,
 )
 from outreach.flows.templates import Placeholder, render
-from outreach.i18n.catalogs import N_, Translate, english
-from outreach.i18n.locales import format_value, to_local
-from outreach.i18n.text import normalize
+from outreach.i18n.catalogs import N_, Catalogs, Translate, english
+from outreach.i18n.locales import format_value, in_language, to_local
+from outreach.i18n.phrases import AMBIGUOUS
+from outreach.i18n.text import normalize, tokens
+from outreach.i18n.vocabulary import Vocabulary, option_context
 
 # System texts (English is the message id; catalogs translate them).
 HINT_CHOICE = N_("Sorry, I didn't understand. Please reply with a number from 1 to {count}.")
@@ -71,10 +74,16 @@ class Engine:
         flows: Mapping[str, FlowDefinition],
         *,
         translate: Translate = english,
+        vocabulary: Vocabulary | None = None,
         max_steps: int = DEFAULT_MAX_STEPS,
     ) -> None:
         self.flows = dict(flows)
         self.translate = translate
+        if vocabulary is None:
+            # Translating with catalogs: the words people use come from the same catalogs.
+            owner = getattr(translate, "__self__", None)
+            vocabulary = Vocabulary(owner if isinstance(owner, Catalogs) else None)
+        self.vocabulary = vocabulary
         self.max_steps = max_steps
         self._keywords: dict[str, str] = {}
         self._interrupting: dict[str, str] = {}
@@ -83,7 +92,7 @@ class Engine:
                 self._keywords.setdefault(normalize(word), definition.id)
                 if definition.flow.interrupts:
                     self._interrupting.setdefault(normalize(word), definition.id)
-        self._choice_indexes: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._understanding: dict[tuple[str, str, str], matching.Choices] = {}
         self._static: dict[tuple[str, str], str] = {}
         self._questions: dict[tuple[str, str, str], Content] = {}
 
@@ -136,6 +145,26 @@ class Engine:
             run.actions.append(EndSession(session.flow, "interrupted", f"started {flow_id}"))
         return run.go(flow_id, self.flows[flow_id].first_step.id)
 
+    def messages_of(
+        self,
+        flow_id: str,
+        *,
+        contact: Contact,
+        event: Mapping[str, Any] | None,
+        at: datetime,
+        answers: Mapping[str, Any] | None = None,
+    ) -> Iterator[tuple[Step, str, Content]]:
+        """Every message a flow can send to ``contact`` about ``event``, filled in and
+        translated as it would be: (step, "send" | "reminder" | "hint", content). For
+        measuring messages as they will really go out."""
+        if flow_id not in self.flows:
+            raise FlowNotFound(flow_id, list(self.flows))
+        run = _Run(self, None, Start(flow=flow_id, at=at, contact=contact, event=event))
+        run.answers = answers or {}
+        for step in self.flows[flow_id].flow.steps:
+            for label, content in run.say(flow_id, step):
+                yield step, label, content
+
     def static_text(self, language: str, template: str) -> str:
         """A message with no placeholders, translated once per language."""
         key = (language, template)
@@ -161,21 +190,29 @@ class Engine:
             self._questions[key] = found
         return found
 
-    def choice_index(self, flow_id: str, step: Step, language: str) -> dict[str, str]:
-        """Normalised words that pick each option: number, key, label (in English and the
-        person's language) and the coordinator's extra ``match`` words."""
+    def understanding(self, flow_id: str, step: Step, language: str) -> matching.Choices:
+        """How replies to a choice or yes/no question are understood in ``language``: built
+        once per flow, step and language (the number, key, label and ``match`` words of each
+        option, in English and as translated, and the words for what each option means)."""
         key = (flow_id, step.id, language)
-        index = self._choice_indexes.get(key)
-        if index is None:
-            assert step.ask is not None and step.ask.choice is not None
-            index = {}
-            for number, (value, option) in enumerate(step.ask.choice.items(), start=1):
-                words = [str(number), value, option.label, self.translate(language, option.label)]
-                words += option.match
-                for word in words:
-                    index.setdefault(normalize(word), value)
-            self._choice_indexes[key] = index
-        return index
+        found = self._understanding.get(key)
+        if found is None:
+            ask = step.ask
+            assert ask is not None
+            if ask.choice is None:
+                found = matching.Choices.yes_no(language, self.vocabulary)
+            else:
+                kinds = ask.kinds()
+                options = []
+                for value, option in ask.choice.items():
+                    english = (value, option.label, *option.match)
+                    own = [self.translate(language, option.label)]
+                    context = option_context(flow_id, step.id, value)
+                    own += self.vocabulary.option_words(language, context, option.match)
+                    options.append(matching.OptionWords(value, kinds[value], english, tuple(own)))
+                found = matching.Choices(options, language=language, vocabulary=self.vocabulary)
+            self._understanding[key] = found
+        return found
 
 
 class _Run:
@@ -278,7 +315,12 @@ class _Run:
             name = step.save_as or step.id
             self.actions.append(SaveAnswer(session.flow, step.id, name, text, value))
             self.answers = {**self.answers, name: value}
-            return self.go(session.flow, self._route(step, answer=value))
+            ask = step.ask
+            assert ask is not None
+            route = (
+                ask.other if ask.other is not None and value not in (ask.choice or {}) else value
+            )
+            return self.go(session.flow, self._route(step, answer=route))
         invalid = wait.invalid + 1
         if invalid <= step.retries:
             self.actions.append(self._question(session.flow, step, hint=self._hint(step, text)))
@@ -297,14 +339,20 @@ class _Run:
         if seq != wait.seq or wait.reminded:
             return self._unchanged(session)
         step = self.engine.flows[session.flow].steps[wait.step]
-        question = self._question(session.flow, step)
-        asked = question.content
-        if step.reminder:  # the coordinator's own words, which say how to answer
-            content = replace(asked, text=self.text(step.reminder), options_in_text=True)
-        else:
-            content = replace(asked, text=self.text(REMINDER_PREFIX, question=asked.text))
-        self.actions.append(replace(question, content=replace(content, kind="reminder")))
+        self.actions.append(self._reminder(session.flow, step))
         return self._unchanged(session, wait.evolve(reminded=True))
+
+    def say(self, flow_id: str, step: Step) -> Iterator[tuple[str, Content]]:
+        """Everything ``step`` can send, as it would be sent now: its message or question,
+        the reminder and the hint after a reply not understood."""
+        if step.ask is None:
+            if step.send:
+                yield "send", Content(self.text(step.send))
+            return
+        yield "send", self._question(flow_id, step).content
+        if step.remind_after is not None:
+            yield "reminder", self._reminder(flow_id, step).content
+        yield "hint", self._question(flow_id, step, hint=self._hint(step, "")).content
 
     def time_out(self, seq: int) -> Outcome:
         session, wait = self._waiting()
@@ -365,6 +413,15 @@ class _Run:
         content = Content(prompt, kind, asked.choices, asked.answer, asked.scale)
         return SendMessage(flow_id, step.id, content, step.urgent)
 
+    def _reminder(self, flow_id: str, step: Step) -> SendMessage:
+        question = self._question(flow_id, step)
+        asked = question.content
+        if step.reminder:  # the coordinator's own words, which say how to answer
+            content = replace(asked, text=self.text(step.reminder), options_in_text=True)
+        else:
+            content = replace(asked, text=self.text(REMINDER_PREFIX, question=asked.text))
+        return replace(question, content=replace(content, kind="reminder"))
+
     def _hint(self, step: Step, text: str) -> str:
         if step.hint:
             return self.text(step.hint)
@@ -396,18 +453,19 @@ class _Run:
         ask = step.ask
         assert ask is not None
         language = self.language
-        if ask.choice is not None:
-            if button and text in ask.choice:
+        vocabulary = self.engine.vocabulary
+        if ask.choice is not None or ask.yesno is not None:
+            if button and text in ask.branch_keys():
                 return text
-            return matching.match_keyword(text, self.engine.choice_index(flow_id, step, language))
-        if ask.yesno is not None:
-            return (
-                text if button and text in ("yes", "no") else matching.parse_yesno(text, language)
-            )
+            found = self.engine.understanding(flow_id, step, language).understand(text)
+            if found is None and ask.other is not None and any(w.isalnum() for w in text):
+                cleaned = " ".join(text.split())  # their own words, kept
+                return cleaned[: TextSpec().max_length] if tokens(cleaned) else None
+            return None if found == AMBIGUOUS else found
         if ask.rating is not None:
-            return matching.parse_rating(text, language, ask.rating.min, ask.rating.max)
+            return matching.parse_rating(text, language, ask.rating.min, ask.rating.max, vocabulary)
         if ask.number is not None:
-            number = matching.parse_number(text, language)
+            number = matching.parse_number(text, language, vocabulary)
             spec = ask.number
             if number is None or (spec.whole and number != int(number)):
                 return None
@@ -466,7 +524,8 @@ class _Run:
         if scope == "answers":
             return self.answers.get(key)
         if scope == "event":
-            return (self.trigger.event or {}).get(key)
+            # An event's texts may be given per language: {"en": ..., "cy": ...}.
+            return in_language((self.trigger.event or {}).get(key), self.language)
         if scope == "fields":
             return self.fields.get(key)
         if key == "language":

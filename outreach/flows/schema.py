@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import time as dt_time
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -46,15 +47,24 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+OptionKind = Literal["yes", "no", "maybe", "more", "other"]
+MEANINGS: tuple[str, ...] = ("yes", "no", "maybe", "more")
+
+
 class Option(_Model):
     """One answer of a choice question.
 
-    Replies match its number, key, label or any ``match`` word.
+    Replies match its number, key, label or any ``match`` word, in English and (through the
+    catalogs) in the person's language. ``kind`` says what it means, so the words people use
+    for it in every language work too (an option keyed ``yes``, ``no``, ``maybe`` or ``more``
+    means that already); an option of kind ``other`` keeps a reply that fits no option, in the
+    person's own words, instead of asking again.
     """
 
     label: str
     match: Annotated[list[str], BeforeValidator(_as_list)] = []
     note: str | None = None
+    kind: OptionKind | None = None
 
 
 class NumberSpec(_Model):
@@ -131,11 +141,30 @@ class Ask(_Model):
             )
         if self.choice is not None and len(self.choice) < 2:
             raise ValueError("a choice needs at least two options")
+        if self.choice is not None:
+            others = [k for k, o in self.choice.items() if o.kind == "other"]
+            if len(others) > 1:
+                raise ValueError(
+                    f"only one option can be of kind other (the reply in their own words), "
+                    f"not {', '.join(others)}"
+                )
         return self
 
     @property
     def kind(self) -> AskKind:
         return next(k for k in ASK_KINDS if getattr(self, k) is not None)
+
+    def kinds(self) -> dict[str, str | None]:
+        """What each option of a choice means: its ``kind``, or its key if that is a meaning."""
+        return {
+            key: option.kind or (key if key in MEANINGS else None)
+            for key, option in (self.choice or {}).items()
+        }
+
+    @cached_property
+    def other(self) -> str | None:
+        """The option that keeps a reply fitting no other option, if there is one."""
+        return next((k for k, o in (self.choice or {}).items() if o.kind == "other"), None)
 
     def branch_keys(self) -> tuple[str, ...]:
         """The answers that ``next`` may branch on for this kind of question."""

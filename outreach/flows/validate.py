@@ -461,6 +461,16 @@ def _check_length(
         )
 
 
+def sample_for(name: str) -> str:
+    """A typical value for a placeholder or an answer called ``name`` (a long one, to judge
+    lengths by).
+
+    >>> sample_for("first_name"), sample_for("rsvp")
+    ('Alexandra', 'xxxxxxxxxxxx')
+    """
+    return _SAMPLES.get(name) or "x" * 12
+
+
 def fill_samples(template: str) -> str:
     try:
         found = placeholders(template)
@@ -468,7 +478,7 @@ def fill_samples(template: str) -> str:
         return template
     out = template
     for p in reversed(found):
-        sample = _FORMAT_SAMPLES.get(p.format or "") or _SAMPLES.get(p.key) or "x" * 12
+        sample = _FORMAT_SAMPLES.get(p.format or "") or sample_for(p.key)
         end = template.index("}", p.offset) + 1
         out = out[: p.offset] + sample + out[end:]
     return out.replace("{{", "{").replace("}}", "}")

@@ -26,6 +26,12 @@ def N_(message: str) -> str:
     return message
 
 
+def NC_(context: str, message: str) -> str:
+    """Mark a text that has a context (``msgctxt``) for extraction: the words people use for
+    one meaning (``NC_("words: yes", "yes | yeah")``), read later with ``Catalogs.lookup``."""
+    return message
+
+
 def english(language: str, message: str) -> str:
     """The translation function that leaves every message in English."""
     return message
@@ -37,7 +43,7 @@ class Catalogs:
     def __init__(self, directory: Path | None, *, domain: str = DOMAIN) -> None:
         self._directory = directory
         self._domain = domain
-        self._loaded: dict[str, dict[str, str]] = {}
+        self._loaded: dict[str, dict[tuple[str | None, str], str]] = {}
         self._resolved: dict[tuple[str, str], str] = {}
 
     def languages(self) -> list[str]:
@@ -53,7 +59,11 @@ class Catalogs:
         found = self._resolved.get(key)
         if found is None:
             found = next(
-                (t for tag in fallback_chain(language) if (t := self._catalog(tag).get(message))),
+                (
+                    t
+                    for tag in fallback_chain(language)
+                    if (t := self._catalog(tag).get((None, message)))
+                ),
                 message,
             )
             self._resolved[key] = found
@@ -61,12 +71,17 @@ class Catalogs:
 
     __call__ = gettext
 
-    def _catalog(self, tag: str) -> dict[str, str]:
+    def lookup(self, tag: str, message: str, *, context: str | None = None) -> str | None:
+        """The confirmed translation of ``message`` in exactly the language ``tag`` (no
+        fallback), or None."""
+        return self._catalog(tag).get((context, message))
+
+    def _catalog(self, tag: str) -> dict[tuple[str | None, str], str]:
         if tag not in self._loaded:
             self._loaded[tag] = self._read(tag)
         return self._loaded[tag]
 
-    def _read(self, tag: str) -> dict[str, str]:
+    def _read(self, tag: str) -> dict[tuple[str | None, str], str]:
         if self._directory is None:
             return {}
         path = self._directory / tag / "LC_MESSAGES" / f"{self._domain}.po"
@@ -75,7 +90,7 @@ class Catalogs:
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=tag)
         return {
-            str(m.id): str(m.string)
+            (m.context, str(m.id)): str(m.string)
             for m in catalog
             if m.id
             and isinstance(m.id, str)

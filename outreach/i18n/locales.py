@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -44,6 +45,22 @@ def fallback_chain(language: str) -> list[str]:
     if "en" not in chain:
         chain.append("en")
     return chain
+
+
+def in_language(value: Any, language: str) -> Any:
+    """``value`` as the person should read it: a text given per language (``{"en": ...,
+    "cy": ...}``) in their language or the nearest one of its chain; anything else as it is.
+
+    >>> venue = {"en": "Riverside Centre", "cy": "Canolfan Glan yr Afon"}
+    >>> in_language(venue, "cy_GB"), in_language(venue, "pl"), in_language(60, "cy")
+    ('Canolfan Glan yr Afon', 'Riverside Centre', 60)
+    """
+    if not isinstance(value, Mapping):
+        return value
+    for tag in fallback_chain(language):
+        if tag in value:
+            return value[tag]
+    return next(iter(value.values()), None)
 
 
 def to_local(value: datetime, timezone: str) -> datetime:

@@ -114,22 +114,39 @@ class Dispatcher:
             size = self.batch if limit is None else min(self.batch, limit - report.total)
             if size <= 0:
                 break
-            claimed = self.claim(size, contact_id=contact_id)
+            claimed = self._claim(size, contact_id=contact_id)
             if not claimed:
                 break
-            if self.concurrency == 1:
-                for outcome in map(self._send_unless_stopping, claimed):
-                    report.add(outcome)
-                continue
-            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
-                for outcome in pool.map(self._send_unless_stopping, claimed):
+            # One person's messages go one after another, in the order they were queued (an
+            # invitation before its question); different people's go at once.
+            by_person: dict[int, list[int]] = {}
+            for item_id, person in claimed:
+                by_person.setdefault(person, []).append(item_id)
+            for outcomes in self._send_all(list(by_person.values())):
+                for outcome in outcomes:
                     report.add(outcome)
         return report
+
+    def _send_all(self, turns: list[list[int]]) -> list[list[str]]:
+        """Each list of rows in turn, the lists side by side (``concurrency`` at once)."""
+        if self.concurrency == 1:
+            return [self._send_in_turn(turn) for turn in turns]
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
+            return list(pool.map(self._send_in_turn, turns))
+
+    def _send_in_turn(self, item_ids: list[int]) -> list[str]:
+        return [self._send_unless_stopping(item_id) for item_id in item_ids]
 
     def claim(
         self, size: int, *, contact_id: int | None = None, item_id: int | None = None
     ) -> list[int]:
-        """Mark up to ``size`` due rows as ours (``sending``, with a lease) in one statement."""
+        """Mark up to ``size`` due rows as ours (``sending``, with a lease) in one statement;
+        returns their ids."""
+        return [item for item, _ in self._claim(size, contact_id=contact_id, item_id=item_id)]
+
+    def _claim(
+        self, size: int, *, contact_id: int | None = None, item_id: int | None = None
+    ) -> list[tuple[int, int]]:
         with self.db.transaction() as tx:
             return stored_messages.claim(
                 tx,

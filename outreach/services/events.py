@@ -28,7 +28,13 @@ from outreach.contacts.addresses import TEL
 from outreach.conversations.service import Conversations
 from outreach.errors import EventClosed, EventNotFound, FlowLoadError
 from outreach.events.library import EventDefinition
-from outreach.events.schema import AUDIENCE_COLUMNS, FOLLOW_UP_LIFE, Audience, EventSpec
+from outreach.events.schema import (
+    AUDIENCE_COLUMNS,
+    FOLLOW_UP_LIFE,
+    Audience,
+    EventSpec,
+    english_text,
+)
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
 from outreach.scheduling.periodic import PeriodicJob
@@ -138,6 +144,10 @@ class Events:
     def engine(self) -> Engine:
         return self.conversations.engine
 
+    def _languages(self) -> list[str]:
+        """The languages an event's texts are prepared in: every catalog's."""
+        return self.engine.vocabulary.languages()
+
     # -- from the files to the store -----------------------------------------------------------
 
     def sync(self) -> list[str]:
@@ -158,7 +168,7 @@ class Events:
                 "ends_at": spec.ends_utc,
                 "timezone": spec.timezone,
                 "capacity": spec.capacity,
-                "details": spec.details(),
+                "details": spec.details(self.engine.translate, self._languages()),
                 "config": _config(spec),
             }
             moved = stored_events.mirror(tx, spec.event, values, now)
@@ -200,7 +210,9 @@ class Events:
                 .where(_new_invitees(spec))
                 .group_by(Contact.language, name_length)
             ).all()
-            event_fields = stored_events.fields(tx.connection(), event_id) or _fields_of(spec)
+            event_fields = stored_events.fields(tx.connection(), event_id) or spec.fields(
+                self.engine.translate, self._languages()
+            )
         by_language: Counter[str] = Counter()
         segments = 0
         for language, name_length, count in groups:
@@ -390,10 +402,10 @@ class Events:
                     raise EventNotFound(event_id, sorted(set(known)))
                 event = found[0]
                 about = (event.title, event.starts_at, event.ends_at, event.timezone)
-                capacity, venue = event.capacity, str(event.details.get("venue", ""))
+                capacity, venue = event.capacity, english_text(event.details.get("venue", ""))
             else:
                 about = (spec.title, spec.starts_utc, spec.ends_utc, spec.timezone)
-                capacity, venue = spec.capacity, spec.venue.name
+                capacity, venue = spec.capacity, english_text(spec.venue.name)
             counts = rsvps.counts(tx, event_id)
             needs = tx.scalars(
                 select(Answer.value).where(
@@ -510,14 +522,4 @@ def _config(spec: EventSpec) -> dict[str, Any]:
         "quiet_hours": (
             {"start": quiet.start.isoformat(), "end": quiet.end.isoformat()} if quiet else None
         ),
-    }
-
-
-def _fields_of(spec: EventSpec) -> dict[str, Any]:
-    return {
-        **spec.details(),
-        "title": spec.title,
-        "starts_at": spec.starts_utc,
-        "ends_at": spec.ends_utc,
-        "capacity": spec.capacity,
     }

@@ -9,16 +9,18 @@ from typing import Any
 
 from outreach.channels.sms import SmsRenderer
 from outreach.clock import utcnow
-from outreach.contacts.keywords import all_keywords
-from outreach.conversations.simulation import Simulation, demo_event
+from outreach.contacts.keywords import Keywords
+from outreach.conversations.simulation import Simulation
 from outreach.errors import FlowLoadError
 from outreach.events.library import EventDefinition, check_events
 from outreach.events.library import load_events as load_event_files
 from outreach.flows.engine import Engine
 from outreach.flows.library import Report, check
 from outreach.flows.loader import FlowDefinition
+from outreach.flows.samples import demo_event
 from outreach.flows.state import Contact
 from outreach.i18n.catalogs import Catalogs
+from outreach.i18n.vocabulary import Vocabulary
 from outreach.settings import Settings
 
 
@@ -30,7 +32,7 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
         max_bytes=settings.max_flow_bytes,
         max_segments=settings.max_segments,
         measure=SmsRenderer().measure,
-        reserved=all_keywords(),
+        reserved=reserved_words(settings),
         can_receive_replies=not settings.alphanumeric_sender,
     )
     events, problems = load_event_files(paths, max_bytes=settings.max_flow_bytes)
@@ -45,8 +47,16 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
 
 
 def _library(settings: Settings) -> dict[str, FlowDefinition]:
-    report = check([settings.flows_dir], max_bytes=settings.max_flow_bytes, reserved=all_keywords())
+    report = check(
+        [settings.flows_dir], max_bytes=settings.max_flow_bytes, reserved=reserved_words(settings)
+    )
     return {d.id: d for d in report.flows}
+
+
+def reserved_words(settings: Settings) -> frozenset[str]:
+    """The words that always work (STOP and the rest, in every language): no flow may claim
+    them as its keywords."""
+    return Keywords(Vocabulary(Catalogs(settings.locales_dir))).all_words()
 
 
 def load_events(
@@ -71,9 +81,11 @@ def load_flows(settings: Settings) -> dict[str, FlowDefinition]:
 
 def build_engine(settings: Settings, flows: Mapping[str, FlowDefinition] | None = None) -> Engine:
     """An engine over the configured flows, translating with the configured catalogs."""
+    catalogs = Catalogs(settings.locales_dir)
     return Engine(
         flows if flows is not None else load_flows(settings),
-        translate=Catalogs(settings.locales_dir).gettext,
+        translate=catalogs.gettext,
+        vocabulary=Vocabulary(catalogs),
         max_steps=settings.max_steps_per_event,
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
+from outreach.i18n.locales import in_language
 from outreach.store import rsvps
 from outreach.store.models import Event
 from outreach.store.statements import TABLES
@@ -29,11 +30,13 @@ _EVENT = select(
 
 def mirror(tx: Session, event_id: str, values: Mapping[str, Any], now: datetime) -> bool:
     """Bring the stored copy of an event in line with its file; True if it moved (a new
-    time or venue), which the people coming must be told."""
+    time or venue), which the people coming must be told. A venue named in another language
+    too has not moved: its English name is compared."""
     event = tx.get(Event, event_id, with_for_update=True)
     moved = event is not None and (
         event.starts_at != values["starts_at"]
-        or event.details.get("venue") != values["details"].get("venue")
+        or in_language(event.details.get("venue"), "en")
+        != in_language(values["details"].get("venue"), "en")
     )
     if event is None:
         event = Event(id=event_id)

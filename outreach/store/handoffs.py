@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from outreach.store.models import Handoff
 from outreach.store.statements import insert_row
 
 
@@ -35,3 +36,13 @@ def open_handoff(
             "created_at": now,
         },
     )
+
+
+def is_open(connection: Connection, contact_id: int, reason: str) -> bool:
+    """Whether a handoff for this reason is already open for the person."""
+    found = connection.execute(
+        select(Handoff.id)
+        .where(Handoff.contact_id == contact_id, Handoff.reason == reason, Handoff.status == "open")
+        .limit(1)
+    ).first()
+    return found is not None

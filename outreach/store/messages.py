@@ -206,8 +206,9 @@ def claim(
     size: int,
     contact_id: int | None = None,
     item_id: int | None = None,
-) -> list[int]:
-    """Claim up to ``size`` outbox rows due now, oldest first, as ``sending``."""
+) -> list[tuple[int, int]]:
+    """Claim up to ``size`` outbox rows due now, oldest first, as ``sending``; returns each
+    row's id and its contact's, in the order they were queued."""
     ready = (outbox.c.state == "queued") & (outbox.c.not_before <= now)
     if contact_id is not None:
         ready = ready & (outbox.c.contact_id == contact_id)
@@ -222,8 +223,9 @@ def claim(
         worker=worker,
         until=now + lease,
         values={"state": "sending", "attempts": outbox.c.attempts + 1},
+        returning=(outbox.c.contact_id,),
     )
-    return sorted(row.id for row in rows)
+    return sorted((row.id, row.contact_id) for row in rows)
 
 
 def release(tx: Session, item_ids: Sequence[int]) -> None:

@@ -358,7 +358,8 @@ class Handoff(Base):
     )
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    reason: Mapped[str] = mapped_column(String(32))  # handoff | unhandled | possible-opt-out
+    # handoff | unhandled | possible-opt-out | human
+    reason: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text, info=PERSONAL)
     team: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | closed

@@ -4,6 +4,9 @@ Registered as the ``outreach_flows`` extractor (entry point group ``babel.extrac
 named in ``babel.cfg``. Every text a person may receive is extracted: messages, questions,
 option labels, reminders, hints and handover notes. Each comes with its line in the file, and
 a translator comment naming the flow and step and carrying the step's (or option's) ``note:``.
+An option's ``match`` words are extracted too, as one entry whose context names the option
+(``words: <flow>/<step>/<option>``), so translators can give the words people use for it in
+their language.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import IO, Any
 
 from outreach.errors import UnsafeYAML
 from outreach.flows.yamlnodes import Document, load
+from outreach.i18n.vocabulary import join_words, option_context
 
-# (lineno, funcname, message, comments): what Babel expects of an extraction method.
-Extracted = tuple[int, str | None, str, list[str]]
+# (lineno, funcname, message, comments): what Babel expects of an extraction method. A
+# message with a context is (context, text) under Babel's own ``pgettext`` keyword.
+Extracted = tuple[int, str | None, str | tuple[str, str], list[str]]
 _STEP_TEXTS = ("send", "reminder", "hint")
 
 
@@ -69,6 +74,18 @@ def _step_texts(doc: Document, flow: str, index: int, step: dict[str, Any]) -> I
             if isinstance(option, dict):
                 path = (*path, "label")
             yield _item(doc, path, label, comments)
+            match = option.get("match") if isinstance(option, dict) else None
+            words = [match] if isinstance(match, str) else match
+            if isinstance(words, list) and words and all(isinstance(w, str) for w in words):
+                yield (
+                    doc.where(("steps", index, "ask", "choice", key, "match")).line,
+                    "pgettext",
+                    (option_context(flow, step_id, str(key)), join_words(words)),
+                    [
+                        f"{where} (words people text to choose {label!r}, separated by |: "
+                        "add the ones people use in your language, keep the numbers)"
+                    ],
+                )
 
 
 def _item(doc: Document, path: tuple[str | int, ...], text: str, comments: list[str]) -> Extracted:

@@ -6,17 +6,30 @@ two give the same template.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 
+from outreach.channels.sms import SmsRenderer
+from outreach.events.library import EventDefinition
+from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
-from outreach.i18n.catalogs import DOMAIN
+from outreach.i18n.catalogs import DOMAIN, Catalogs
+from outreach.i18n.vocabulary import Vocabulary
 from outreach.settings import Settings
-from outreach.translations.check import LanguageReport, catalog_path, check_language, load_template
+from outreach.translations.check import (
+    LanguageReport,
+    catalog_path,
+    check_language,
+    length_errors,
+    load_template,
+    measure_sent,
+)
 
-KEYWORDS = ("N_",)
+# N_ marks a text; NC_ a text with a context (the words people use for one meaning).
+KEYWORDS = ("N_", "NC_:1c,2")
 
 
 @dataclass(frozen=True)
@@ -84,17 +97,36 @@ def languages(paths: Paths) -> list[str]:
 
 
 def check(
-    paths: Paths, flows: dict[str, FlowDefinition], *, max_segments: int
+    paths: Paths,
+    flows: dict[str, FlowDefinition],
+    *,
+    max_segments: int,
+    events: Sequence[EventDefinition] = (),
+    stop_footer: str | None = None,
 ) -> list[LanguageReport]:
-    """Every language's report; errors are in each report's ``errors``."""
+    """Every language's report, English (the source) first; errors are in each report's
+    ``errors``. Flow messages are measured as the SMS channel will send them (with
+    ``stop_footer`` when messages come from a sender ID nobody can reply to)."""
     template = load_template(paths.template)
+    catalogs = Catalogs(paths.locales)
+    engine = Engine(flows, translate=catalogs.gettext, vocabulary=Vocabulary(catalogs))
+    renderer = SmsRenderer(translate=catalogs.gettext, stop_footer=stop_footer)
+    english = LanguageReport("en")
+    english.sent = measure_sent("en", engine, renderer, flows, events)
+    english.errors = list(length_errors("en", english.sent, max_segments))
     return [
-        check_language(
-            language,
-            catalog_path(paths.locales, language),
-            template,
-            flows,
-            max_segments=max_segments,
-        )
-        for language in languages(paths)
+        english,
+        *(
+            check_language(
+                language,
+                catalog_path(paths.locales, language),
+                template,
+                flows,
+                max_segments=max_segments,
+                engine=engine,
+                renderer=renderer,
+                events=events,
+            )
+            for language in languages(paths)
+        ),
     ]

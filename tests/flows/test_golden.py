@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from outreach.conversations.simulation import Simulation, demo_event
+from outreach.conversations.simulation import Simulation
 from outreach.durations import format_duration, parse_duration
 from outreach.flows.engine import Engine
+from outreach.flows.samples import demo_event
 from outreach.flows.state import Contact
 
 HERE = Path(__file__).parent

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outreach.conversations.simulation import Simulation, demo_event
+from outreach.conversations.simulation import Simulation
 from outreach.flows.engine import Engine
+from outreach.flows.samples import demo_event
 from outreach.flows.state import Contact
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -13,16 +13,18 @@ from babel.messages.pofile import read_po, write_po
 from typer.testing import CliRunner
 
 from outreach.cli import app
-from outreach.conversations.simulation import Simulation, demo_event
+from outreach.conversations.simulation import Simulation
 from outreach.flows.engine import Engine
 from outreach.flows.matching import parse_yesno
+from outreach.flows.samples import demo_event
 from outreach.flows.state import Contact
 from outreach.i18n.catalogs import Catalogs
 from outreach.i18n.locales import format_value, text_direction
+from outreach.i18n.vocabulary import Vocabulary
 from outreach.settings import Settings
 from tests.conftest import ROOT
 
-LANGUAGES = ["ar", "bn", "cy", "pa", "pl", "ro", "ur"]
+LANGUAGES = ["ar", "bn", "cy", "es", "gu", "it", "pa", "pl", "pt", "ro", "ur"]
 runner = CliRunner()
 
 
@@ -44,6 +46,8 @@ def test_pybabel_and_outreach_extract_the_same_template(tmp_path: Path) -> None:
         "babel.cfg",
         "-k",
         "N_",
+        "-k",
+        "NC_:1c,2",
         "--sort-by-file",
         "--add-comments",
         "TRANSLATORS:",
@@ -105,7 +109,7 @@ def check(locales: Path, *extra: str) -> tuple[int, str]:
 def test_check_passes_on_shipped_catalogs_and_marks_drafts() -> None:
     code, out = check(ROOT / "locales")
     assert code == 0, out
-    assert f"all {len(LANGUAGES)} language(s) pass" in out
+    assert f"all {len(LANGUAGES) + 1} language(s) pass" in out  # and English, measured as sent
     assert out.count("machine-drafted: needs review by a native speaker") == len(LANGUAGES)
     assert "because of the language's own letters: âîô" in out  # Welsh: only its accents
 
@@ -132,7 +136,7 @@ def test_check_fails_when_two_options_read_the_same(tmp_path: Path) -> None:
     assert code == 1
     assert (
         "pl: flow big-conversation-invite, step invite: options 'yes' and 'maybe' both "
-        "answer to 'tak, przyjde'" in out
+        "answer to 'tak przyjde'" in out
     )
 
 
@@ -142,8 +146,8 @@ def test_check_fails_when_a_translation_is_too_long(tmp_path: Path) -> None:
     code, out = check(locales)
     assert code == 1
     assert (
-        "ro: 'Would you like to come?' is 6 segments (UCS-2) once translated (English: "
-        "1 segment (GSM-7)), over the limit of 4" in out
+        "ro: flow big-conversation-invite, step ask-again (send) is 6 segments (UCS-2) as sent "
+        "for event mental-health-2027-01, over the limit of 3" in out
     )
 
 
@@ -213,13 +217,14 @@ def test_missing_name_uses_the_translated_fallback(translated_engine: Engine) ->
     ],
 )
 def test_yes_and_no_in_each_language(language: str, reply: str, meaning: str) -> None:
-    assert parse_yesno(reply, language) == meaning
+    assert parse_yesno(reply, language, Vocabulary(Catalogs(ROOT / "locales"))) == meaning
 
 
 def test_fallback_chain_reaches_english_for_unknown_regional_variants() -> None:
     catalogs = Catalogs(ROOT / "locales")
     assert catalogs.gettext("cy_GB", "Maybe") == "Efallai"  # cy_GB -> cy
-    assert catalogs.gettext("pt_BR", "Maybe") == "Maybe"  # pt_BR -> pt -> en
+    assert catalogs.gettext("pt_BR", "Maybe") == "Talvez"  # pt_BR -> pt
+    assert catalogs.gettext("so", "Maybe") == "Maybe"  # no Somali yet: English
 
 
 def test_right_to_left_languages_are_known() -> None:
@@ -236,3 +241,42 @@ def test_right_to_left_languages_are_known() -> None:
     assert format_value(when, "date", language="pl", timezone="Europe/London") == (
         "czwartek, 5 marca"
     )
+
+
+def test_check_reports_an_event_that_lacks_a_language(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    event = flows / "events" / "2027-01-mental-health.yaml"
+    text = event.read_text(encoding="utf-8")
+    event.write_text(text.replace("  cy: cymorth iechyd meddwl\n", ""), encoding="utf-8")
+    settings = Settings(flows_dir=flows, locales_dir=ROOT / "locales", _env_file=None)
+    result = runner.invoke(app, ["i18n", "check"], obj=settings)
+    assert result.exit_code == 0, result.output  # English stands in: reported, not refused
+    assert (
+        "event mental-health-2027-01 does not give topic in cy: its readers get English there"
+        in result.stdout
+    )
+    assert result.stdout.count("does not give") == 1  # every other language is given
+
+
+def test_check_measures_messages_as_sent_with_the_events_own_texts(tmp_path: Path) -> None:
+    """A long venue name in Polish pushes the reminder over the limit as it would be sent,
+    though the translation alone is short enough."""
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    event = flows / "events" / "2027-01-mental-health.yaml"
+    text = event.read_text(encoding="utf-8")
+    long_name = "Centrum Społeczności Nadrzecznej imienia Wszystkich Mieszkańców Worcester"
+    event.write_text(
+        text.replace("    pl: Riverside Community Centre", f"    pl: {long_name.strip()}"),
+        encoding="utf-8",
+    )
+    settings = Settings(flows_dir=flows, locales_dir=ROOT / "locales", _env_file=None)
+    result = runner.invoke(app, ["i18n", "check"], obj=settings)
+    assert result.exit_code == 1
+    assert (
+        "pl: flow event-reminder, step remind (send) is 4 segments (UCS-2) as sent for event "
+        "mental-health-2027-01, over the limit of 3: shorten the translation (or the event's "
+        "texts), or send the question as a step of its own" in result.stderr
+    )
+    assert "en: " not in result.stderr  # the English invitation still fits

@@ -216,11 +216,11 @@ def test_retention_purges_old_bodies_and_keeps_rows(
     clock.advance(timedelta(days=30))
     Phone(service).text("yes")
     purged = purge_message_bodies(db, older_than_days=10, clock=clock)
-    assert purged == 1
+    assert purged == 2  # the invitation and its question
     with db.transaction() as tx:
         bodies = [m.body for m in tx.scalars(select(Message).order_by(Message.id))]
-    assert bodies[0] is None and all(bodies[1:])
-    assert count(db, Message) == 3
+    assert bodies[:2] == [None, None] and all(bodies[2:])
+    assert count(db, Message) == 4
 
 
 runner = CliRunner()

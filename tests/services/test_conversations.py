@@ -12,10 +12,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from outreach.clock import ManualClock
-from outreach.contacts.keywords import STOP_WORDS
 from outreach.conversations.service import Conversations, Inbound
 from outreach.flows.engine import Engine
 from outreach.flows.loader import load_text
+from outreach.i18n.catalogs import Catalogs
+from outreach.i18n.vocabulary import Vocabulary
 from outreach.settings import Settings
 from outreach.store.consent import consent_status, refusal
 from outreach.store.database import Database
@@ -31,7 +32,7 @@ from outreach.store.models import (
     OutboxItem,
     Rsvp,
 )
-from tests.conftest import mobile
+from tests.conftest import ROOT, mobile
 from tests.services.conftest import Phone, add_contact, add_event, contact_at, count, fire_due
 
 
@@ -76,15 +77,15 @@ def test_flow_run_leaves_answers_log_outbox_and_state(
     }
     assert rsvp == "yes"
     sent = outbound(db, cid)
-    assert [m.kind for m in sent] == ["question", "question", "message"]
+    assert [m.kind for m in sent] == ["message", "question", "question", "message"]
     assert sent[0].body is not None and sent[0].body.startswith("Hi Amina, you're invited")
     assert "Riverside Centre" in (sent[0].body or "")
     assert sent[-1].body is not None and sent[-1].body.startswith("Thank you, see you on")
     assert all(m.status == "queued" and m.segments and m.encoding == "GSM-7" for m in sent)
-    assert count(db, OutboxItem) == 3
+    assert count(db, OutboxItem) == 4
     with db.transaction() as tx:  # the record reads in the order things happened
         directions = list(tx.scalars(select(Message.direction).order_by(Message.id)))
-    assert directions == ["out", "in", "out", "in", "out"]
+    assert directions == ["out", "out", "in", "out", "in", "out"]
     row = session_of(db, cid)
     assert (row.status, row.end_reason, row.event_id) == ("ended", "completed", event_id)
     assert count(db, DueWork) == 0  # the finished conversation has no timers left
@@ -158,7 +159,11 @@ def test_text_with_nothing_waiting_is_flagged_for_a_human(
         assert tx.scalar(select(Handoff.reason)) == "unhandled"
 
 
-STOP_CASES = [(language, words[0]) for language, words in STOP_WORDS.items()]
+_VOCABULARY = Vocabulary(Catalogs(ROOT / "locales"))
+STOP_CASES = [
+    (language, (_VOCABULARY.words(language, "stop") or _VOCABULARY.english("stop"))[0])
+    for language in _VOCABULARY.languages()
+]
 
 
 @pytest.mark.parametrize("mid_flow", [True, False], ids=["mid-flow", "no-flow"])
@@ -278,7 +283,7 @@ def test_stale_timer_after_an_answer_does_nothing(
         reminder = tx.scalar(select(DueWork.id).where(DueWork.kind == "reminder"))
     Phone(service).text("yes")
     assert reminder is not None and service.fire(reminder) is False
-    assert [m.kind for m in outbound(db, cid)] == ["question", "question"]
+    assert [m.kind for m in outbound(db, cid)] == ["message", "question", "question"]
 
 
 SEQUENCE = (

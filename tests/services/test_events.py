@@ -132,7 +132,8 @@ def test_an_event_runs_end_to_end_with_capacity_and_a_waiting_list(town: Town) -
     assert town.events.invite("bc-mental-health") == 0  # nobody is invited twice
     assert town.at(town.clock.now) == {"start": 4}
     for cid in (amina, bronwen, carl, dev):
-        assert town.flows_sent(cid) == ["big-conversation-invite"]
+        # the invitation, then its question
+        assert town.flows_sent(cid) == ["big-conversation-invite"] * 2
     assert town.flows_sent(staff) == town.flows_sent(other) == []
 
     for n in (1, 2, 3):

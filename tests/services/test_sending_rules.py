@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from outreach.flows.engine import Engine
 from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.store.models import Message, OutboxItem
+from tests.conftest import mobile
 from tests.services.conftest import Phone, add_contact, add_event, fire_due
 
 
@@ -33,7 +35,7 @@ def test_reminder_due_at_night_waits_until_nine(
     service = Conversations(db, engine, settings=settings, clock=clock)
     cid = add_contact(db, at=clock.now)
     service.start(cid, "big-conversation-invite")
-    assert queued(db, cid) == [datetime(2026, 1, 13, 9, 0, tzinfo=UTC)]
+    assert queued(db, cid) == [datetime(2026, 1, 13, 9, 0, tzinfo=UTC)] * 2  # with its question
     clock.now = datetime(2026, 1, 14, 23, 0, tzinfo=UTC)  # the reminder falls due at 23:00
     assert fire_due(service) == 1
     assert queued(db, cid)[-1] == datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
@@ -127,3 +129,38 @@ def test_a_send_cut_short_is_reported_unknown_and_never_resent(
         assert message.status_history[-1]["detail"] == (
             "the sender stopped while sending; not resent"
         )
+
+
+def test_one_persons_messages_arrive_in_order_while_several_go_at_once(
+    db: Database, engine: Engine, settings: Settings
+) -> None:
+    """The invitation's news and its question go to each person in that order, even though
+    the dispatcher has several sends in flight and the first may be the slower one."""
+    from outreach.channels.base import Outgoing, SendResult
+    from outreach.channels.simulator import SimulatorChannel
+    from outreach.scheduling.dispatcher import Dispatcher
+
+    class Slow(SimulatorChannel):
+        def __init__(self) -> None:
+            super().__init__(scheme="tel", name="sms")
+            self.arrived: list[tuple[str, str]] = []
+
+        def send(self, message: Outgoing) -> SendResult:
+            if message.content.kind == "message":
+                time.sleep(0.05)  # the news takes longer to go than the question
+            self.arrived.append((message.to, message.content.kind))
+            return super().send(message)
+
+    clock = ManualClock(datetime(2026, 1, 12, 10, 0, tzinfo=UTC))
+    channel = Slow()
+    service = Conversations(db, engine, settings=settings, clock=clock, channels={"tel": channel})
+    event_id = add_event(db, at=clock.now)
+    for n in range(5):
+        service.start(
+            add_contact(db, n, at=clock.now), "big-conversation-invite", event_id=event_id
+        )
+    outbox = Dispatcher(db, [channel], clock=clock, concurrency=8)
+    assert str(outbox.flush()) == "10 sent"
+    for n in range(5):
+        kinds = [kind for to, kind in channel.arrived if to == mobile(n)]
+        assert kinds == ["message", "question"], channel.arrived

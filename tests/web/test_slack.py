@@ -112,24 +112,30 @@ def test_invitation_as_buttons_yes_pressed_recorded_and_message_updated_once(
     person = slack_person(db, clock)
     event = add_event(db, at=clock())
     assert site.runtime.conversations.start(person, "big-conversation-invite", event_id=event)
-    assert str(site.runtime.dispatcher.flush()) == "1 sent"
+    assert str(site.runtime.dispatcher.flush()) == "2 sent"  # the news, then the question
 
-    [invitation] = slack.dm(PERSON)
-    assert invitation["text"].startswith("Hi there, you're invited")  # plain text for all
+    [news, invitation] = slack.dm(PERSON)
+    assert news["text"].startswith("Hi there, you're invited")  # plain text for all
+    assert buttons(news) == []
     assert "1. Yes, I'll come" in invitation["text"]
     assert buttons(invitation) == ["Yes, I'll come", "Maybe", "Not this time", "Tell me more"]
     menu = invitation["blocks"][0]["accessory"]
     assert menu["type"] == "overflow"
     assert menu["options"][0]["text"]["text"] == "Stop these messages"
     # No auth.test, at start-up or since: the app needs no network to build.
-    assert [c.method for c in slack.calls] == ["conversations.open", "chat.postMessage"]
+    # The DM is opened once, then both messages go to it.
+    assert [c.method for c in slack.calls] == [
+        "conversations.open",
+        "chat.postMessage",
+        "chat.postMessage",
+    ]
 
-    shown = slack.dm(PERSON)[0]  # as the person's screen shows it, buttons and all
+    shown = slack.dm(PERSON)[1]  # as the person's screen shows it, buttons and all
     started = time.monotonic()
     assert slack.press(PERSON, invitation["ts"], "yes", as_shown=shown) == 200
     assert time.monotonic() - started < 3  # acknowledged at once; the work comes after
     eventually(lambda: rsvp_of(db, person) == "yes")
-    updated = eventually(lambda: slack.dm(PERSON)[0] if slack.calls_to("chat.update") else None)
+    updated = eventually(lambda: slack.dm(PERSON)[1] if slack.calls_to("chat.update") else None)
     assert buttons(updated) == []  # nothing left to press
     assert updated["blocks"][-1]["elements"][0]["text"] == "✓ You answered: Yes, I'll come"
     assert updated["text"].endswith("You answered: Yes, I'll come")
@@ -141,8 +147,8 @@ def test_invitation_as_buttons_yes_pressed_recorded_and_message_updated_once(
     assert rsvp_of(db, person) == "yes"
     assert len(slack.calls_to("chat.update")) == 1
     assert str(site.runtime.dispatcher.flush()) == "1 sent"  # the next question, once
-    assert len(slack.dm(PERSON)) == 2
-    assert slack.dm(PERSON)[1]["text"].startswith("Great! Would anything help you")
+    assert len(slack.dm(PERSON)) == 3
+    assert slack.dm(PERSON)[2]["text"].startswith("Great! Would anything help you")
     assert not slack.calls_to("auth.test")
 
 
