@@ -138,6 +138,21 @@ class Settings(BaseSettings):
         "hours",
     )
 
+    # Partners (flows/partners/*.yaml) and the people who pick conversations up
+    safeguarding_channel: str | None = Field(
+        None,
+        pattern=r"^[CG][A-Z0-9]{6,20}$",
+        description="Slack channel id (C...) where safeguarding alerts go at once",
+    )
+    handoff_channel: str | None = Field(
+        None,
+        pattern=r"^[CG][A-Z0-9]{6,20}$",
+        description="Slack channel id for handoffs no partner follows (else CLI and web only)",
+    )
+    handoff_reraise_minutes: int = Field(
+        120, ge=5, description="A handoff nobody has answered is raised again after this long"
+    )
+
     # What an SMS segment costs, for the estimate before invitations go out
     sms_price_per_segment: float = Field(0.04, ge=0)
     sms_currency: str = "GBP"

@@ -27,6 +27,7 @@ from outreach.contacts.addresses import CHANNEL_SCHEMES
 from outreach.contacts.keywords import Keyword, Keywords, PossibleOptOut
 from outreach.conversations import cutoff, places
 from outreach.conversations.commands import Commands
+from outreach.conversations.handoffs import hand_over, relay
 from outreach.conversations.sending import Queued, Sender
 from outreach.errors import ContactNotFound, FlowNotFound
 from outreach.flows import state as engine_state
@@ -261,6 +262,13 @@ class Conversations:
             # else: recorded; nothing is said to someone who asked us to stop
             return Received("processed", message_id, person.id, tuple(turn.queued))
 
+        talking = None if person.created else handoffs.talking(c, person.id)
+        if talking is not None:
+            # Someone from the team has the conversation: the message is theirs, not the flow's.
+            message_id = messages.log(c, logged)
+            relay(c, talking, message_id, now)
+            return Received("processed", message_id, person.id)
+
         row = self._waiting_session(turn)
         state = _engine_session(row)
         if inbound.in_reply_to is not None and not _still_asking(
@@ -302,8 +310,16 @@ class Conversations:
         elif not outcome.handled:
             flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
         for reason, note in flags:
-            handoffs.open_handoff(
-                c, contact_id=person.id, message_id=message_id, reason=reason, note=note, now=now
+            hand_over(
+                c,
+                contact_id=person.id,
+                message_id=message_id,
+                reason=reason,
+                note=note,
+                now=now,
+                session_id=row.id if row is not None else None,
+                flow=state.flow if state is not None else None,
+                step=state.step if state is not None else None,
             )
         return Received("processed", message_id, person.id, tuple(turn.queued))
 
@@ -429,14 +445,17 @@ class Conversations:
             elif isinstance(action, engine_state.Schedule):
                 wanted[action.kind], seq = action.due_at, action.seq
             elif isinstance(action, engine_state.Handoff):
-                handoffs.open_handoff(
+                hand_over(
                     c,
                     contact_id=person.id,
                     session_id=session_id,
+                    message_id=inbound_id,
                     reason="handoff",
                     note=action.note,
                     team=action.team,
                     now=now,
+                    flow=action.flow,
+                    step=action.step,
                 )
             elif (
                 isinstance(action, engine_state.Rsvp)
