@@ -109,7 +109,8 @@ def test_human_by_sms_opens_a_thread_the_partner_answers_and_resolves(
     assert slack.press(PARTNER, parent["ts"], str(handoff(db).id), channel=HANDOFFS) == 200
     eventually(lambda: handoff(db).status == "closed")
     assert handoff(db).closed_by == f"slack:{PARTNER}"
-    eventually(lambda: any("Resolved by" in m["text"] for m in slack.thread(HANDOFFS, parent["ts"])))
+    thread = lambda: slack.thread(HANDOFFS, parent["ts"])  # noqa: E731
+    eventually(lambda: any("Resolved by" in m["text"] for m in thread()))
     eventually(lambda: site.runtime.dispatcher.flush().counts.get("sent"))
     assert "Can you come?" in site.fake.sent_to(PHONE)[-1]["body"]  # the flow goes on
 
