@@ -68,6 +68,10 @@ def relay(connection: Connection, handoff_id: int, message_id: int, now: datetim
     )
 
 
+def missing(handoff_id: int) -> HandoffError:
+    return HandoffError(f"there is no handoff {handoff_id}: see `outreach handoffs list`")
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """A handoff closed, and what the person was asked again (if a flow was waiting)."""
@@ -129,7 +133,7 @@ class TeamSide:
     def _open(self, c: Connection, handoff_id: int) -> Any:
         row = handoffs.get(c, handoff_id)
         if row is None:
-            raise HandoffError(f"there is no handoff {handoff_id}: see `outreach handoffs list`")
+            raise missing(handoff_id)
         if row.status not in handoffs.OPEN:
             raise HandoffError(f"handoff {handoff_id} is resolved already")
         return row

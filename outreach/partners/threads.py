@@ -255,17 +255,33 @@ class HandoffThreads:
             self.team.resolve(handoff_id, by=f"slack:{user}")
         except HandoffError:
             return True  # pressed twice: resolved already
-        said = self._say(row.partner, RESOLVED).replace("{who}", f"<@{user}>")
-        self._post_quietly(channel, ts, said)
-        if self.client is not None:
-            with self.db.transaction() as tx:
-                c = tx.connection()
-                text, blocks = self.opening(c, row, self._language(row.partner), resolved=said)
-            try:
-                self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            except (SlackApiError, urllib.error.URLError, OSError) as exc:
-                log.warning("could not update a resolved handoff's message: %s", type(exc).__name__)
+        self.closed(handoff_id, f"<@{user}>")
         return True
+
+    def note(self, handoff_id: int, text: str) -> None:
+        """Say something in the handoff's thread, if it has one (a reply sent from the
+        command line or the coordinators' page)."""
+        with self.db.transaction() as tx:
+            row = handoffs.get(tx.connection(), handoff_id)
+        if row is not None and row.thread_ts is not None:
+            self._post_quietly(row.slack_channel, row.thread_ts, escape(text))
+
+    def closed(self, handoff_id: int, by: str) -> None:
+        """Say in the thread who resolved it, and take the Resolve button away."""
+        with self.db.transaction() as tx:
+            c = tx.connection()
+            row = handoffs.get(c, handoff_id)
+            if row is None or row.thread_ts is None or self.client is None:
+                return
+            said = self._say(row.partner, RESOLVED).replace("{who}", by)
+            text, blocks = self.opening(c, row, self._language(row.partner), resolved=said)
+        self._post_quietly(row.slack_channel, row.thread_ts, said)
+        try:
+            self.client.chat_update(
+                channel=row.slack_channel, ts=row.thread_ts, text=text, blocks=blocks
+            )
+        except (SlackApiError, urllib.error.URLError, OSError) as exc:
+            log.warning("could not update a resolved handoff's message: %s", type(exc).__name__)
 
     # -- what the thread shows -----------------------------------------------------------------
 

@@ -45,7 +45,11 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
     problems += check_events(events, flows, now=utcnow(), quiet_hours=quiet)
     partners, partner_problems = load_partner_files(paths, max_bytes=settings.max_flow_bytes)
     problems += partner_problems
-    problems += check_partners(partners, flows=flows, events={e.id for e in events})
+    known_events = {e.id for e in events}
+    if not any(p.is_dir() for p in paths):
+        shipped, _ = load_event_files([settings.flows_dir], max_bytes=settings.max_flow_bytes)
+        known_events |= {e.id for e in shipped}
+    problems += check_partners(partners, flows=flows, events=known_events)
     report.events = len(events)
     report.partners = len(partners)
     report.problems = sorted([*report.problems, *problems], key=lambda p: (p.file, p.line))
