@@ -25,9 +25,11 @@ from outreach.channels.setup import make_channels
 from outreach.clock import Clock, utcnow
 from outreach.contacts.addresses import CHANNEL_SCHEMES
 from outreach.contacts.keywords import Keyword, Keywords, PossibleOptOut
+from outreach.contacts.safeguarding import Concerns
 from outreach.conversations import cutoff, places
 from outreach.conversations.commands import Commands
 from outreach.conversations.handoffs import hand_over, relay
+from outreach.conversations.safeguarding import raise_concern
 from outreach.conversations.sending import Queued, Sender
 from outreach.errors import ContactNotFound, FlowNotFound
 from outreach.flows import state as engine_state
@@ -94,6 +96,7 @@ class Conversations:
         if vocabulary.catalogs is None:
             vocabulary = Vocabulary(Catalogs(settings.locales_dir))
         self.keywords = Keywords(vocabulary)
+        self.concerns = Concerns(vocabulary)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -247,6 +250,11 @@ class Conversations:
             "created_at": now,
             "updated_at": now,
         }
+        concern = self.concerns.find(inbound.text) if inbound.button is None else None
+        if concern is not None:
+            message_id = messages.log(c, logged)
+            turn.queued.append(raise_concern(tx, self.sender, person, concern, message_id, now))
+            return Received("processed", message_id, person.id, tuple(turn.queued))
         command = (
             self.keywords.classify(inbound.text, person.language)
             if inbound.button is None

@@ -50,6 +50,15 @@ REASONS = {
     "unhandled": N_("A message came with no conversation waiting for it."),
     "possible-opt-out": N_("Their message may mean they want to stop messages: please check."),
     "after-event": N_("A reply came after the event stopped taking replies."),
+    "safeguarding": N_(
+        "SAFEGUARDING: their message suggests a risk to them. They were sent the crisis "
+        "contacts. Please act now."
+    ),
+}
+CONCERNS = {
+    "self-harm": N_("Concern: they may harm themselves."),
+    "abuse": N_("Concern: they may be being abused or unsafe at home."),
+    "crisis": N_("Concern: they may be in crisis."),
 }
 TITLE = N_("Someone needs a person: {who}")
 WHERE = N_("Conversation: {flow}, step {step}")
@@ -107,6 +116,7 @@ class HandoffThreads:
         partners: Mapping[str, PartnerDefinition],
         client: WebClient | None,
         default_channel: str | None = None,
+        safeguarding_channel: str | None = None,
         reraise_after: timedelta = timedelta(hours=2),
         secret: str = "",
         translate: Translate = english,
@@ -117,6 +127,7 @@ class HandoffThreads:
         self.partners = partners
         self.client = client
         self.default_channel = default_channel
+        self.safeguarding_channel = safeguarding_channel
         self.reraise_after = reraise_after
         self.secret = secret
         self.translate = translate
@@ -137,6 +148,8 @@ class HandoffThreads:
             channel = (
                 partner.spec.handoff_channel if partner is not None else None
             ) or self.default_channel
+            if row.reason == "safeguarding" and self.safeguarding_channel is not None:
+                channel, partner = self.safeguarding_channel, None
             language = partner.spec.digest.language if partner is not None else "en"
             if self.client is None or channel is None:
                 # Nobody in Slack: listed by the CLI and the coordinators' page.
@@ -298,6 +311,8 @@ class HandoffThreads:
         lines = [say(REASONS.get(row.reason, REASONS["unhandled"]))]
         if row.note and row.reason == "handoff":
             lines.append(row.note)
+        if row.reason == "safeguarding" and row.note in CONCERNS:
+            lines.append(say(CONCERNS[row.note]))
         if row.flow:
             lines.append(say(WHERE).replace("{flow}", row.flow).replace("{step}", row.step or "-"))
         recent = [

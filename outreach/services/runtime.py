@@ -141,6 +141,7 @@ class Runtime:
             partners=partners,
             client=partner_client(settings),
             default_channel=settings.handoff_channel,
+            safeguarding_channel=settings.safeguarding_channel,
             reraise_after=timedelta(minutes=settings.handoff_reraise_minutes),
             secret=settings.secret_key.get_secret_value() if settings.secret_key else "",
             translate=engine.translate,

@@ -18,8 +18,9 @@ from outreach.store.models import Handoff
 from outreach.store.statements import insert_row
 
 OPEN = ("open", "claimed")
-# Reasons where the person asked to talk to someone: their texts go to the team at once.
-TALKING = ("human", "handoff")
+# Reasons where the person asked to talk to someone (or must be talked to): their texts go to
+# the team at once.
+TALKING = ("human", "handoff", "safeguarding")
 
 
 def open_handoff(
@@ -63,16 +64,17 @@ def is_open(connection: Connection, contact_id: int, reason: str) -> bool:
     return found is not None
 
 
-def talking(connection: Connection, contact_id: int) -> int | None:
+def talking(connection: Connection, contact_id: int, *, reason: str | None = None) -> int | None:
     """The open handoff the person's texts go to, if any: one they asked for, or one the
-    team has answered."""
+    team has answered (only one for ``reason``, if given)."""
+    which = (
+        Handoff.reason == reason
+        if reason is not None
+        else Handoff.reason.in_(TALKING) | Handoff.answered_at.is_not(None)
+    )
     found = connection.execute(
         select(Handoff.id)
-        .where(
-            Handoff.contact_id == contact_id,
-            Handoff.status.in_(OPEN),
-            Handoff.reason.in_(TALKING) | Handoff.answered_at.is_not(None),
-        )
+        .where(Handoff.contact_id == contact_id, Handoff.status.in_(OPEN), which)
         .order_by(Handoff.id.desc())
         .limit(1)
     ).first()
