@@ -19,6 +19,7 @@
     ├── DemoRefused                         ``outreach demo`` cannot start without harm
     ├── SimulatorError (ValueError)         a phone-simulator request that cannot be done
     ├── HandoffError (LookupError)          a handoff that is not there or not open, a bad reply
+    ├── PartnerError (LookupError)          no such partner, or nowhere to post its digest
     └── RequestRefused                      a provider's request is unsigned or malformed
 
 Errors a coordinator sees carry a stable ``code`` and a ``hint`` saying what to do.
@@ -208,6 +209,10 @@ class SimulatorError(OutreachError, ValueError):
 
 class HandoffError(OutreachError, LookupError):
     """A handoff that is not there or not open, or a reply that cannot be sent."""
+
+
+class PartnerError(OutreachError, LookupError):
+    """No partner with that id, or a digest with no Slack channel to go to."""
 
 
 class RequestRefused(OutreachError):

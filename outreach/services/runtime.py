@@ -24,6 +24,8 @@ from outreach.conversations import handoffs
 from outreach.conversations.handoffs import TeamSide
 from outreach.conversations.service import Conversations
 from outreach.flows.engine import Engine
+from outreach.partners import digests as digest_posts
+from outreach.partners.digests import Digests
 from outreach.partners.library import PartnerDefinition
 from outreach.partners.threads import HandoffThreads
 from outreach.scheduling.dispatcher import Dispatcher, Limiter
@@ -58,6 +60,7 @@ def due_work(
     events: Events,
     *,
     threads: HandoffThreads | None = None,
+    digests: Digests | None = None,
     clock: Clock = utcnow,
     name: str | None = None,
 ) -> DueWorkRunner:
@@ -70,6 +73,8 @@ def due_work(
     if threads is not None:
         runner.register(handoffs.POST, threads.post)
         runner.register(handoffs.RELAY, threads.relay)
+    if digests is not None:
+        runner.register(digest_posts.POST, digests.post)
     return runner
 
 
@@ -100,6 +105,7 @@ class Runtime:
     clock: Clock
     team: TeamSide
     threads: HandoffThreads
+    digests: Digests
     partners: dict[str, PartnerDefinition] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
 
@@ -147,6 +153,15 @@ class Runtime:
             translate=engine.translate,
             clock=clock,
         )
+        digests = Digests(
+            database,
+            partners=partners,
+            flows=engine.flows,
+            client=threads.client,
+            secret=threads.secret,
+            translate=engine.translate,
+            clock=clock,
+        )
         events = Events(
             database,
             conversations,
@@ -156,7 +171,13 @@ class Runtime:
             source=lambda: load_events(settings, engine.flows),
         )
         due = due_work(
-            database, conversations, events, threads=threads, clock=clock, name=dispatcher.name
+            database,
+            conversations,
+            events,
+            threads=threads,
+            digests=digests,
+            clock=clock,
+            name=dispatcher.name,
         )
         jobs = [
             PeriodicJob(
@@ -165,6 +186,7 @@ class Runtime:
                 threads.reraise,
                 once_per_period=True,
             ),
+            *digests.jobs(),
             events.sync_job(),
             privacy.retention_job(settings, database, clock),
             webhooks.purge_job(settings, database, clock),
@@ -184,6 +206,7 @@ class Runtime:
             clock,
             team,
             threads,
+            digests,
             partners,
             jobs,
         )
