@@ -6,12 +6,13 @@ Its Web API answers ``auth.test``, ``conversations.open``, ``chat.postMessage``,
 Slack does (``{"ok": true, ...}``, or ``{"ok": false, "error": ...}``), checks the bot token,
 records every call, and can be told to answer the next calls to a method with an error or a
 429 with ``Retry-After``. It keeps each DM as Slack would (messages posted, then updated), so
-the demo's Slack view and tests read what a person would see.
+the demo's Slack view and tests read what a person would see. Channels the app was invited to
+(``add_channel``: a partner's handoff or digest channel) keep their messages and threads too.
 
 Towards the app it plays Slack too: a person pressing a button, choosing "Stop these
-messages" or typing in the DM becomes a request to ``events_url`` signed with the signing
-secret, exactly as Slack sends it. Tests, the demo and rehearsals point the real ``slack_sdk``
-``WebClient`` at it:
+messages", typing in the DM or replying in a channel's thread becomes a request to
+``events_url`` signed with the signing secret, exactly as Slack sends it. Tests, the demo
+and rehearsals point the real ``slack_sdk`` ``WebClient`` at it:
 
     with FakeSlack() as slack:
         client = WebClient(token=slack.bot_token, base_url=slack.api_url)
