@@ -317,6 +317,10 @@ class Conversations:
             flags.append(("after-event", "a reply after the event stopped taking replies"))
         elif not outcome.handled:
             flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
+        already = handoffs.latest_open(c, person.id) if flags and not person.created else None
+        if already is not None:
+            flags = []  # one thread at a time: the message goes into the one already open
+            relay(c, already, message_id, now)
         for reason, note in flags:
             hand_over(
                 c,

@@ -81,6 +81,17 @@ def talking(connection: Connection, contact_id: int, *, reason: str | None = Non
     return int(found.id) if found is not None else None
 
 
+def latest_open(connection: Connection, contact_id: int) -> int | None:
+    """The person's newest open handoff, whatever its reason."""
+    found = connection.execute(
+        select(Handoff.id)
+        .where(Handoff.contact_id == contact_id, Handoff.status.in_(OPEN))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).scalar()
+    return int(found) if found is not None else None
+
+
 def get(connection: Connection, handoff_id: int) -> Any:
     return connection.execute(select(Handoff).where(Handoff.id == handoff_id)).first()
 

@@ -109,8 +109,11 @@ def test_human_by_sms_opens_a_thread_the_partner_answers_and_resolves(
     assert slack.press(PARTNER, parent["ts"], str(handoff(db).id), channel=HANDOFFS) == 200
     eventually(lambda: handoff(db).status == "closed")
     assert handoff(db).closed_by == f"slack:{PARTNER}"
-    thread = lambda: slack.thread(HANDOFFS, parent["ts"])  # noqa: E731
-    eventually(lambda: any("Resolved by" in m["text"] for m in thread()))
+
+    def resolved_said() -> bool:
+        return any("Resolved by" in m["text"] for m in slack.thread(HANDOFFS, parent["ts"]))
+
+    eventually(resolved_said)
     eventually(lambda: site.runtime.dispatcher.flush().counts.get("sent"))
     assert "Can you come?" in site.fake.sent_to(PHONE)[-1]["body"]  # the flow goes on
 
@@ -162,3 +165,19 @@ def test_slack_rate_limit_on_posting_a_handoff_is_waited_out(site: Site, slack: 
     site.runtime.due.run()
     assert len(threads(slack)) == 1  # posted once, after Slack's Retry-After
     assert [c.status for c in slack.calls_to("chat.postMessage")] == [429, 200]
+
+
+def test_messages_nobody_was_waiting_for_go_into_one_thread(
+    site: Site, slack: FakeSlack, db: Database
+) -> None:
+    site.runtime.threads.default_channel = HANDOFFS  # nobody follows a stranger: the default
+    stranger = mobile(8)
+    site.text_in(stranger, "hello? who is this?", sid="SM" + "1" * 32)
+    site.text_in(stranger, "I got a text from this number", sid="SM" + "2" * 32)
+    site.runtime.due.run()
+    [parent] = threads(slack)
+    assert "A message came with no conversation waiting for it." in parent["text"]
+    [relayed] = slack.thread(HANDOFFS, parent["ts"])[1:]
+    assert relayed["text"].endswith("I got a text from this number")
+    with db.transaction() as tx:
+        assert len(tx.scalars(select(Handoff)).all()) == 1
