@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, Select, func, or_, select
 
 from outreach.channels.slack import MAX_BLOCKS, MAX_SECTION, split_text
@@ -34,7 +35,7 @@ from outreach.errors import PartnerError
 from outreach.flows.loader import FlowDefinition
 from outreach.i18n.catalogs import N_, Translate, english
 from outreach.partners.library import PartnerDefinition
-from outreach.partners.threads import escape, pseudonym
+from outreach.partners.threads import escape, gives_up, pseudonym
 from outreach.scheduling.periodic import PeriodicJob, last_fire_time
 from outreach.store import due
 from outreach.store.database import Database
@@ -212,7 +213,11 @@ class Digests:
         if partner is not None:
             start = datetime.fromisoformat(payload["start"])
             end = datetime.fromisoformat(payload["end"])
-            self.send(self.build(partner.id, start, end))
+            try:
+                self.send(self.build(partner.id, start, end))
+            except SlackApiError as exc:
+                if not gives_up(exc):
+                    raise  # passing: the row is tried again when its lease runs out
         with self.db.transaction() as tx:
             due.done(tx.connection(), due_id)
 

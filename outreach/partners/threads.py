@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, select
 
-from outreach.channels.slack import MAX_SECTION, split_text
+from outreach.channels.slack import MAX_SECTION, classify_error, split_text
 from outreach.clock import Clock, utcnow
 from outreach.conversations.handoffs import TeamSide
 from outreach.errors import HandoffError
@@ -157,9 +157,18 @@ class HandoffThreads:
                 due.done(c, due_id)
                 return
             text, blocks = self.opening(c, row, language)
-        posted = self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-        )
+        try:
+            posted = self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
+        except SlackApiError as exc:
+            if not gives_up(exc):
+                raise  # passing (a 429 outlasting the waits, Slack down): tried again later
+            with self.db.transaction() as tx:
+                c = tx.connection()
+                handoffs.raised(c, row.id, self.clock())
+                due.done(c, due_id)
+            return
         with self.db.transaction() as tx:
             c = tx.connection()
             handoffs.posted(
@@ -399,6 +408,18 @@ class HandoffThreads:
             self.client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
         except (SlackApiError, urllib.error.URLError, OSError) as exc:
             log.warning("could not post in a handoff's thread: %s", type(exc).__name__)
+
+
+def gives_up(exc: SlackApiError) -> bool:
+    """Whether a Slack error will not pass by trying again (a channel that does not exist,
+    or the app not in it): said in the log, and the work is left to the CLI and web page."""
+    result = classify_error(exc)
+    if result.status == "retry":
+        return False
+    log.warning(
+        "Slack refused a post to a partner's channel (%s): %s", result.error_code, result.error
+    )
+    return True
 
 
 def _addresses(c: Connection, contact_id: int) -> Sequence[str]:

@@ -181,3 +181,15 @@ def test_messages_nobody_was_waiting_for_go_into_one_thread(
     assert relayed["text"].endswith("I got a text from this number")
     with db.transaction() as tx:
         assert len(tx.scalars(select(Handoff)).all()) == 1
+
+
+def test_a_channel_the_app_is_not_in_leaves_the_handoff_listed(
+    site: Site, slack: FakeSlack, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    invited(site)
+    slack.fail_next("chat.postMessage", error="not_in_channel")
+    site.text_in(PHONE, "HUMAN", sid="SM" + "5" * 32)
+    assert site.runtime.due.run().total() == 1  # done: not tried again and again
+    assert threads(slack) == [] and "not_in_channel" in caplog.text
+    found = handoff(db)
+    assert found.status == "open" and found.raised_at is not None and found.thread_ts is None
