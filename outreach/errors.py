@@ -18,6 +18,8 @@
     ├── SettingsError (ValueError)          a setting from the environment cannot be used
     ├── DemoRefused                         ``outreach demo`` cannot start without harm
     ├── SimulatorError (ValueError)         a phone-simulator request that cannot be done
+    ├── HandoffError (LookupError)          a handoff that is not there or not open, a bad reply
+    ├── PartnerError (LookupError)          no such partner, or nowhere to post its digest
     └── RequestRefused                      a provider's request is unsigned or malformed
 
 Errors a coordinator sees carry a stable ``code`` and a ``hint`` saying what to do.
@@ -203,6 +205,14 @@ class DemoRefused(OutreachError):
 
 class SimulatorError(OutreachError, ValueError):
     """A phone-simulator request that cannot be done (shown to the coordinator as is)."""
+
+
+class HandoffError(OutreachError, LookupError):
+    """A handoff that is not there or not open, or a reply that cannot be sent."""
+
+
+class PartnerError(OutreachError, LookupError):
+    """No partner with that id, or a digest with no Slack channel to go to."""
 
 
 class RequestRefused(OutreachError):

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
         "reply to this message and someone will get back to you"
     )
     language_flow: str = Field("choose-language", description="The flow LANG reopens")
+    # What someone whose message raises a safeguarding concern is sent at once, in their
+    # language: one text translated through the catalogs, or JSON giving it per language.
+    # TRANSLATORS: Sent at once to someone whose message suggests they may harm themselves,
+    # are being abused or are in crisis. Keep the numbers exactly as they are.
+    crisis_contacts: str | dict[str, str] = N_(
+        "If you are in danger now, call 999. For urgent help call NHS 111. Samaritans listen "
+        "day or night, free, on 116 123. We have told our team."
+    )
 
     # Flows
     max_segments: int = Field(3, ge=1, description="Warn when a message is longer than this")
@@ -136,6 +144,21 @@ class Settings(BaseSettings):
         False,
         description="Slack people are made up (the demo's fake Slack): nothing waits for quiet "
         "hours",
+    )
+
+    # Partners (flows/partners/*.yaml) and the people who pick conversations up
+    safeguarding_channel: str | None = Field(
+        None,
+        pattern=r"^[CG][A-Z0-9]{6,20}$",
+        description="Slack channel id (C...) where safeguarding alerts go at once",
+    )
+    handoff_channel: str | None = Field(
+        None,
+        pattern=r"^[CG][A-Z0-9]{6,20}$",
+        description="Slack channel id for handoffs no partner follows (else CLI and web only)",
+    )
+    handoff_reraise_minutes: int = Field(
+        120, ge=5, description="A handoff nobody has answered is raised again after this long"
     )
 
     # What an SMS segment costs, for the estimate before invitations go out

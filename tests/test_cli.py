@@ -34,7 +34,9 @@ def test_validate_shipped_flows_exits_zero(settings: Settings) -> None:
     assert code == 0
     shipped = len(list((ROOT / "flows").glob("*.yaml")))
     events = len(list((ROOT / "flows/events").glob("*.yaml")))
-    assert f"all valid; {shipped} flow(s) and {events} event(s) checked: 0 error(s)" in out
+    partners = len(list((ROOT / "flows/partners").glob("*.yaml")))
+    checked = f"{shipped} flow(s) and {events} event(s) and {partners} partner(s) checked"
+    assert f"all valid; {checked}: 0 error(s)" in out
 
 
 def test_validate_broken_folder_lists_every_problem_and_exits_one(settings: Settings) -> None:

@@ -6,12 +6,13 @@ Its Web API answers ``auth.test``, ``conversations.open``, ``chat.postMessage``,
 Slack does (``{"ok": true, ...}``, or ``{"ok": false, "error": ...}``), checks the bot token,
 records every call, and can be told to answer the next calls to a method with an error or a
 429 with ``Retry-After``. It keeps each DM as Slack would (messages posted, then updated), so
-the demo's Slack view and tests read what a person would see.
+the demo's Slack view and tests read what a person would see. Channels the app was invited to
+(``add_channel``: a partner's handoff or digest channel) keep their messages and threads too.
 
 Towards the app it plays Slack too: a person pressing a button, choosing "Stop these
-messages" or typing in the DM becomes a request to ``events_url`` signed with the signing
-secret, exactly as Slack sends it. Tests, the demo and rehearsals point the real ``slack_sdk``
-``WebClient`` at it:
+messages", typing in the DM or replying in a channel's thread becomes a request to
+``events_url`` signed with the signing secret, exactly as Slack sends it. Tests, the demo
+and rehearsals point the real ``slack_sdk`` ``WebClient`` at it:
 
     with FakeSlack() as slack:
         client = WebClient(token=slack.bot_token, base_url=slack.api_url)
@@ -117,8 +118,21 @@ class FakeSlack:
 
     def dm(self, user_id: str) -> list[dict[str, Any]]:
         """The DM between the app and a person as they see it, oldest first."""
+        return self.history(self.dm_channel(user_id))
+
+    def add_channel(self, channel_id: str) -> None:
+        """A channel the app is a member of (a partner's handoff or digest channel)."""
         with self._lock:
-            return [dict(m) for m in self._dms.get(self.dm_channel(user_id), [])]
+            self._dms.setdefault(channel_id, [])
+
+    def history(self, channel_id: str) -> list[dict[str, Any]]:
+        """Every message in a channel or DM, thread replies included, oldest first."""
+        with self._lock:
+            return [dict(m) for m in self._dms.get(channel_id, [])]
+
+    def thread(self, channel_id: str, ts: str) -> list[dict[str, Any]]:
+        """A thread: its parent message, then the replies."""
+        return [m for m in self.history(channel_id) if ts in (m["ts"], m.get("thread_ts"))]
 
     def start(self) -> FakeSlack:
         fake = self
@@ -164,12 +178,19 @@ class FakeSlack:
         return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
 
     def press(
-        self, user_id: str, ts: str, value: str, *, as_shown: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        ts: str,
+        value: str,
+        *,
+        as_shown: dict[str, Any] | None = None,
+        channel: str | None = None,
     ) -> int:
-        """The person presses the button with ``value`` on the message ``ts``; returns the
-        app's HTTP status. ``as_shown`` is the message as their screen still shows it (a
-        second press before the update arrives)."""
-        message = as_shown or self._message(user_id, ts)
+        """The person presses the button with ``value`` on the message ``ts`` (in their DM
+        with the app, or in ``channel``); returns the app's HTTP status. ``as_shown`` is the
+        message as their screen still shows it (a second press before the update arrives)."""
+        where = channel or self.dm_channel(user_id)
+        message = as_shown or self._message(where, ts)
         for block in message.get("blocks", []):
             for element in block.get("elements", []) if block.get("type") == "actions" else []:
                 if element.get("value") == value:
@@ -178,13 +199,13 @@ class FakeSlack:
                         "block_id": block.get("block_id", ""),
                         "action_ts": self._next_ts(),
                     }
-                    return self._interact(user_id, message, action)
+                    return self._interact(user_id, message, action, where)
         raise LookupError(f"no button with value {value!r} on that message")
 
     def choose(self, user_id: str, ts: str, value: str) -> int:
         """The person picks the option with ``value`` from the message's menu ("Stop these
         messages" is ``stop``)."""
-        message = self._message(user_id, ts)
+        message = self._message(self.dm_channel(user_id), ts)
         for block in message.get("blocks", []):
             menu = block.get("accessory") or {}
             chosen = [o for o in menu.get("options", []) if o.get("value") == value]
@@ -196,24 +217,34 @@ class FakeSlack:
                     "selected_option": chosen[0],
                     "action_ts": self._next_ts(),
                 }
-                return self._interact(user_id, message, action)
+                return self._interact(user_id, message, action, self.dm_channel(user_id))
         raise LookupError(f"that message has no menu option {value!r}")
 
     def say(self, user_id: str, text: str) -> int:
         """The person types ``text`` in their DM with the app."""
-        channel = self.dm_channel(user_id)
+        return self._typed(user_id, self.dm_channel(user_id), text, {"channel_type": "im"})
+
+    def reply_in_thread(self, user_id: str, channel: str, thread_ts: str, text: str) -> int:
+        """Someone types ``text`` in the thread under ``thread_ts`` in ``channel``."""
+        extra = {"channel_type": "channel", "thread_ts": thread_ts}
+        return self._typed(user_id, channel, text, extra)
+
+    def _typed(self, user_id: str, channel: str, text: str, extra: dict[str, str]) -> int:
         ts = self._next_ts()
         with self._lock:
-            self._dms.setdefault(channel, []).append({"ts": ts, "user": user_id, "text": text})
+            kept = {"ts": ts, "user": user_id, "text": text}
+            if "thread_ts" in extra:
+                kept["thread_ts"] = extra["thread_ts"]
+            self._dms.setdefault(channel, []).append(kept)
         event = {
             "type": "message",
             "channel": channel,
-            "channel_type": "im",
             "user": user_id,
             "text": text,
             "ts": ts,
             "event_ts": ts,
             "client_msg_id": secrets.token_hex(8),
+            **extra,
         }
         payload = {
             "token": "unused",
@@ -247,8 +278,9 @@ class FakeSlack:
         except urllib.error.HTTPError as exc:
             return int(exc.code)
 
-    def _interact(self, user_id: str, message: dict[str, Any], action: dict[str, Any]) -> int:
-        channel = self.dm_channel(user_id)
+    def _interact(
+        self, user_id: str, message: dict[str, Any], action: dict[str, Any], channel: str
+    ) -> int:
         payload = {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "fake"},
@@ -262,19 +294,19 @@ class FakeSlack:
                 "is_ephemeral": False,
             },
             "trigger_id": f"{next(self._ts)}.{secrets.token_hex(6)}",
-            "channel": {"id": channel, "name": "directmessage"},
+            "channel": {"id": channel, "name": "directmessage" if channel[0] == "D" else "x"},
             "message": message,
             "actions": [action],
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return self.post_to_app(body, "application/x-www-form-urlencoded")
 
-    def _message(self, user_id: str, ts: str) -> dict[str, Any]:
+    def _message(self, channel: str, ts: str) -> dict[str, Any]:
         with self._lock:
-            for message in self._dms.get(self.dm_channel(user_id), []):
+            for message in self._dms.get(channel, []):
                 if message["ts"] == ts:
                     return dict(message)
-        raise LookupError(f"no message {ts} in the DM with {user_id}")
+        raise LookupError(f"no message {ts} in {channel}")
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"

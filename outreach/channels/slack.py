@@ -86,18 +86,25 @@ PASSING |= {"request_timeout", "team_added_to_org"}
 
 
 def make_client(
-    token: str, *, api_url: str | None = None, timeout: float = 10.0, retrying: bool = False
+    token: str,
+    *,
+    api_url: str | None = None,
+    timeout: float = 10.0,
+    retrying: bool = False,
+    waits_for_rate_limits: bool = False,
 ) -> WebClient:
     """A slack_sdk ``WebClient``; ``api_url`` points it elsewhere (the fake Slack).
 
     ``retrying`` adds slack_sdk's handlers for connection errors and rate limits, for calls
-    that are safe to repeat; without it the client makes one request and reports what came.
+    that are safe to repeat; ``waits_for_rate_limits`` only the one for rate limits (it
+    sleeps for Slack's ``Retry-After``; a 429 means nothing was posted, so posting again
+    cannot post twice). Without either the client makes one request and reports what came.
     """
-    handlers = (
-        [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(2)]
-        if retrying
-        else []
-    )
+    handlers: list[Any] = []
+    if retrying:
+        handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    if retrying or waits_for_rate_limits:
+        handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     options: dict[str, Any] = {}
     if api_url:
         options["base_url"] = api_url.rstrip("/") + "/"

@@ -34,8 +34,10 @@ def validate(
     for problem in report.problems:
         typer.echo(str(problem))
     errors, warnings = len(report.errors), len(report.warnings)
-    checked = f"{len(report.flows)} flow(s)" + (
-        f" and {report.events} event(s)" if report.events else ""
+    checked = (
+        f"{len(report.flows)} flow(s)"
+        + (f" and {report.events} event(s)" if report.events else "")
+        + (f" and {report.partners} partner(s)" if report.partners else "")
     )
     summary = f"{checked} checked: {errors} error(s), {warnings} warning(s)"
     if errors:

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from outreach.contacts.keywords import Keyword
 from outreach.conversations import places
+from outreach.conversations.handoffs import hand_over
 from outreach.conversations.sending import Queued, Sender
+from outreach.flows.state import Session as EngineSession
 from outreach.i18n.catalogs import N_
 from outreach.store import consent, due, handoffs, messages, sessions
 from outreach.store.contacts import Person
@@ -74,7 +76,12 @@ class Commands:
         connection = tx.connection()
         if not handoffs.is_open(connection, person.id, "human"):
             waiting = sessions.waiting(connection, person.id)
-            handoffs.open_handoff(
+            state = (
+                EngineSession.from_json(waiting.state)
+                if waiting is not None and waiting.state
+                else None
+            )
+            hand_over(
                 connection,
                 contact_id=person.id,
                 reason="human",
@@ -82,6 +89,8 @@ class Commands:
                 now=now,
                 session_id=waiting.id if waiting is not None else None,
                 message_id=message_id,
+                flow=state.flow if state is not None else None,
+                step=state.step if state is not None else None,
             )
         return [self._say(tx, person, HUMAN, now)]
 

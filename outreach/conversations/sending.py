@@ -59,6 +59,7 @@ class Sender:
             "org": settings.org_name,
             "help": settings.help_contact,
             "how": settings.alphanumeric_opt_out,
+            "crisis": settings.crisis_contacts,
         }
 
     def channel_name(self, scheme: str | None) -> str:

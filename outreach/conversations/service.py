@@ -25,8 +25,11 @@ from outreach.channels.setup import make_channels
 from outreach.clock import Clock, utcnow
 from outreach.contacts.addresses import CHANNEL_SCHEMES
 from outreach.contacts.keywords import Keyword, Keywords, PossibleOptOut
+from outreach.contacts.safeguarding import Concerns
 from outreach.conversations import cutoff, places
 from outreach.conversations.commands import Commands
+from outreach.conversations.handoffs import hand_over, relay
+from outreach.conversations.safeguarding import raise_concern
 from outreach.conversations.sending import Queued, Sender
 from outreach.errors import ContactNotFound, FlowNotFound
 from outreach.flows import state as engine_state
@@ -93,6 +96,7 @@ class Conversations:
         if vocabulary.catalogs is None:
             vocabulary = Vocabulary(Catalogs(settings.locales_dir))
         self.keywords = Keywords(vocabulary)
+        self.concerns = Concerns(vocabulary)
 
     # -- entry points --------------------------------------------------------------------------
 
@@ -246,6 +250,11 @@ class Conversations:
             "created_at": now,
             "updated_at": now,
         }
+        concern = self.concerns.find(inbound.text) if inbound.button is None else None
+        if concern is not None:
+            message_id = messages.log(c, logged)
+            turn.queued.append(raise_concern(tx, self.sender, person, concern, message_id, now))
+            return Received("processed", message_id, person.id, tuple(turn.queued))
         command = (
             self.keywords.classify(inbound.text, person.language)
             if inbound.button is None
@@ -260,6 +269,13 @@ class Conversations:
                 )
             # else: recorded; nothing is said to someone who asked us to stop
             return Received("processed", message_id, person.id, tuple(turn.queued))
+
+        talking = None if person.created else handoffs.talking(c, person.id)
+        if talking is not None:
+            # Someone from the team has the conversation: the message is theirs, not the flow's.
+            message_id = messages.log(c, logged)
+            relay(c, talking, message_id, now)
+            return Received("processed", message_id, person.id)
 
         row = self._waiting_session(turn)
         state = _engine_session(row)
@@ -301,9 +317,21 @@ class Conversations:
             flags.append(("after-event", "a reply after the event stopped taking replies"))
         elif not outcome.handled:
             flags.append(("unhandled", "a message arrived with no conversation waiting for it"))
+        already = handoffs.latest_open(c, person.id) if flags and not person.created else None
+        if already is not None:
+            flags = []  # one thread at a time: the message goes into the one already open
+            relay(c, already, message_id, now)
         for reason, note in flags:
-            handoffs.open_handoff(
-                c, contact_id=person.id, message_id=message_id, reason=reason, note=note, now=now
+            hand_over(
+                c,
+                contact_id=person.id,
+                message_id=message_id,
+                reason=reason,
+                note=note,
+                now=now,
+                session_id=row.id if row is not None else None,
+                flow=state.flow if state is not None else None,
+                step=state.step if state is not None else None,
             )
         return Received("processed", message_id, person.id, tuple(turn.queued))
 
@@ -429,14 +457,17 @@ class Conversations:
             elif isinstance(action, engine_state.Schedule):
                 wanted[action.kind], seq = action.due_at, action.seq
             elif isinstance(action, engine_state.Handoff):
-                handoffs.open_handoff(
+                hand_over(
                     c,
                     contact_id=person.id,
                     session_id=session_id,
+                    message_id=inbound_id,
                     reason="handoff",
                     note=action.note,
                     team=action.team,
                     now=now,
+                    flow=action.flow,
+                    step=action.step,
                 )
             elif (
                 isinstance(action, engine_state.Rsvp)

@@ -18,6 +18,7 @@ class Report:
     flows: list[FlowDefinition] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     events: int = 0  # event files checked alongside (by the events package)
+    partners: int = 0  # partner files checked alongside (by the partners package)
 
     @property
     def errors(self) -> list[Problem]:

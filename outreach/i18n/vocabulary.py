@@ -40,9 +40,14 @@ Meaning = Literal[
     "not",
     "but",
     "passing",
+    "self-harm",
+    "abuse",
+    "crisis",
 ]
 ANSWERS: tuple[Meaning, ...] = ("yes", "no", "maybe", "more")
 COMMANDS: tuple[Meaning, ...] = ("stop", "start", "help", "human", "language")
+# Words that raise a safeguarding alert wherever they appear in a message.
+CONCERNS: tuple[Meaning, ...] = ("self-harm", "abuse", "crisis")
 
 # The English lists are the message ids; every language's catalog gives its own list.
 ENGLISH: Mapping[str, str] = {
@@ -143,6 +148,34 @@ ENGLISH: Mapping[str, str] = {
         "speak with someone | talk with someone | speak to somebody | talk to somebody | "
         "speak to a member of staff | a human please | someone call me | someone ring me | "
         "can someone ring me | can someone phone me",
+    ),
+    # TRANSLATORS: SAFEGUARDING. Words and phrases that mean someone may harm themselves,
+    # separated by |. Any message containing one alerts a safeguarding lead at once and the
+    # person is sent crisis phone numbers, so include the everyday ways people say it.
+    "self-harm": NC_(
+        "words: self-harm",
+        "suicide | suicidal | kill myself | killing myself | end my life | end it all | "
+        "take my own life | want to die | i want to die | wish i was dead | better off dead | "
+        "don't want to live | do not want to live | no reason to live | hurt myself | "
+        "hurting myself | harm myself | self harm | self-harm | cut myself | cutting myself | "
+        "overdose",
+    ),
+    # TRANSLATORS: SAFEGUARDING. Words and phrases that mean someone is being abused or is
+    # not safe at home, separated by |. See the note on self-harm.
+    "abuse": NC_(
+        "words: abuse",
+        "abuse | abused | abusing me | domestic violence | he hits me | she hits me | "
+        "hits me | beats me | beating me | he hurts me | she hurts me | not safe at home | "
+        "scared to go home | afraid to go home | afraid of him | afraid of her | "
+        "scared of him | scared of her | raped | rape | sexually assaulted | forced me",
+    ),
+    # TRANSLATORS: SAFEGUARDING. Words and phrases that mean someone is in crisis and needs
+    # help now, separated by |. See the note on self-harm.
+    "crisis": NC_(
+        "words: crisis",
+        "can't cope | cannot cope | can't go on | cannot go on | in danger | i'm in danger | "
+        "need help now | help me now | mental health crisis | having a breakdown | "
+        "breaking down | can't take it anymore | can't take any more",
     ),
     # TRANSLATORS: Words that ask to change the LANGUAGE of messages, separated by |.
     "language": NC_("words: language", "lang | language | languages | change language"),

@@ -21,6 +21,8 @@ from outreach.flows.samples import demo_event
 from outreach.flows.state import Contact
 from outreach.i18n.catalogs import Catalogs
 from outreach.i18n.vocabulary import Vocabulary
+from outreach.partners.library import PartnerDefinition, check_partners
+from outreach.partners.library import load_partners as load_partner_files
 from outreach.settings import Settings
 
 
@@ -41,7 +43,15 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
         flows = {**_library(settings), **flows}
     quiet = (settings.quiet_hours_start, settings.quiet_hours_end)
     problems += check_events(events, flows, now=utcnow(), quiet_hours=quiet)
+    partners, partner_problems = load_partner_files(paths, max_bytes=settings.max_flow_bytes)
+    problems += partner_problems
+    known_events = {e.id for e in events}
+    if not any(p.is_dir() for p in paths):
+        shipped, _ = load_event_files([settings.flows_dir], max_bytes=settings.max_flow_bytes)
+        known_events |= {e.id for e in shipped}
+    problems += check_partners(partners, flows=flows, events=known_events)
     report.events = len(events)
+    report.partners = len(partners)
     report.problems = sorted([*report.problems, *problems], key=lambda p: (p.file, p.line))
     return report
 
@@ -69,6 +79,18 @@ def load_events(
     if errors:
         raise FlowLoadError(errors)
     return {e.id: e for e in events}
+
+
+def load_partners(
+    settings: Settings, flows: Mapping[str, FlowDefinition], events: Mapping[str, EventDefinition]
+) -> dict[str, PartnerDefinition]:
+    """The partners; refuses to load any if one has an error."""
+    partners, problems = load_partner_files([settings.flows_dir], max_bytes=settings.max_flow_bytes)
+    problems += check_partners(partners, flows=flows, events=events)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise FlowLoadError(errors)
+    return {p.id: p for p in partners}
 
 
 def load_flows(settings: Settings) -> dict[str, FlowDefinition]:

@@ -13,11 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+
 from outreach.channels.base import Channel, ReceivingChannel
 from outreach.channels.setup import make_channels
+from outreach.channels.slack import make_client as make_slack_client
 from outreach.clock import Clock, utcnow
+from outreach.conversations import handoffs
+from outreach.conversations.handoffs import TeamSide
 from outreach.conversations.service import Conversations
 from outreach.flows.engine import Engine
+from outreach.partners import digests as digest_posts
+from outreach.partners.digests import Digests
+from outreach.partners.library import PartnerDefinition
+from outreach.partners.threads import HandoffThreads
 from outreach.scheduling.dispatcher import Dispatcher, Limiter
 from outreach.scheduling.due import DueWorkRunner
 from outreach.scheduling.periodic import PeriodicJob, PeriodicRuns
@@ -25,7 +35,7 @@ from outreach.scheduling.rate_limits import SharedRateLimit
 from outreach.scheduling.worker import Worker
 from outreach.services import logins, privacy, webhooks
 from outreach.services.events import Events
-from outreach.services.flows import build_engine, load_events
+from outreach.services.flows import build_engine, load_events, load_partners
 from outreach.settings import Settings
 from outreach.store.database import Database
 
@@ -49,6 +59,8 @@ def due_work(
     conversations: Conversations,
     events: Events,
     *,
+    threads: HandoffThreads | None = None,
+    digests: Digests | None = None,
     clock: Clock = utcnow,
     name: str | None = None,
 ) -> DueWorkRunner:
@@ -58,7 +70,25 @@ def due_work(
     runner.register("timeout", conversations.fire)
     runner.register("event", events.expand)
     runner.register("start", events.start)
+    if threads is not None:
+        runner.register(handoffs.POST, threads.post)
+        runner.register(handoffs.RELAY, threads.relay)
+    if digests is not None:
+        runner.register(digest_posts.POST, digests.post)
     return runner
+
+
+def partner_client(settings: Settings) -> WebClient | None:
+    """The Slack client for partners' channels (threads, alerts, digests), if Slack is set
+    up: it waits out a 429 and never resends after a connection error (no double posts)."""
+    if settings.slack_bot_token is None:
+        return None
+    return make_slack_client(
+        settings.slack_bot_token.get_secret_value(),
+        api_url=settings.slack_api_url,
+        timeout=settings.send_timeout_seconds,
+        waits_for_rate_limits=True,
+    )
 
 
 @dataclass
@@ -73,6 +103,10 @@ class Runtime:
     due: DueWorkRunner
     periodic: PeriodicRuns
     clock: Clock
+    team: TeamSide
+    threads: HandoffThreads
+    digests: Digests
+    partners: dict[str, PartnerDefinition] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
 
     @classmethod
@@ -104,16 +138,55 @@ class Runtime:
             rate_limits={"tel": sms_limits(settings, database, clock)},
             concurrency=settings.send_concurrency,
         )
+        known_events = load_events(settings, engine.flows)
+        partners = load_partners(settings, engine.flows, known_events)
+        team = TeamSide(database, conversations.sender, clock=clock)
+        threads = HandoffThreads(
+            database,
+            team,
+            partners=partners,
+            client=partner_client(settings),
+            default_channel=settings.handoff_channel,
+            safeguarding_channel=settings.safeguarding_channel,
+            reraise_after=timedelta(minutes=settings.handoff_reraise_minutes),
+            secret=settings.secret_key.get_secret_value() if settings.secret_key else "",
+            translate=engine.translate,
+            clock=clock,
+        )
+        digests = Digests(
+            database,
+            partners=partners,
+            flows=engine.flows,
+            client=threads.client,
+            secret=threads.secret,
+            translate=engine.translate,
+            clock=clock,
+        )
         events = Events(
             database,
             conversations,
-            load_events(settings, engine.flows),
+            known_events,
             settings=settings,
             clock=clock,
             source=lambda: load_events(settings, engine.flows),
         )
-        due = due_work(database, conversations, events, clock=clock, name=dispatcher.name)
+        due = due_work(
+            database,
+            conversations,
+            events,
+            threads=threads,
+            digests=digests,
+            clock=clock,
+            name=dispatcher.name,
+        )
         jobs = [
+            PeriodicJob(
+                "handoffs-reraise",
+                CronTrigger(minute="*/5", timezone="UTC"),
+                threads.reraise,
+                once_per_period=True,
+            ),
+            *digests.jobs(),
             events.sync_job(),
             privacy.retention_job(settings, database, clock),
             webhooks.purge_job(settings, database, clock),
@@ -131,6 +204,10 @@ class Runtime:
             due,
             periodic,
             clock,
+            team,
+            threads,
+            digests,
+            partners,
             jobs,
         )
 

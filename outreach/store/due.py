@@ -112,6 +112,29 @@ def schedule_start(
     )
 
 
+def schedule_work(
+    connection: Connection,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    contact_id: int | None = None,
+    due_at: datetime | None = None,
+) -> None:
+    """Work for a feature's handler (a handoff to post, an alert), due now or at ``due_at``."""
+    insert_row(
+        connection,
+        "due_work",
+        {
+            "kind": kind,
+            "contact_id": contact_id,
+            "payload": payload,
+            "due_at": due_at or now,
+            "created_at": now,
+        },
+    )
+
+
 def fan_out(tx: Session, rows: Select[*tuple[Any, ...]]) -> int:
     """Insert one ``start`` row per row ``rows`` selects (its columns: ``START_COLUMNS``) in
     one INSERT ... SELECT; returns how many. A million people is one statement."""

@@ -129,6 +129,36 @@ def asked(connection: Connection, message_id: int) -> Any:
     return connection.execute(_ASKED, {"message_id": message_id}).first()
 
 
+def last_question(connection: Connection, session_id: int) -> Any:
+    """The last question the conversation asked (its content, flow and step), if any."""
+    return connection.execute(
+        select(messages.c.content, messages.c.flow, messages.c.step)
+        .where(
+            messages.c.session_id == session_id,
+            messages.c.direction == "out",
+            messages.c.kind.in_(("question", "hint", "reminder")),
+            messages.c.content.is_not(None),
+        )
+        .order_by(messages.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def recent(connection: Connection, contact_id: int, limit: int = 8) -> list[Any]:
+    """A person's last messages, both ways, oldest first (bodies purged or erased are None)."""
+    rows = connection.execute(
+        select(messages.c.direction, messages.c.body, messages.c.created_at)
+        .where(messages.c.contact_id == contact_id, messages.c.status != "suppressed")
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def body_of(connection: Connection, message_id: int) -> str | None:
+    return connection.execute(select(messages.c.body).where(messages.c.id == message_id)).scalar()
+
+
 def said_in(connection: Connection, session_id: int, kind: str) -> bool:
     """Whether a message of ``kind`` went out in the conversation."""
     return (

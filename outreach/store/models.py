@@ -364,6 +364,17 @@ class Handoff(Base):
     team: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | claimed | closed
     created_at: Mapped[datetime]
+    # Where the conversation was (a flow's step), and where it is taken up: the partner it was
+    # given to and its Slack thread (none for teams without Slack).
+    flow: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(64))
+    partner: Mapped[str | None] = mapped_column(String(64))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    raised_at: Mapped[datetime | None]  # last put in front of people (posted, raised again)
+    answered_at: Mapped[datetime | None]  # a person from the team first replied
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):

@@ -22,7 +22,7 @@ from outreach.channels.fake_slack import FakeSlack
 from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
-from outreach.web import auth, health, simulator, slack, slack_simulator, twilio
+from outreach.web import auth, handoffs, health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
 from outreach.web.security import SecurityHeaders
 
@@ -130,6 +130,7 @@ def create_app(
     slack.mount(app, runtime)
     app.include_router(auth.router)
     app.include_router(simulator.router)
+    app.include_router(handoffs.router)
     app.state.fake_slack = fake_slack
     app.include_router(slack_simulator.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

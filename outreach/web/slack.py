@@ -29,6 +29,7 @@ from slack_sdk import WebClient
 from starlette.types import Message
 
 from outreach.channels.slack import ANSWER_ACTION, MENU_ACTION, SlackChannel
+from outreach.partners.threads import RESOLVE_ACTION
 from outreach.services.runtime import Runtime
 from outreach.services.slack import SlackInbox
 from outreach.web.common import read_body, refuse, runtime
@@ -69,7 +70,14 @@ def bolt_app(rt: Runtime, *, executor: ThreadPoolExecutor | None = None) -> App 
         ack()
 
     def on_message(event: Mapping[str, Any]) -> None:
-        inbox.receive(channel.read_message(event))
+        inbound = channel.read_message(event)
+        if inbound is not None:
+            inbox.receive(inbound)
+        else:  # a partner's reply in a handoff's thread, or nothing for us
+            rt.threads.thread_message(event)
+
+    def on_resolve(body: Mapping[str, Any]) -> None:
+        rt.threads.resolve_pressed(body)
 
     def on_press(body: Mapping[str, Any]) -> None:
         inbox.press(channel.read_press(body))
@@ -83,6 +91,7 @@ def bolt_app(rt: Runtime, *, executor: ThreadPoolExecutor | None = None) -> App 
     app.event("message")(ack=ack_now, lazy=[on_message])
     app.action(re.compile(rf"^{ANSWER_ACTION}_\d+$"))(ack=ack_now, lazy=[on_press])
     app.action(MENU_ACTION)(ack=ack_now, lazy=[on_menu])
+    app.action(RESOLVE_ACTION)(ack=ack_now, lazy=[on_resolve])
     app.command(COMMAND)(ack=ack_now, lazy=[on_command])
     return app
 

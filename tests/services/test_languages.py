@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from outreach.clock import ManualClock
+from outreach.conversations.handoffs import TeamSide
 from outreach.conversations.service import Conversations
 from outreach.events.library import load_event_text
 from outreach.flows.engine import Engine
@@ -102,7 +103,11 @@ def test_asking_for_a_person_opens_one_handoff_and_is_answered_in_their_language
     said = bodies(db, cid)[-2:]
     assert said == ["Diolch. Bydd rhywun yn cysylltu â chi cyn bo hir ar ran y Sgwrs Fawr."] * 2
     assert session is not None and session.status == "waiting"  # the invitation still stands
-    phone.text("ie")
+    phone.text("ie")  # while the handoff is open, her texts go to the team, not the flow
+    with db.transaction() as tx:
+        assert tx.scalar(select(Answer.value).where(Answer.name == "rsvp")) is None
+    TeamSide(db, service.sender, clock=clock).resolve(handoffs[0].id, by="coordinator")
+    phone.text("ie")  # resolved: the invitation goes on
     with db.transaction() as tx:
         assert tx.scalar(select(Answer.value).where(Answer.name == "rsvp")) == "yes"
 

@@ -41,7 +41,19 @@ NOT_PERSONAL = {
     "outbox": {"state", "last_error", "claimed_by"},  # last_error never holds the body
     "rsvps": {"event_id", "status"},
     "due_work": {"kind", "event_id", "payload", "claimed_by"},  # payload: flow names and keys
-    "handoffs": {"reason", "team", "status"},
+    # where the conversation was and the Slack thread that takes it up; who closed it (a
+    # coordinator or a partner's Slack user id, never the person)
+    "handoffs": {
+        "reason",
+        "team",
+        "status",
+        "flow",
+        "step",
+        "partner",
+        "slack_channel",
+        "thread_ts",
+        "closed_by",
+    },
 }
 
 
