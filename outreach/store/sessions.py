@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, literal, select, update
 
 from outreach.store.statements import TABLES, insert_row
 
@@ -35,8 +35,12 @@ _COLUMNS = (
     sessions.c.state,
     sessions.c.end_reason,
 )
+# 'waiting' is written into the SQL, not bound: PostgreSQL's generic plan for a prepared
+# statement cannot use the partial index (WHERE status = 'waiting') for a bound value, and
+# scanned the whole table once per reply as it grew.
 _WAITING = select(*_COLUMNS).where(
-    sessions.c.contact_id == bindparam("contact_id"), sessions.c.status == "waiting"
+    sessions.c.contact_id == bindparam("contact_id"),
+    sessions.c.status == literal("waiting", literal_execute=True),
 )
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
 _LATEST = (
