@@ -37,6 +37,7 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'outreach.db'}",
         flows_dir=ROOT / "flows",
         locales_dir=ROOT / "locales",
+        spool_dir=tmp_path / "spool",
         _env_file=None,
     )
 

@@ -18,7 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from outreach.channels.base import ProviderRequest, ReceivingChannel
 from outreach.errors import RequestRefused
 from outreach.services.runtime import Runtime
-from outreach.web.common import in_writer, read_body, refuse, runtime
+from outreach.web.common import in_writer, intake, read_body, refuse, runtime
 
 router = APIRouter(prefix="/twilio")
 log = logging.getLogger("outreach.web")
@@ -55,8 +55,8 @@ def _signed_url(rt: Runtime, request: Request) -> str:
 @router.post("/sms")
 async def inbound_sms(request: Request) -> Response:
     """A person texted one of our numbers."""
-    _, inbound = await _read(request, lambda channel, req: channel.read_message(req))
-    await in_writer(request, runtime(request).conversations.receive, inbound)
+    channel, inbound = await _read(request, lambda channel, req: channel.read_message(req))
+    await in_writer(request, intake(request).message, channel.name, inbound)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
@@ -64,8 +64,7 @@ async def inbound_sms(request: Request) -> Response:
 async def status_callback(request: Request) -> Response:
     """Twilio reports what became of a message we sent."""
     channel, report = await _read(request, lambda channel, req: channel.read_status(req))
-    rt = runtime(request)
-    found = await in_writer(request, rt.dispatcher.record_delivery, channel.name, report)
-    if not found:
+    found = await in_writer(request, intake(request).status, channel.name, report)
+    if found is False:
         log.warning("a status report for a message we have no record of")
     return Response(status_code=204)
