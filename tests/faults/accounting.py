@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from outreach.store.database import Database
 from outreach.store.models import Message, OutboxItem
 
-ENDED = {"delivered", "sent", "failed", "undelivered", "unknown", "cancelled"}
+# accepted and sent: Twilio took it, and its report has not come (or was lost on the way).
+ENDED = {"delivered", "accepted", "sent", "failed", "undelivered", "unknown", "cancelled"}
 
 
 @dataclass
