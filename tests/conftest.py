@@ -21,6 +21,7 @@ from outreach.store.database import Database
 from outreach.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.logscan"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
