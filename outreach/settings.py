@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Addresses of proxies whose X-Forwarded-For is believed (none by default)",
     )
+    spool_dir: Path = Field(
+        Path("spool"),
+        description="Where webhooks wait, on local disk, while the database is unreachable",
+    )
     refusal_days: int = Field(
         30, ge=1, description="Refused webhook requests are kept in detail this long"
     )

@@ -21,6 +21,7 @@ from outreach.store.database import Database
 from outreach.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.logscan"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,6 +38,7 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'outreach.db'}",
         flows_dir=ROOT / "flows",
         locales_dir=ROOT / "locales",
+        spool_dir=tmp_path / "spool",
         _env_file=None,
     )
 

@@ -46,6 +46,8 @@ BATCH = 2000
 PARALLEL_FROM_BYTES = 1 << 20
 MAX_FIELD = 500  # characters in any one CSV cell
 MAX_TAGS = 20
+MAX_COLUMNS = 200  # a contacts file has a few dozen at most; more is the wrong file
+MAX_LINE = 256 * 1024  # characters in one line of the file, read before the csv module sees it
 
 # Columns a file may have, and the words coordinators use for them.
 FIELDS = (
@@ -204,7 +206,7 @@ def import_contacts(
     # Bytes UTF-8 cannot read stay in the text as lone surrogates, so each row can be read
     # in its own encoding (and a byte neither reads is that row's problem, not the file's).
     with path.open(encoding=encoding, errors="surrogateescape", newline="") as source:
-        reader = csv.reader(source)
+        reader = csv.reader(_BoundedLines(source))
         headers = _header(reader)
         columns = _resolve_columns(headers, _checked_mapping(mapping or {}, headers))
         if "phone" not in columns.values():
@@ -291,8 +293,17 @@ def _header(reader: Iterator[list[str]]) -> list[str]:
         cells = next(reader, None)
     except csv.Error as exc:
         raise ImportFileError(f"the first row cannot be read as CSV: {exc}") from None
+    except LineTooLong:
+        raise ImportFileError(
+            f"the first row is longer than {MAX_LINE:,} characters: is this a contacts file?"
+        ) from None
     if cells is None:
         raise ImportFileError("the file is empty: the first row names the columns")
+    if len(cells) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"the first row has {len(cells):,} columns and a contacts file has at most "
+            f"{MAX_COLUMNS}: is this a contacts file?"
+        )
     try:
         headers, _ = _decoded(cells)
     except UnicodeDecodeError:
@@ -316,8 +327,43 @@ def _records(reader: Iterator[list[str]]) -> Iterator[Record]:
         except csv.Error as exc:
             yield number, None, _csv_problem(exc)
             continue
+        except LineTooLong:
+            yield number, None, f"the row is longer than {MAX_LINE:,} characters"
+            continue
+        if len(cells) > MAX_COLUMNS:
+            yield number, None, f"the row has more than {MAX_COLUMNS} cells"
+            continue
         if cells:  # a blank line counts as a row, but is no one
             yield number, cells, None
+
+
+class LineTooLong(Exception):
+    """A line of the file over ``MAX_LINE`` characters (skipped without holding it)."""
+
+
+class _BoundedLines:
+    """The file's lines for the csv module, none longer than ``MAX_LINE``.
+
+    The csv module holds a whole line, and a row's cells, in memory: a header of a million
+    commas costs hundreds of megabytes before a column count could refuse it. A longer line
+    is read past in pieces and raises ``LineTooLong``; reading goes on at the next line.
+    """
+
+    def __init__(self, source: TextIO) -> None:
+        self._source = source
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._source.readline(MAX_LINE + 1)
+        if not line:
+            raise StopIteration
+        if len(line) <= MAX_LINE:
+            return line
+        while line and not line.endswith("\n"):
+            line = self._source.readline(MAX_LINE)
+        raise LineTooLong
 
 
 def _csv_problem(exc: csv.Error) -> str:

@@ -12,10 +12,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.store.dialect import Dialect, dialect_of, make_engine
+
+
+def unreachable(error: BaseException) -> bool:
+    """True when ``error`` says the database could not be reached (refused, gone, timed out,
+    no connection free), not that a statement was wrong: the work can wait and be retried."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)
 
 
 class Database:

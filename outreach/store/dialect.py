@@ -64,6 +64,10 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # A database that does not answer fails a connection in seconds, not minutes: a webhook
+    # waiting on it is spooled in time for the provider's own time-out (15 s at Twilio).
+    options.setdefault("connect_args", {"connect_timeout": 5})
+    options.setdefault("pool_timeout", 10)
     return create_engine(url, pool_pre_ping=True, **options)
 
 

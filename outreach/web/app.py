@@ -21,6 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from outreach.channels.fake_slack import FakeSlack
 from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
+from outreach.services.spool import Intake, Spool
 from outreach.services.webhooks import Refusals
 from outreach.web import auth, handoffs, health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
@@ -58,6 +59,7 @@ class ContentLengthLimit:
 
 
 REFUSAL_COUNTS_EVERY = 10.0  # seconds between writes of refusal counts
+SPOOL_REPLAY_EVERY = 2.0  # seconds between looks at the spool
 
 
 async def _write_refusal_counts(app: FastAPI) -> None:
@@ -69,6 +71,23 @@ async def _write_refusal_counts(app: FastAPI) -> None:
             await loop.run_in_executor(app.state.writer, app.state.refusals.flush)
         except Exception:  # the database may be away; the counts wait for the next round
             log.exception("refusal counts could not be written; trying again")
+
+
+async def _replay_spool(app: FastAPI) -> None:
+    """Webhooks spooled while the database was away go into the store once it is back."""
+    loop = asyncio.get_running_loop()
+    intake: Intake = app.state.intake
+    while True:
+        await asyncio.sleep(SPOOL_REPLAY_EVERY)
+        if not intake.spool.has_waiting():
+            continue
+        try:
+            replayed = await loop.run_in_executor(app.state.writer, intake.replay)
+        except Exception:  # a full disk, say: the spool stays, and so does the warning
+            log.exception("the spool could not be replayed; trying again")
+            continue
+        if replayed:
+            log.info("%d spooled webhook(s) replayed into the store", replayed)
 
 
 def create_app(
@@ -85,11 +104,15 @@ def create_app(
         gc.freeze()
         if background is not None:
             background.start()  # type: ignore[attr-defined]
-        counting = asyncio.create_task(_write_refusal_counts(app))
+        tasks = [
+            asyncio.create_task(_write_refusal_counts(app)),
+            asyncio.create_task(_replay_spool(app)),
+        ]
         try:
             yield
         finally:
-            counting.cancel()
+            for task in tasks:
+                task.cancel()
             if background is not None:
                 background.stop()  # type: ignore[attr-defined]
             app.state.writer.submit(app.state.refusals.flush)
@@ -102,6 +125,11 @@ def create_app(
     app.state.runtime = runtime
     app.state.counters = Counters()
     app.state.refusals = Refusals(runtime.db, clock=runtime.clock)
+    app.state.intake = Intake(
+        Spool(settings.spool_dir),
+        runtime.conversations.receive,
+        runtime.dispatcher.record_delivery,
+    )
     app.state.login_throttle = LoginThrottle(runtime.db, clock=runtime.clock)
     app.state.sessions = Sessions(runtime.db, clock=runtime.clock)
     app.state.writer = ThreadPoolExecutor(

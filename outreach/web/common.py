@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import HTTPException, Path, Request
 
 from outreach.services.runtime import Runtime
+from outreach.services.spool import Intake
 from outreach.services.webhooks import Refusals
 
 log = logging.getLogger("outreach.web")
@@ -41,6 +42,11 @@ class Counters:
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def intake(request: Request) -> Intake:
+    found: Intake = request.app.state.intake
+    return found
 
 
 async def in_writer(request: Request, work: Callable[..., T], *args: Any) -> T:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from outreach.web.common import runtime
+from outreach.web.common import intake, runtime
 
 router = APIRouter()
 
@@ -19,11 +19,18 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers: the process can do its work."""
-    ready = await run_in_threadpool(runtime(request).db.ping)
-    return JSONResponse(
-        {"status": "ready" if ready else "database unreachable"}, status_code=200 if ready else 503
-    )
+    """Ready when the database answers; degraded (still 200: webhooks are kept) while it does
+    not, or while spooled webhooks wait to be replayed; 503 only when nothing could be kept."""
+    answers = await run_in_threadpool(runtime(request).db.ping)
+    spool = intake(request).spool
+    waiting = await run_in_threadpool(spool.waiting)
+    if answers and not waiting:
+        return JSONResponse({"status": "ready"})
+    database = "ok" if answers else "unreachable"
+    body = {"status": "degraded", "database": database, "spooled": waiting}
+    if not answers and not spool.writable():
+        return JSONResponse({**body, "status": "unavailable"}, status_code=503)
+    return JSONResponse(body)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -14,11 +14,13 @@ builds and answers with no network. The same app runs over Socket Mode for local
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from slack_bolt import Ack, App
@@ -114,7 +116,22 @@ def mount(app: FastAPI, rt: Runtime) -> None:
     app.include_router(router)
 
 
-@router.post("/slack/events")
+# What Slack posts, described for the API schema: JSON events, or a form with a payload
+# (buttons, menus) or a slash command; the raw body is read, as the signature covers it.
+SLACK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"payload": {"type": "string"}}}
+            },
+        },
+    }
+}
+
+
+@router.post("/slack/events", openapi_extra=SLACK_BODY)
 async def slack_events(request: Request) -> Response:
     """Everything Slack sends: events, button presses and menus, slash commands."""
     rt = runtime(request)
@@ -122,11 +139,43 @@ async def slack_events(request: Request) -> Response:
     handler: SlackRequestHandler | None = request.app.state.slack
     if handler is None:
         raise await refuse(request, reason="slack-not-configured", status=503, size=len(body))
+    problem = body_problem(body, request.headers.get("content-type", ""))
+    if problem is not None:  # Bolt would raise on it before checking the signature
+        raise await refuse(request, reason=problem, status=400, size=len(body))
     answer = await handler.handle(Request(request.scope, _replay(body)))
     if answer.status_code == 401:
         reason = refusal_reason(request.headers, time.time())
         raise await refuse(request, reason=reason, status=401, size=len(body))
     return answer
+
+
+def body_problem(body: bytes, content_type: str = "") -> str | None:
+    """Why Bolt could not read ``body`` (it raises rather than refuses), or None: as Bolt
+    reads it, a JSON body must be an object, and so must a form's ``payload``.
+
+    >>> body_problem(b'{"type": "event_callback"}'), body_problem(b"payload=%7B%7D")
+    (None, None)
+    >>> body_problem(b"{1"), body_problem(b"payload="), body_problem(b"[]", "application/json")
+    ('malformed-json', 'malformed-payload', 'malformed-json')
+    """
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return "not-utf8"
+    if content_type.split(";")[0].strip() == "application/json" or text.startswith("{"):
+        return None if isinstance(_json(text), dict) else "malformed-json"
+    if "payload" in text:
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        if payload is not None and not isinstance(_json(payload), dict):
+            return "malformed-payload"
+    return None
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def refusal_reason(headers: Mapping[str, str], now: float) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
@@ -18,13 +18,30 @@ from twilio.twiml.messaging_response import MessagingResponse
 from outreach.channels.base import ProviderRequest, ReceivingChannel
 from outreach.errors import RequestRefused
 from outreach.services.runtime import Runtime
-from outreach.web.common import in_writer, read_body, refuse, runtime
+from outreach.web.common import in_writer, intake, read_body, refuse, runtime
 
 router = APIRouter(prefix="/twilio")
 log = logging.getLogger("outreach.web")
 
 EMPTY_TWIML = str(MessagingResponse())
 T = TypeVar("T")
+
+
+def _form(*fields: str) -> dict[str, Any]:
+    """The form Twilio posts, described for the API schema (read from the raw body, which
+    the signature covers, so FastAPI does not parse it itself)."""
+    properties = {name: {"type": "string"} for name in fields}
+    schema = {"type": "object", "properties": properties, "required": list(fields[:2])}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
+
+
+SMS_FORM = _form("MessageSid", "From", "To", "Body", "AccountSid", "NumSegments", "SmsSid")
+STATUS_FORM = _form("MessageSid", "MessageStatus", "ErrorCode", "AccountSid", "To", "SmsSid")
 
 
 async def _read(
@@ -52,20 +69,19 @@ def _signed_url(rt: Runtime, request: Request) -> str:
     return f"{rt.settings.public_url.rstrip('/')}{request.url.path}{query}"
 
 
-@router.post("/sms")
+@router.post("/sms", openapi_extra=SMS_FORM)
 async def inbound_sms(request: Request) -> Response:
     """A person texted one of our numbers."""
-    _, inbound = await _read(request, lambda channel, req: channel.read_message(req))
-    await in_writer(request, runtime(request).conversations.receive, inbound)
+    channel, inbound = await _read(request, lambda channel, req: channel.read_message(req))
+    await in_writer(request, intake(request).message, channel.name, inbound)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
-@router.post("/status")
+@router.post("/status", openapi_extra=STATUS_FORM)
 async def status_callback(request: Request) -> Response:
     """Twilio reports what became of a message we sent."""
     channel, report = await _read(request, lambda channel, req: channel.read_status(req))
-    rt = runtime(request)
-    found = await in_writer(request, rt.dispatcher.record_delivery, channel.name, report)
-    if not found:
+    found = await in_writer(request, intake(request).status, channel.name, report)
+    if found is False:
         log.warning("a status report for a message we have no record of")
     return Response(status_code=204)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import tracemalloc
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -503,3 +504,43 @@ def test_files_that_are_not_csv_and_maps_that_do_not_fit_are_refused_saying_why(
         with pytest.raises(ImportFileError, match=re.escape(says)):
             import_contacts(db, path, mapping=mapping, consent_source="x")
     assert count(db, Contact) == 0
+
+
+def test_a_header_of_a_million_columns_is_refused_in_one_line_without_reading_it_whole(
+    settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "wide.csv"
+    source.write_text("phone," + ",".join(f"c{i}" for i in range(1_000_000)) + "\n07400 100001\n")
+    assert runner.invoke(app, ["db", "upgrade"], obj=settings).exit_code == 0
+    tracemalloc.start()
+    try:
+        result = runner.invoke(
+            app, ["contacts", "import", str(source), "--consent-source", "x"], obj=settings
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 1
+    assert "the first row is longer than 262,144 characters" in result.stderr
+    assert len(result.output) < 300
+    assert peak < 20 * 1024 * 1024
+
+
+def test_too_many_columns_or_an_endless_line_is_refused_and_the_rest_imported(
+    db: Database, tmp_path: Path
+) -> None:
+    many = write_csv(tmp_path / "many.csv", [["phone", *(f"c{i}" for i in range(300))]])
+    with pytest.raises(ImportFileError, match="301 columns and a contacts file has at most 200"):
+        import_contacts(db, many, consent_source="x")
+    source = tmp_path / "p.csv"
+    source.write_text(
+        f"phone,first_name\n{mobile(1)},Amina\n{mobile(2)},{',' * 300}\n"
+        f"{mobile(3)},{'y' * 300_000}\n{mobile(4)},Marek\n"
+    )
+    report = import_contacts(db, source, consent_source="x")
+    assert (report.created, report.rejected) == (2, 2)
+    reasons = {number: row["reason"] for number, row in rejects_of(report).items()}
+    assert reasons == {
+        "3": "the row has more than 200 cells",
+        "4": "the row is longer than 262,144 characters",
+    }

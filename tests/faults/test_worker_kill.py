@@ -21,6 +21,7 @@ from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.store.models import Message, OutboxItem
 from tests.conftest import ROOT
+from tests.faults.accounting import account
 from tests.seeding import queue_messages
 from tests.web.conftest import OUR_NUMBER
 
@@ -91,6 +92,7 @@ def test_four_workers_send_each_message_once_even_when_one_is_killed(
     assert sent + unknown == MESSAGES, "a message was lost"
     assert unknown == abandoned and unknown <= BATCH  # only the killed worker's claim
     assert sent <= len(fake.messages) <= sent + unknown
+    account(db, acknowledged=[]).assert_whole()
 
 
 def test_sigterm_finishes_the_send_under_way_and_hands_back_the_rest(
