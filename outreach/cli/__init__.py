@@ -3,7 +3,7 @@ options into a service call and prints what happened."""
 
 from __future__ import annotations
 
-from outreach.cli import contacts, events, flows, i18n, processes, slack
+from outreach.cli import contacts, events, flows, i18n, processes, report, slack
 from outreach.cli.help import Typer
 
 app = Typer(help="Outreach: co-produce services by SMS and Slack.")
@@ -18,6 +18,7 @@ app.add_typer(processes.outbox_app, name="outbox")
 app.add_typer(i18n.app, name="i18n")
 app.add_typer(events.app, name="events")
 app.add_typer(slack.app, name="slack")
+app.command()(report.report)
 
 
 def main() -> None:

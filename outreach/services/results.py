@@ -1,0 +1,537 @@
+"""Results: what people said, and who was heard, as evidence a coordinator takes to a board.
+
+Every number is counted in the database (``GROUP BY``), never by reading every row into
+Python, so an event with a hundred thousand invitations and a million answers reads in tens of
+milliseconds. What leaves this module is aggregate and suppressed: a count from 1 to 4 is
+shown as ``"<5"`` (``SMALL``), and so is the percentage that would reveal it; where only one
+count in a row is hidden, the next smallest is hidden too, so it cannot be worked out from the
+total (``suppress``). Free-text answers are shown only from people who agreed to be quoted
+(the ``may-quote`` tag), never the answers about access needs.
+
+Who attended is recorded as a tag, ``attended:<event id>`` (imported from the sign-in sheet
+with ``outreach contacts import``); an access need is met when a coordinator tags its answer
+with the theme ``met``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, case, cast, exists, func, select
+from sqlalchemy.orm import Session
+
+from outreach.errors import EventNotFound
+from outreach.store import answer_themes
+from outreach.store import events as stored_events
+from outreach.store.database import Database
+from outreach.store.models import (
+    Answer,
+    AnswerTheme,
+    Contact,
+    ContactTag,
+    ConversationSession,
+    DueWork,
+    Message,
+    PeriodicRun,
+    Rsvp,
+)
+
+SMALL = 5
+"""Counts below this (and above zero) are shown as ``"<5"``."""
+HIDDEN = f"<{SMALL}"
+QUOTE_TAG = "may-quote"
+MET_THEME = "met"
+ACCESS_NEEDS = "access_needs"
+NO_NEEDS = ("none", "no", "nothing", "n/a", "na", "nope", "no thanks", "-")
+GROUPS = ("language", "age_band", "ethnicity", "disability", "postcode_district")
+"""The declared groups results are broken down by (columns of ``contacts``)."""
+STATUSES = ("invited", "yes", "maybe", "no", "waiting", "no_reply", "attended")
+"""The columns of an event's numbers: everyone invited, then what they said and did."""
+COUNTED_KINDS = ("choice", "yesno", "rating", "number")
+NOT_DECLARED = "not said"
+QUOTES_PAGE = 50
+
+Shown = int | str
+"""A count as it may be shown: the number, or ``"<5"``."""
+
+
+def attended_tag(event_id: str) -> str:
+    """The tag that says a person came to the event.
+
+    >>> attended_tag("mh-2027")
+    'attended:mh-2027'
+    """
+    return f"attended:{event_id}"
+
+
+def suppress(counts: Mapping[str, int]) -> dict[str, Shown]:
+    """Counts as they may be shown: 1 to 4 as ``"<5"``; if that hides only one count, the
+    next smallest is hidden too (the total would give the hidden one away).
+
+    >>> suppress({"a": 10, "b": 3, "c": 7, "d": 0})
+    {'a': 10, 'b': '<5', 'c': '<5', 'd': 0}
+    >>> suppress({"a": 10, "b": 20})
+    {'a': 10, 'b': 20}
+    """
+    hidden = {key for key, n in counts.items() if 0 < n < SMALL}
+    if len(hidden) == 1:
+        others = sorted((n, key) for key, n in counts.items() if n > 0 and key not in hidden)
+        if others:
+            hidden.add(others[0][1])
+    return {key: HIDDEN if key in hidden else n for key, n in counts.items()}
+
+
+def shown(n: int) -> Shown:
+    """One count as it may be shown.
+
+    >>> shown(0), shown(3), shown(12)
+    (0, '<5', 12)
+    """
+    return HIDDEN if 0 < n < SMALL else n
+
+
+def percent(part: Shown, whole: int) -> float | None:
+    """``part`` of ``whole`` as a percentage, or None where it would reveal a hidden count.
+
+    >>> percent(25, 200), percent("<5", 200), percent(3, 4)
+    (12.5, None, None)
+    """
+    if isinstance(part, str) or whole < SMALL:
+        return None
+    return round(100 * part / whole, 1)
+
+
+# -- values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One declared group's numbers (``value`` is what people said, or "not said")."""
+
+    value: str
+    counts: dict[str, Shown]
+    percents: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptionCount:
+    option: str
+    count: Shown
+    percent: float | None
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """One question of a flow: how many answered, and each option's share (or a rating's
+    distribution); free-text questions carry only the number of answers (``quotes`` reads
+    them)."""
+
+    flow: str
+    step: str
+    name: str
+    kind: str
+    answers: Shown
+    options: list[OptionCount]
+    mean: float | None = None
+
+
+@dataclass(frozen=True)
+class ReachRow:
+    """Who answered against who was invited, in one declared group."""
+
+    value: str
+    invited: Shown
+    answered: Shown
+    percent: float | None
+
+
+@dataclass(frozen=True)
+class EventResults:
+    """Everything a board needs about one event, suppressed and ready to show or export."""
+
+    event_id: str
+    title: str
+    starts_at: datetime
+    timezone: str
+    venue: str
+    totals: dict[str, Shown]
+    by_group: dict[str, list[GroupRow]]
+    access_needs: Shown
+    access_needs_met: Shown
+    reminders_sent: int
+    sends_done: list[str]
+    upcoming: list[tuple[datetime, str]]
+    questions: list[QuestionResult]
+    reach: dict[str, list[ReachRow]]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["starts_at"] = self.starts_at.isoformat()
+        data["upcoming"] = [{"at": at.isoformat(), "what": what} for at, what in self.upcoming]
+        return data
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A free-text answer someone agreed may be quoted, with the themes it was tagged."""
+
+    answer_id: int
+    flow: str
+    name: str
+    text: str
+    language: str
+    at: datetime
+    themes: list[str]
+
+
+# -- the service --------------------------------------------------------------------------------
+
+
+class Results:
+    """Reads results from the store; every query is an aggregate over indexed rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def event(self, event_id: str) -> EventResults:
+        with self.db.transaction() as tx:
+            found = stored_events.stored(tx, event_id)
+            if not found:
+                known = [e.id for e in stored_events.stored(tx)]
+                raise EventNotFound(event_id, known)
+            event = found[0]
+            raw = _status_counts(tx, event_id)
+            access, met = _access_needs(tx, event_id)
+            venue = event.details.get("venue", "")
+            return EventResults(
+                event_id=event.id,
+                title=event.title,
+                starts_at=event.starts_at,
+                timezone=event.timezone,
+                venue=_english(venue),
+                totals=suppress(_pivot_total(raw)),
+                by_group={group: _group_rows(tx, event_id, group) for group in GROUPS},
+                access_needs=shown(access),
+                access_needs_met=shown(met),
+                reminders_sent=_reminders_sent(tx, event_id),
+                sends_done=sorted(
+                    key.split("/")[1] for key in _runs_done(tx, event_id) if key.count("/") >= 1
+                ),
+                upcoming=[
+                    (at, str(what))
+                    for at, what in tx.execute(
+                        select(DueWork.due_at, DueWork.payload["what"].as_string())
+                        .where(DueWork.event_id == event_id, DueWork.kind == "event")
+                        .order_by(DueWork.due_at)
+                    ).all()
+                ],
+                questions=_questions(tx, Answer.event_id == event_id),
+                reach={group: _reach(tx, event_id, group) for group in GROUPS},
+            )
+
+    def flow_questions(self, flow: str) -> list[QuestionResult]:
+        """A flow's results over every run of it (any event or none)."""
+        with self.db.transaction() as tx:
+            return _questions(tx, Answer.flow == flow)
+
+    def quotes(
+        self,
+        event_id: str,
+        *,
+        search: str = "",
+        theme: str = "",
+        limit: int = QUOTES_PAGE,
+    ) -> list[Quote]:
+        """Free-text answers about an event from people who agreed to be quoted, newest
+        first, optionally only those containing ``search`` or tagged ``theme``."""
+        query = (
+            select(Answer.id, Answer.flow, Answer.name, Answer.raw, Answer.language, Answer.at)
+            .where(
+                Answer.event_id == event_id,
+                Answer.kind == "text",
+                Answer.name != ACCESS_NEEDS,
+                Answer.raw.is_not(None),
+                may_quote(),
+            )
+            .order_by(Answer.at.desc(), Answer.id.desc())
+            .limit(limit)
+        )
+        if search:
+            query = query.where(func.lower(Answer.raw).contains(search.lower(), autoescape=True))
+        if theme:
+            query = query.where(
+                exists().where(AnswerTheme.answer_id == Answer.id, AnswerTheme.theme == theme)
+            )
+        with self.db.transaction() as tx:
+            rows = tx.execute(query).all()
+            themes = answer_themes.of(tx, [row.id for row in rows])
+        return [
+            Quote(row.id, row.flow, row.name, row.raw or "", row.language, row.at, themes[row.id])
+            for row in rows
+        ]
+
+    def themes(self, event_id: str) -> dict[str, Shown]:
+        """The themes answers about an event were tagged with, and how many each."""
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                select(AnswerTheme.theme, func.count())
+                .join(Answer, Answer.id == AnswerTheme.answer_id)
+                .where(Answer.event_id == event_id)
+                .group_by(AnswerTheme.theme)
+                .order_by(AnswerTheme.theme)
+            ).all()
+        return {theme: shown(n) for theme, n in rows}
+
+    def answers(self, event_id: str) -> list[dict[str, Any]]:
+        """Every answer about an event, for an export: who by number only (the caller
+        pseudonymises it), free text only from people who agreed to be quoted."""
+        quotable = may_quote()
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                select(
+                    Answer.id,
+                    Answer.contact_id,
+                    Answer.session_id,
+                    Answer.flow,
+                    Answer.step,
+                    Answer.name,
+                    Answer.kind,
+                    Answer.value,
+                    Answer.language,
+                    Answer.at,
+                    quotable.label("quotable"),
+                )
+                .where(Answer.event_id == event_id)
+                .order_by(Answer.at, Answer.id)
+            ).all()
+        return [
+            {
+                "answer_id": row.id,
+                "contact_id": row.contact_id,
+                "session_id": row.session_id,
+                "flow": row.flow,
+                "step": row.step,
+                "question": row.name,
+                "kind": row.kind,
+                "value": _exported_value(row.kind, row.name, row.value, bool(row.quotable)),
+                "language": row.language,
+                "at": row.at,
+            }
+            for row in rows
+        ]
+
+
+def may_quote() -> Any:
+    """The answer's author agreed to be quoted."""
+    return exists().where(ContactTag.contact_id == Answer.contact_id, ContactTag.tag == QUOTE_TAG)
+
+
+def _exported_value(kind: str, name: str, value: Any, quotable: bool) -> Any:
+    if kind != "text":
+        return value
+    return value if quotable and name != ACCESS_NEEDS else None
+
+
+def _english(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("en") or next(iter(value.values()), ""))
+    return str(value or "")
+
+
+# -- the queries --------------------------------------------------------------------------------
+
+
+def _status_column() -> Any:
+    """An RSVP's status as the results name it."""
+    return case(
+        (Rsvp.status.in_(("waitlist", "offered")), "waiting"),
+        (Rsvp.status == "invited", "no_reply"),
+        else_=Rsvp.status,
+    )
+
+
+def _attended(event_id: str) -> Any:
+    return exists().where(
+        ContactTag.contact_id == Rsvp.contact_id, ContactTag.tag == attended_tag(event_id)
+    )
+
+
+def _status_counts(tx: Session, event_id: str) -> list[tuple[str, int, int]]:
+    status = _status_column()
+    attended = func.sum(case((_attended(event_id), 1), else_=0))
+    return [
+        (str(s), int(n), int(a or 0))
+        for s, n, a in tx.execute(
+            select(status, func.count(), attended).where(Rsvp.event_id == event_id).group_by(status)
+        ).all()
+    ]
+
+
+def _pivot_total(rows: Sequence[tuple[str, int, int]]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n, attended in rows:
+        if status in counts:
+            counts[status] += n
+        counts["invited"] += n
+        counts["attended"] += attended
+    return counts
+
+
+def _group_rows(tx: Session, event_id: str, group: str) -> list[GroupRow]:
+    column = getattr(Contact, group)
+    status = _status_column()
+    attended = func.sum(case((_attended(event_id), 1), else_=0))
+    rows = tx.execute(
+        select(column, status, func.count(), attended)
+        .select_from(Rsvp)
+        .join(Contact, Contact.id == Rsvp.contact_id)
+        .where(Rsvp.event_id == event_id)
+        .group_by(column, status)
+    ).all()
+    by_value: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for value, s, n, a in rows:
+        by_value[value or NOT_DECLARED].append((str(s), int(n), int(a or 0)))
+    out = []
+    for value in sorted(by_value):
+        raw = _pivot_total(by_value[value])
+        counts = suppress(raw)
+        invited = raw["invited"]
+        percents = {key: percent(counts[key], invited) for key in STATUSES if key != "invited"}
+        out.append(GroupRow(value, counts, percents))
+    return out
+
+
+def _reach(tx: Session, event_id: str, group: str) -> list[ReachRow]:
+    column = getattr(Contact, group)
+    answered = exists().where(Answer.event_id == event_id, Answer.contact_id == Rsvp.contact_id)
+    rows = tx.execute(
+        select(column, func.count(), func.sum(case((answered, 1), else_=0)))
+        .select_from(Rsvp)
+        .join(Contact, Contact.id == Rsvp.contact_id)
+        .where(Rsvp.event_id == event_id)
+        .group_by(column)
+    ).all()
+    merged: dict[str, tuple[int, int]] = {}
+    for value, invited, said in rows:
+        key = value or NOT_DECLARED
+        before = merged.get(key, (0, 0))
+        merged[key] = (before[0] + int(invited), before[1] + int(said or 0))
+    out = []
+    for value in sorted(merged):
+        invited, said = merged[value]
+        pair = suppress({"invited": invited, "answered": said})
+        out.append(
+            ReachRow(value, pair["invited"], pair["answered"], percent(pair["answered"], invited))
+        )
+    return out
+
+
+def _access_needs(tx: Session, event_id: str) -> tuple[int, int]:
+    """How many told us of an access need (not "none"), and how many of those were met."""
+    met = exists().where(AnswerTheme.answer_id == Answer.id, AnswerTheme.theme == MET_THEME)
+    row = tx.execute(
+        select(func.count(), func.sum(case((met, 1), else_=0))).where(
+            Answer.event_id == event_id,
+            Answer.name == ACCESS_NEEDS,
+            Answer.raw.is_not(None),
+            func.lower(func.trim(Answer.raw)).not_in(NO_NEEDS),
+        )
+    ).one()
+    return int(row[0]), int(row[1] or 0)
+
+
+def _reminders_sent(tx: Session, event_id: str) -> int:
+    """Reminders of a question sent in the event's conversations."""
+    return int(
+        tx.scalar(
+            select(func.count())
+            .select_from(Message)
+            .join(ConversationSession, ConversationSession.id == Message.session_id)
+            .where(ConversationSession.event_id == event_id, Message.kind == "reminder")
+        )
+        or 0
+    )
+
+
+def _runs_done(tx: Session, event_id: str) -> list[str]:
+    return list(
+        tx.scalars(
+            select(PeriodicRun.run_key).where(
+                PeriodicRun.job == "event", PeriodicRun.run_key.startswith(f"{event_id}/")
+            )
+        )
+    )
+
+
+def _questions(tx: Session, where: Any) -> list[QuestionResult]:
+    """Each question's counts per value, grouped in the database."""
+    value = cast(Answer.value, Text)
+    counted = tx.execute(
+        select(Answer.flow, Answer.step, Answer.name, Answer.kind, value, func.count())
+        .where(where, Answer.kind.in_(COUNTED_KINDS))
+        .group_by(Answer.flow, Answer.step, Answer.name, Answer.kind, value)
+    ).all()
+    texts = tx.execute(
+        select(Answer.flow, Answer.step, Answer.name, func.count())
+        .where(where, Answer.kind == "text", Answer.name != ACCESS_NEEDS)
+        .group_by(Answer.flow, Answer.step, Answer.name)
+    ).all()
+    grouped: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(dict)
+    for flow, step, name, kind, raw_value, n in counted:
+        option = _option(raw_value)
+        counts = grouped[(flow, step, name, kind)]
+        counts[option] = counts.get(option, 0) + int(n)
+    results = []
+    for (flow, step, name, kind), counts in grouped.items():
+        total = sum(counts.values())
+        ordered = _ordered(kind, counts)
+        hidden = suppress(ordered)
+        mean = None
+        if kind in ("rating", "number") and total >= SMALL:
+            numeric = [(float(k), n) for k, n in ordered.items() if _is_number(k)]
+            if numeric:
+                mean = round(sum(k * n for k, n in numeric) / sum(n for _, n in numeric), 2)
+        results.append(
+            QuestionResult(
+                flow,
+                step,
+                name,
+                kind,
+                shown(total),
+                [OptionCount(k, hidden[k], percent(hidden[k], total)) for k in ordered],
+                mean,
+            )
+        )
+    for flow, step, name, n in texts:
+        results.append(QuestionResult(flow, step, name, "text", shown(int(n)), []))
+    return sorted(results, key=lambda q: (q.flow, q.name))
+
+
+def _option(raw_value: Any) -> str:
+    try:
+        decoded = json.loads(raw_value) if isinstance(raw_value, str) else raw_value
+    except ValueError:
+        decoded = raw_value
+    if isinstance(decoded, bool):
+        return "yes" if decoded else "no"
+    return str(decoded)
+
+
+def _ordered(kind: str, counts: dict[str, int]) -> dict[str, int]:
+    """Ratings and numbers in numeric order; options by how many chose them."""
+    if kind in ("rating", "number") and all(_is_number(k) for k in counts):
+        return dict(sorted(counts.items(), key=lambda kv: float(kv[0])))
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
