@@ -8,6 +8,7 @@ and cannot leak what it shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ STYLES = Path(__file__).parent / "static"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def local_time(zone: str) -> object:
+def local_time(zone: str) -> Callable[[datetime], str]:
     """A filter for templates: a time as read where the event happens."""
 
     def show(at: datetime) -> str:
