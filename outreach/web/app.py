@@ -22,7 +22,16 @@ from outreach.channels.fake_slack import FakeSlack
 from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
-from outreach.web import auth, health, results, simulator, slack, slack_simulator, twilio
+from outreach.web import (
+    auth,
+    health,
+    results,
+    send_once,
+    simulator,
+    slack,
+    slack_simulator,
+    twilio,
+)
 from outreach.web.common import Counters
 from outreach.web.security import SecurityHeaders
 
@@ -133,5 +142,6 @@ def create_app(
     app.state.fake_slack = fake_slack
     app.include_router(slack_simulator.router)
     app.include_router(results.router)
+    app.include_router(send_once.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
