@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, case, cast, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, and_, case, cast, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from outreach.errors import EventNotFound
 from outreach.store import answer_themes
@@ -36,6 +36,7 @@ from outreach.store.models import (
     ContactTag,
     ConversationSession,
     DueWork,
+    Event,
     Message,
     PeriodicRun,
     Rsvp,
@@ -151,6 +152,17 @@ class ReachRow:
 
 
 @dataclass(frozen=True)
+class EventAbout:
+    """Which event, when and where."""
+
+    event_id: str
+    title: str
+    starts_at: datetime
+    timezone: str
+    venue: str
+
+
+@dataclass(frozen=True)
 class EventResults:
     """Everything a board needs about one event, suppressed and ready to show or export."""
 
@@ -200,12 +212,8 @@ class Results:
 
     def event(self, event_id: str) -> EventResults:
         with self.db.transaction() as tx:
-            found = stored_events.stored(tx, event_id)
-            if not found:
-                known = [e.id for e in stored_events.stored(tx)]
-                raise EventNotFound(event_id, known)
-            event = found[0]
-            raw = _status_counts(tx, event_id)
+            event = _stored(tx, event_id)
+            cells = _cells(tx, event_id)
             access, met = _access_needs(tx, event_id)
             venue = event.details.get("venue", "")
             return EventResults(
@@ -214,8 +222,8 @@ class Results:
                 starts_at=event.starts_at,
                 timezone=event.timezone,
                 venue=_english(venue),
-                totals=suppress(_pivot_total(raw)),
-                by_group={group: _group_rows(tx, event_id, group) for group in GROUPS},
+                totals=suppress(_pivot_total(cells)),
+                by_group={group: _group_rows(cells, group) for group in GROUPS},
                 access_needs=shown(access),
                 access_needs_met=shown(met),
                 reminders_sent=_reminders_sent(tx, event_id),
@@ -231,8 +239,27 @@ class Results:
                     ).all()
                 ],
                 questions=_questions(tx, Answer.event_id == event_id),
-                reach={group: _reach(tx, event_id, group) for group in GROUPS},
+                reach={group: _reach(cells, group) for group in GROUPS},
             )
+
+    def about(self, event_id: str) -> EventAbout:
+        """The event's name, time and place, without counting anything."""
+        with self.db.transaction() as tx:
+            event = _stored(tx, event_id)
+            return EventAbout(
+                event.id,
+                event.title,
+                event.starts_at,
+                event.timezone,
+                _english(event.details.get("venue", "")),
+            )
+
+    def reach(self, event_id: str) -> dict[str, list[ReachRow]]:
+        """Who answered against who was invited, by each declared group."""
+        with self.db.transaction() as tx:
+            _stored(tx, event_id)
+            cells = _cells(tx, event_id)
+        return {group: _reach(cells, group) for group in GROUPS}
 
     def flow_questions(self, flow: str) -> list[QuestionResult]:
         """A flow's results over every run of it (any event or none)."""
@@ -326,6 +353,13 @@ class Results:
         ]
 
 
+def _stored(tx: Session, event_id: str) -> Event:
+    found = stored_events.stored(tx, event_id)
+    if not found:
+        raise EventNotFound(event_id, [e.id for e in stored_events.stored(tx)])
+    return found[0]
+
+
 def may_quote() -> Any:
     """The answer's author agreed to be quoted."""
     return exists().where(ContactTag.contact_id == Answer.contact_id, ContactTag.tag == QUOTE_TAG)
@@ -355,75 +389,82 @@ def _status_column() -> Any:
     )
 
 
-def _attended(event_id: str) -> Any:
-    return exists().where(
-        ContactTag.contact_id == Rsvp.contact_id, ContactTag.tag == attended_tag(event_id)
-    )
+@dataclass(frozen=True)
+class _Cell:
+    """One group of an event's invitees that share every declared group, RSVP, attendance
+    and whether they answered: the grouped row the whole page is summed from."""
+
+    groups: dict[str, str]
+    status: str
+    attended: bool
+    answered: bool
+    people: int
 
 
-def _status_counts(tx: Session, event_id: str) -> list[tuple[str, int, int]]:
+def _cells(tx: Session, event_id: str) -> list[_Cell]:
+    """Every invitee counted in one pass: GROUP BY the declared groups, the RSVP, and two
+    flags from outer joins (came, answered). Thousands of people become a few hundred rows."""
+    came = aliased(ContactTag)
+    answered = select(Answer.contact_id).where(Answer.event_id == event_id).distinct().subquery()
+    columns = [getattr(Contact, group) for group in GROUPS]
     status = _status_column()
-    attended = func.sum(case((_attended(event_id), 1), else_=0))
+    flags = [came.contact_id.is_not(None), answered.c.contact_id.is_not(None)]
+    rows = tx.execute(
+        select(*columns, status, *flags, func.count())
+        .select_from(Rsvp)
+        .join(Contact, Contact.id == Rsvp.contact_id)
+        .outerjoin(
+            came, and_(came.contact_id == Rsvp.contact_id, came.tag == attended_tag(event_id))
+        )
+        .outerjoin(answered, answered.c.contact_id == Rsvp.contact_id)
+        .where(Rsvp.event_id == event_id)
+        .group_by(*columns, status, *flags)
+    ).all()
+    n = len(GROUPS)
     return [
-        (str(s), int(n), int(a or 0))
-        for s, n, a in tx.execute(
-            select(status, func.count(), attended).where(Rsvp.event_id == event_id).group_by(status)
-        ).all()
+        _Cell(
+            {group: row[i] or NOT_DECLARED for i, group in enumerate(GROUPS)},
+            str(row[n]),
+            bool(row[n + 1]),
+            bool(row[n + 2]),
+            int(row[n + 3]),
+        )
+        for row in rows
     ]
 
 
-def _pivot_total(rows: Sequence[tuple[str, int, int]]) -> dict[str, int]:
+def _pivot_total(cells: Sequence[_Cell]) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
-    for status, n, attended in rows:
-        if status in counts:
-            counts[status] += n
-        counts["invited"] += n
-        counts["attended"] += attended
+    for cell in cells:
+        if cell.status in counts:
+            counts[cell.status] += cell.people
+        counts["invited"] += cell.people
+        counts["attended"] += cell.people if cell.attended else 0
     return counts
 
 
-def _group_rows(tx: Session, event_id: str, group: str) -> list[GroupRow]:
-    column = getattr(Contact, group)
-    status = _status_column()
-    attended = func.sum(case((_attended(event_id), 1), else_=0))
-    rows = tx.execute(
-        select(column, status, func.count(), attended)
-        .select_from(Rsvp)
-        .join(Contact, Contact.id == Rsvp.contact_id)
-        .where(Rsvp.event_id == event_id)
-        .group_by(column, status)
-    ).all()
-    by_value: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for value, s, n, a in rows:
-        by_value[value or NOT_DECLARED].append((str(s), int(n), int(a or 0)))
+def _by_value(cells: Sequence[_Cell], group: str) -> dict[str, list[_Cell]]:
+    found: dict[str, list[_Cell]] = defaultdict(list)
+    for cell in cells:
+        found[cell.groups[group]].append(cell)
+    return dict(sorted(found.items()))
+
+
+def _group_rows(cells: Sequence[_Cell], group: str) -> list[GroupRow]:
     out = []
-    for value in sorted(by_value):
-        raw = _pivot_total(by_value[value])
+    for value, mine in _by_value(cells, group).items():
+        raw = _pivot_total(mine)
         counts = suppress(raw)
-        invited = raw["invited"]
-        percents = {key: percent(counts[key], invited) for key in STATUSES if key != "invited"}
+        percents = {key: percent(counts[key], raw["invited"]) for key in STATUSES[1:]}
         out.append(GroupRow(value, counts, percents))
     return out
 
 
-def _reach(tx: Session, event_id: str, group: str) -> list[ReachRow]:
-    column = getattr(Contact, group)
-    answered = exists().where(Answer.event_id == event_id, Answer.contact_id == Rsvp.contact_id)
-    rows = tx.execute(
-        select(column, func.count(), func.sum(case((answered, 1), else_=0)))
-        .select_from(Rsvp)
-        .join(Contact, Contact.id == Rsvp.contact_id)
-        .where(Rsvp.event_id == event_id)
-        .group_by(column)
-    ).all()
-    merged: dict[str, tuple[int, int]] = {}
-    for value, invited, said in rows:
-        key = value or NOT_DECLARED
-        before = merged.get(key, (0, 0))
-        merged[key] = (before[0] + int(invited), before[1] + int(said or 0))
+def _reach(cells: Sequence[_Cell], group: str) -> list[ReachRow]:
     out = []
-    for value in sorted(merged):
-        invited, said = merged[value]
+    for value, mine in _by_value(cells, group).items():
+        invited = sum(c.people for c in mine)
+        said = sum(c.people for c in mine if c.answered)
         pair = suppress({"invited": invited, "answered": said})
         out.append(
             ReachRow(value, pair["invited"], pair["answered"], percent(pair["answered"], invited))

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.errors import ContactNotFound, EventNotFound
 from outreach.services.people import People
-from outreach.services.results import STATUSES, EventResults, Results
+from outreach.services.results import STATUSES, EventAbout, EventResults, Results
 from outreach.store import answer_themes
 from outreach.store import events as stored_events
 from outreach.web.auth import logged_in
@@ -76,8 +76,8 @@ def answers(
     q: Annotated[str, Query(max_length=100)] = "",
     theme: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    results = _event(request, event_id)
     service = _results(request)
+    results = _about(request, event_id)
     return _page(
         request,
         "results/answers.html",
@@ -117,8 +117,9 @@ def tag_answer(
 
 @router.get("/results/{event_id}/reach", response_class=HTMLResponse)
 def reach(request: Request, event_id: str) -> Response:
-    results = _event(request, event_id)
-    return _page(request, "results/reach.html", "results", r=results, tab="reach")
+    results = _about(request, event_id)
+    reach = _results(request).reach(event_id)
+    return _page(request, "results/reach.html", "results", r=results, reach=reach, tab="reach")
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -142,6 +143,13 @@ def person(request: Request, contact_id: ContactId, reveal: bool = False) -> Res
         reveal=reveal,
         local=local_time("Europe/London"),
     )
+
+
+def _about(request: Request, event_id: str) -> EventAbout:
+    try:
+        return _results(request).about(event_id)
+    except EventNotFound:
+        raise HTTPException(404, "no such event") from None
 
 
 def _event(request: Request, event_id: str) -> EventResults:

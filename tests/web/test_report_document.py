@@ -31,6 +31,7 @@ def test_html_report_is_self_contained_with_svg_charts(
     assert out.count("<svg") >= 2 and "@media print" in out
     assert "http://" not in out and "https://" not in out and "<script" not in out
     assert "<td>93</td>" in out  # the yes count planted
+    assert "Reach by ethnicity" in out
     assert "wheelchair" not in out
 
 
