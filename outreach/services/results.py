@@ -16,15 +16,17 @@ with the theme ``met``.
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, and_, case, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from outreach.clock import Clock, utcnow
 from outreach.errors import EventNotFound
 from outreach.store import answer_themes
 from outreach.store import events as stored_events
@@ -205,12 +207,42 @@ class Quote:
 
 
 class Results:
-    """Reads results from the store; every query is an aggregate over indexed rows."""
+    """Reads results from the store; every query is an aggregate over indexed rows.
 
-    def __init__(self, db: Database) -> None:
+    ``fresh_for``: an event's numbers may be this old. Counting a hundred thousand
+    invitations and their answers takes a few hundred milliseconds on PostgreSQL; pages keep
+    the counts for a little while (the web app: ``PAGE_FRESHNESS``) so a coordinator moving
+    between pages does not wait for the count again. Reports count afresh.
+    """
+
+    def __init__(
+        self, db: Database, *, clock: Clock = utcnow, fresh_for: timedelta = timedelta(0)
+    ) -> None:
         self.db = db
+        self.clock = clock
+        self.fresh_for = fresh_for
+        self._kept: dict[str, tuple[datetime, EventResults]] = {}
+        self._lock = threading.Lock()
+
+    def forget(self, event_id: str) -> None:
+        """Count the event afresh next time (a coordinator changed something)."""
+        with self._lock:
+            self._kept.pop(event_id, None)
 
     def event(self, event_id: str) -> EventResults:
+        """The event's numbers, at most ``fresh_for`` old."""
+        now = self.clock()
+        with self._lock:
+            kept = self._kept.get(event_id)
+        if kept is not None and now - kept[0] < self.fresh_for:
+            return kept[1]
+        found = self._count(event_id)
+        if self.fresh_for:
+            with self._lock:
+                self._kept[event_id] = (now, found)
+        return found
+
+    def _count(self, event_id: str) -> EventResults:
         with self.db.transaction() as tx:
             event = _stored(tx, event_id)
             cells = _cells(tx, event_id)
@@ -256,10 +288,7 @@ class Results:
 
     def reach(self, event_id: str) -> dict[str, list[ReachRow]]:
         """Who answered against who was invited, by each declared group."""
-        with self.db.transaction() as tx:
-            _stored(tx, event_id)
-            cells = _cells(tx, event_id)
-        return {group: _reach(cells, group) for group in GROUPS}
+        return self.event(event_id).reach
 
     def flow_questions(self, flow: str) -> list[QuestionResult]:
         """A flow's results over every run of it (any event or none)."""

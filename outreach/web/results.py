@@ -5,6 +5,7 @@ consent). Server-rendered HTML that needs no script; everything behind the login
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -22,6 +23,8 @@ from outreach.web.pages import templates
 from outreach.web.report import local_time
 
 THEME = r"^[\w][\w \-]{0,63}$"
+PAGE_FRESHNESS = timedelta(seconds=30)
+"""How old an event's numbers on a page may be (counting them again takes a moment)."""
 
 
 def page_login(request: Request) -> None:
@@ -38,7 +41,13 @@ def _page(request: Request, name: str, section: str, **context: object) -> Respo
 
 
 def _results(request: Request) -> Results:
-    return Results(runtime(request).db)
+    """The app's one results reader, which keeps each event's counts for a little while."""
+    state = request.app.state
+    if not hasattr(state, "results"):
+        rt = runtime(request)
+        state.results = Results(rt.db, clock=rt.clock, fresh_for=PAGE_FRESHNESS)
+    found: Results = state.results
+    return found
 
 
 @router.get("/results", response_class=HTMLResponse)
@@ -108,6 +117,7 @@ def tag_answer(
     db, clock = runtime(request).db, runtime(request).clock
     with db.transaction() as tx:
         answer_themes.tag(tx, answer_id, theme.strip().lower(), clock())
+    service.forget(event_id)  # "met" changes the access needs met
     back = urlencode({key: value for key, value in (("q", q), ("theme", showing)) if value})
     return RedirectResponse(
         f"/results/{event_id}/answers{'?' + back if back else ''}#answer-{answer_id}",

@@ -255,3 +255,23 @@ def test_report_unknown_event_or_format_is_one_line(
     assert code == 1 and err.strip().count("\n") == 0 and "no event called 'nope'" in err
     code, _, err = report(settings, db, EVENT, "--format", "docx")
     assert code == 1 and "unknown format 'docx'" in err and err.strip().count("\n") == 0
+
+
+def test_pages_numbers_are_kept_only_as_long_as_asked(
+    db: Database, planted: list[Planted], t0: datetime
+) -> None:
+    from datetime import timedelta
+
+    from outreach.clock import ManualClock
+
+    clock = ManualClock(t0)
+    results = Results(db, clock=clock, fresh_for=timedelta(seconds=30))
+    assert results.event(EVENT).totals["invited"] == 200
+    plant_event(db, EVENT, [Planted(status="yes")] * 10, at=t0, number_from=1000)
+    assert results.event(EVENT).totals["invited"] == 200  # kept
+    clock.advance(timedelta(seconds=30))
+    assert results.event(EVENT).totals["invited"] == 210
+    plant_event(db, EVENT, [Planted(status="no")] * 10, at=t0, number_from=2000)
+    results.forget(EVENT)
+    assert results.event(EVENT).totals["invited"] == 220
+    assert Results(db).event(EVENT).totals["invited"] == 220  # a report counts afresh
