@@ -229,7 +229,9 @@ def test_report_csv_is_pseudonymous_and_safe_in_a_spreadsheet(
     assert all(t.startswith("'=") for t in texts if t)  # no formula runs
     assert not any(r["value"] == "wheelchair space" for r in rows)
     people = {r["person"] for r in rows}
-    assert all(len(p) == 16 and not p.isdigit() for p in people)
+    answerers = sum(1 for p in planted if p.answers)
+    assert len(people) == answerers  # one pseudonym a person, whatever they answered
+    assert all(len(p) == 16 for p in people) and not people & {str(i) for i in range(1, 201)}
     assert "+4475" not in out
 
 
