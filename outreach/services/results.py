@@ -28,7 +28,9 @@ from sqlalchemy.orm import Session, aliased
 
 from outreach.clock import Clock, utcnow
 from outreach.errors import EventNotFound
-from outreach.store import answer_themes
+from outreach.events.schema import english_text
+from outreach.services.events import NO_NEEDS
+from outreach.store import answer_themes, due, runs
 from outreach.store import events as stored_events
 from outreach.store.database import Database
 from outreach.store.models import (
@@ -37,10 +39,8 @@ from outreach.store.models import (
     Contact,
     ContactTag,
     ConversationSession,
-    DueWork,
     Event,
     Message,
-    PeriodicRun,
     Rsvp,
 )
 
@@ -50,7 +50,6 @@ HIDDEN = f"<{SMALL}"
 QUOTE_TAG = "may-quote"
 MET_THEME = "met"
 ACCESS_NEEDS = "access_needs"
-NO_NEEDS = ("none", "no", "nothing", "n/a", "na", "nope", "no thanks", "-")
 GROUPS = ("language", "age_band", "ethnicity", "disability", "postcode_district")
 """The declared groups results are broken down by (columns of ``contacts``)."""
 STATUSES = ("invited", "yes", "maybe", "no", "waiting", "no_reply", "attended")
@@ -247,30 +246,23 @@ class Results:
             event = _stored(tx, event_id)
             cells = _cells(tx, event_id)
             access, met = _access_needs(tx, event_id)
-            venue = event.details.get("venue", "")
             return EventResults(
                 event_id=event.id,
                 title=event.title,
                 starts_at=event.starts_at,
                 timezone=event.timezone,
-                venue=_english(venue),
+                venue=english_text(event.details.get("venue", "")),
                 totals=suppress(_pivot_total(cells)),
                 by_group={group: _group_rows(cells, group) for group in GROUPS},
                 access_needs=shown(access),
                 access_needs_met=shown(met),
                 reminders_sent=_reminders_sent(tx, event_id),
+                # Run keys are "<event>/<what>/<start time>".
                 sends_done=sorted(
-                    key.split("/")[1] for key in _runs_done(tx, event_id) if key.count("/") >= 1
+                    key.split("/")[1] for key in runs.done(tx, "event", f"{event_id}/")
                 ),
-                upcoming=[
-                    (at, str(what))
-                    for at, what in tx.execute(
-                        select(DueWork.due_at, DueWork.payload["what"].as_string())
-                        .where(DueWork.event_id == event_id, DueWork.kind == "event")
-                        .order_by(DueWork.due_at)
-                    ).all()
-                ],
-                questions=_questions(tx, Answer.event_id == event_id),
+                upcoming=due.upcoming_event_sends(tx, event_id),
+                questions=_questions(tx, event_id),
                 reach={group: _reach(cells, group) for group in GROUPS},
             )
 
@@ -283,17 +275,12 @@ class Results:
                 event.title,
                 event.starts_at,
                 event.timezone,
-                _english(event.details.get("venue", "")),
+                english_text(event.details.get("venue", "")),
             )
 
     def reach(self, event_id: str) -> dict[str, list[ReachRow]]:
         """Who answered against who was invited, by each declared group."""
         return self.event(event_id).reach
-
-    def flow_questions(self, flow: str) -> list[QuestionResult]:
-        """A flow's results over every run of it (any event or none)."""
-        with self.db.transaction() as tx:
-            return _questions(tx, Answer.flow == flow)
 
     def quotes(
         self,
@@ -400,12 +387,6 @@ def _exported_value(kind: str, name: str, value: Any, quotable: bool) -> Any:
     return value if quotable and name != ACCESS_NEEDS else None
 
 
-def _english(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get("en") or next(iter(value.values()), ""))
-    return str(value or "")
-
-
 # -- the queries --------------------------------------------------------------------------------
 
 
@@ -509,7 +490,7 @@ def _access_needs(tx: Session, event_id: str) -> tuple[int, int]:
             Answer.event_id == event_id,
             Answer.name == ACCESS_NEEDS,
             Answer.raw.is_not(None),
-            func.lower(func.trim(Answer.raw)).not_in(NO_NEEDS),
+            func.lower(func.trim(Answer.raw)).not_in(sorted(NO_NEEDS)),
         )
     ).one()
     return int(row[0]), int(row[1] or 0)
@@ -528,27 +509,17 @@ def _reminders_sent(tx: Session, event_id: str) -> int:
     )
 
 
-def _runs_done(tx: Session, event_id: str) -> list[str]:
-    return list(
-        tx.scalars(
-            select(PeriodicRun.run_key).where(
-                PeriodicRun.job == "event", PeriodicRun.run_key.startswith(f"{event_id}/")
-            )
-        )
-    )
-
-
-def _questions(tx: Session, where: Any) -> list[QuestionResult]:
+def _questions(tx: Session, event_id: str) -> list[QuestionResult]:
     """Each question's counts per value, grouped in the database."""
     value = cast(Answer.value, Text)
     counted = tx.execute(
         select(Answer.flow, Answer.step, Answer.name, Answer.kind, value, func.count())
-        .where(where, Answer.kind.in_(COUNTED_KINDS))
+        .where(Answer.event_id == event_id, Answer.kind.in_(COUNTED_KINDS))
         .group_by(Answer.flow, Answer.step, Answer.name, Answer.kind, value)
     ).all()
     texts = tx.execute(
         select(Answer.flow, Answer.step, Answer.name, func.count())
-        .where(where, Answer.kind == "text", Answer.name != ACCESS_NEEDS)
+        .where(Answer.event_id == event_id, Answer.kind == "text", Answer.name != ACCESS_NEEDS)
         .group_by(Answer.flow, Answer.step, Answer.name)
     ).all()
     grouped: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(dict)

@@ -203,11 +203,10 @@ class Answer(Base):
     """An answer to a question: the words used and what they were taken to mean."""
 
     __tablename__ = "answers"
-    # Results group an event's (or a flow's) answers by question in the database.
+    # Results group an event's answers by question, and by who answered, in the database.
     __table_args__ = (
         Index("ix_answers_event_id_name", "event_id", "name"),
         Index("ix_answers_event_id_contact_id", "event_id", "contact_id"),
-        Index("ix_answers_flow_name", "flow", "name"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

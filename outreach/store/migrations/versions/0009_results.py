@@ -1,4 +1,4 @@
-"""results: answer themes, and indexes that group answers by event and question
+"""results: answer themes, and indexes that group an event's answers by question and person
 
 Revision ID: 0009
 Revises: 0007
@@ -43,12 +43,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_answers_event_id_contact_id", ["event_id", "contact_id"], unique=False
         )
-        batch_op.create_index("ix_answers_flow_name", ["flow", "name"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("answers", schema=None) as batch_op:
-        batch_op.drop_index("ix_answers_flow_name")
         batch_op.drop_index("ix_answers_event_id_contact_id")
         batch_op.drop_index("ix_answers_event_id_name")
     with op.batch_alter_table("answer_themes", schema=None) as batch_op:
