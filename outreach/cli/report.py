@@ -53,6 +53,11 @@ def report(
         raise fail(f"unknown format {format_!r}: use one of {choices}") from None
     if chosen is Format.pdf and output is None and sys.stdout.isatty():
         raise fail("a PDF is not for the terminal: add --output report.pdf")
+    if chosen is Format.pdf and not document.CHROMIUM.exists():
+        raise fail(
+            f"a PDF is printed by Chromium, not found at {document.CHROMIUM}: "
+            "install it (apt-get install chromium), or use --format html"
+        )
     settings = settings_of(ctx)
     with database(ctx) as db:
         results = Results(db)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, exists, func, select
+from sqlalchemy import Text, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from outreach.clock import Clock, utcnow
@@ -57,6 +57,7 @@ STATUSES = ("invited", "yes", "maybe", "no", "waiting", "no_reply", "attended")
 COUNTED_KINDS = ("choice", "yesno", "rating", "number")
 NOT_DECLARED = "not said"
 QUOTES_PAGE = 50
+ACCESS_PAGE = 500
 
 Shown = int | str
 """A count as it may be shown: the number, or ``"<5"``."""
@@ -190,6 +191,17 @@ class EventResults:
 
 
 @dataclass(frozen=True)
+class AccessNeed:
+    """What one person said would help them take part, and whether it was met."""
+
+    answer_id: int
+    text: str
+    language: str
+    at: datetime
+    met: bool
+
+
+@dataclass(frozen=True)
 class Quote:
     """A free-text answer someone agreed may be quoted, with the themes it was tagged."""
 
@@ -281,6 +293,38 @@ class Results:
     def reach(self, event_id: str) -> dict[str, list[ReachRow]]:
         """Who answered against who was invited, by each declared group."""
         return self.event(event_id).reach
+
+    def tag(self, event_id: str, answer_id: int, theme: str, *, now: datetime) -> bool:
+        """Tag an answer about the event with a theme: a quotable answer with any theme, an
+        access need only as ``met``. False (nothing done) for any other answer."""
+        allowed = or_(
+            and_(Answer.kind == "text", Answer.name != ACCESS_NEEDS, may_quote()),
+            and_(Answer.name == ACCESS_NEEDS, literal(theme == MET_THEME)),
+        )
+        with self.db.transaction() as tx:
+            found = tx.scalar(
+                select(Answer.id).where(
+                    Answer.id == answer_id, Answer.event_id == event_id, allowed
+                )
+            )
+            if found is None:
+                return False
+            answer_themes.tag(tx, answer_id, theme, now)
+        self.forget(event_id)
+        return True
+
+    def access_needs(self, event_id: str) -> list[AccessNeed]:
+        """What people told us would help them take part, for the coordinator who arranges
+        it (never in a report), and whether it was met."""
+        met = exists().where(AnswerTheme.answer_id == Answer.id, AnswerTheme.theme == MET_THEME)
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                select(Answer.id, Answer.raw, Answer.language, Answer.at, met)
+                .where(_told_a_need(event_id))
+                .order_by(Answer.at, Answer.id)
+                .limit(ACCESS_PAGE)
+            ).all()
+        return [AccessNeed(row[0], row[1] or "", row[2], row[3], bool(row[4])) for row in rows]
 
     def quotes(
         self,
@@ -482,16 +526,21 @@ def _reach(cells: Sequence[_Cell], group: str) -> list[ReachRow]:
     return out
 
 
+def _told_a_need(event_id: str) -> Any:
+    """An answer about the event that names an access need (not "none")."""
+    return and_(
+        Answer.event_id == event_id,
+        Answer.name == ACCESS_NEEDS,
+        Answer.raw.is_not(None),
+        func.lower(func.trim(Answer.raw)).not_in(sorted(NO_NEEDS)),
+    )
+
+
 def _access_needs(tx: Session, event_id: str) -> tuple[int, int]:
     """How many told us of an access need (not "none"), and how many of those were met."""
     met = exists().where(AnswerTheme.answer_id == Answer.id, AnswerTheme.theme == MET_THEME)
     row = tx.execute(
-        select(func.count(), func.sum(case((met, 1), else_=0))).where(
-            Answer.event_id == event_id,
-            Answer.name == ACCESS_NEEDS,
-            Answer.raw.is_not(None),
-            func.lower(func.trim(Answer.raw)).not_in(sorted(NO_NEEDS)),
-        )
+        select(func.count(), func.sum(case((met, 1), else_=0))).where(_told_a_need(event_id))
     ).one()
     return int(row[0]), int(row[1] or 0)
 

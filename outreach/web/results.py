@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from outreach.errors import ContactNotFound, EventNotFound
 from outreach.services.people import People
 from outreach.services.results import STATUSES, EventAbout, EventResults, Results
-from outreach.store import answer_themes
 from outreach.store import events as stored_events
 from outreach.web.auth import logged_in
 from outreach.web.common import ContactId, runtime
@@ -109,19 +108,32 @@ def tag_answer(
     theme: Annotated[str, Form(pattern=THEME)],
     q: Annotated[str, Form(max_length=100)] = "",
     showing: Annotated[str, Form(max_length=64)] = "",
+    back: Annotated[str, Form(pattern="^(answers|access)$")] = "answers",
 ) -> RedirectResponse:
-    """Tag a quotable answer of this event with a theme (a form: works with no script)."""
-    service = _results(request)
-    if answer_id not in {q.answer_id for q in service.quotes(event_id, limit=10_000)}:
+    """Tag a quotable answer with a theme, or an access need as met (a form: no script)."""
+    if not _results(request).tag(
+        event_id, answer_id, theme.strip().lower(), now=runtime(request).clock()
+    ):
         raise HTTPException(404, "no such answer to tag")
-    db, clock = runtime(request).db, runtime(request).clock
-    with db.transaction() as tx:
-        answer_themes.tag(tx, answer_id, theme.strip().lower(), clock())
-    service.forget(event_id)  # "met" changes the access needs met
-    back = urlencode({key: value for key, value in (("q", q), ("theme", showing)) if value})
+    kept = urlencode({key: value for key, value in (("q", q), ("theme", showing)) if value})
     return RedirectResponse(
-        f"/results/{event_id}/answers{'?' + back if back else ''}#answer-{answer_id}",
+        f"/results/{event_id}/{back}{'?' + kept if kept else ''}#answer-{answer_id}",
         status_code=303,
+    )
+
+
+@router.get("/results/{event_id}/access", response_class=HTMLResponse)
+def access(request: Request, event_id: str) -> Response:
+    results = _about(request, event_id)
+    needs = _results(request).access_needs(event_id)
+    return _page(
+        request,
+        "results/access.html",
+        "results",
+        r=results,
+        needs=needs,
+        local=local_time(results.timezone),
+        tab="access",
     )
 
 

@@ -52,6 +52,7 @@ def site(
 
 
 PAGES = [
+    f"/results/{EVENT}/access",
     "/results",
     f"/results/{EVENT}",
     f"/results/{EVENT}/answers",
@@ -115,6 +116,24 @@ def test_a_theme_can_be_given_only_to_a_quotable_answer(site: tuple[str, Runtime
         assert tx.scalars(select(AnswerTheme.theme)).all() == ["buses"]
 
 
+def test_an_access_need_marked_met_is_counted_met(site: tuple[str, Runtime]) -> None:
+    url, _ = site
+    with logged_in(url) as client:
+        page = client.get(f"/results/{EVENT}/access").text
+        assert "24 told us, 0 met" in page and "wheelchair space" in page
+        need = int(page.split('id="answer-', 1)[1].split('"', 1)[0])
+        marked = client.post(
+            f"/results/{EVENT}/answers/{need}/themes", data={"theme": "met", "back": "access"}
+        )
+        assert marked.status_code == 303 and marked.headers["location"].startswith(
+            f"/results/{EVENT}/access"
+        )
+        assert "24 told us, 1 met" in client.get(f"/results/{EVENT}/access").text
+        assert "met: <strong>&lt;5</strong>" in client.get(f"/results/{EVENT}").text  # afresh
+        other = client.post(f"/results/{EVENT}/answers/{need}/themes", data={"theme": "cold"})
+        assert other.status_code == 404  # an access need is only ever marked met
+
+
 def go(page: Page) -> None:
     """Press Enter on a link or in a form, and wait for the page it leads to."""
     with page.expect_navigation():
@@ -166,6 +185,13 @@ def test_results_pages_by_keyboard_at_any_width(
         expect(page.locator("#q")).to_have_value("buses 3")  # the search is kept
         no_violations(page)
         page.screenshot(path=str(shots / f"results-answers-{width}.png"), full_page=True)
+
+        tab_to(page, f"nav.results a[href='/results/{EVENT}/access']")
+        go(page)
+        tab_to(page, "article.quote button")
+        go(page)
+        expect(page.locator("h2").first).to_contain_text("1 met")
+        no_violations(page)
 
         tab_to(page, f"nav.results a[href='/results/{EVENT}/reach']")
         go(page)
