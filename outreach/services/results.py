@@ -1,11 +1,12 @@
 """Results: what people said, and who was heard, as evidence a coordinator takes to a board.
 
 Every number is counted in the database (``GROUP BY``), never by reading every row into
-Python, so an event with a hundred thousand invitations and a million answers reads in tens of
-milliseconds. What leaves this module is aggregate and suppressed: a count from 1 to 4 is
-shown as ``"<5"`` (``SMALL``), and so is the percentage that would reveal it; where only one
-count in a row is hidden, the next smallest is hidden too, so it cannot be worked out from the
-total (``suppress``). Free-text answers are shown only from people who agreed to be quoted
+Python: an event with a hundred thousand invitations among a million answers is counted in two
+grouped queries, in a few hundred milliseconds on PostgreSQL. What leaves this module is
+aggregate and suppressed: a count from 1 to 4 is shown as ``"<5"`` (``SMALL``), and so is the
+percentage that would reveal it; where only one count in a row or column of a table is hidden,
+the next smallest is hidden too, shown as ``"*"``, so it cannot be worked out from the totals
+(``suppress_table``). Free-text answers are shown only from people who agreed to be quoted
 (the ``may-quote`` tag), never the answers about access needs.
 
 Who attended is recorded as a tag, ``attended:<event id>`` (imported from the sign-in sheet
@@ -47,6 +48,8 @@ from outreach.store.models import (
 SMALL = 5
 """Counts below this (and above zero) are shown as ``"<5"``."""
 HIDDEN = f"<{SMALL}"
+WITHHELD = "*"
+"""A count of 5 or more hidden so that a count under 5 cannot be worked out from it."""
 QUOTE_TAG = "may-quote"
 MET_THEME = "met"
 ACCESS_NEEDS = "access_needs"
@@ -74,19 +77,50 @@ def attended_tag(event_id: str) -> str:
 
 def suppress(counts: Mapping[str, int]) -> dict[str, Shown]:
     """Counts as they may be shown: 1 to 4 as ``"<5"``; if that hides only one count, the
-    next smallest is hidden too (the total would give the hidden one away).
+    next smallest is hidden too, as ``"*"`` (the total would give the hidden one away).
 
     >>> suppress({"a": 10, "b": 3, "c": 7, "d": 0})
-    {'a': 10, 'b': '<5', 'c': '<5', 'd': 0}
+    {'a': 10, 'b': '<5', 'c': '*', 'd': 0}
     >>> suppress({"a": 10, "b": 20})
     {'a': 10, 'b': 20}
     """
-    hidden = {key for key, n in counts.items() if 0 < n < SMALL}
-    if len(hidden) == 1:
-        others = sorted((n, key) for key, n in counts.items() if n > 0 and key not in hidden)
-        if others:
-            hidden.add(others[0][1])
-    return {key: HIDDEN if key in hidden else n for key, n in counts.items()}
+    return suppress_table({"": counts})[""]
+
+
+def suppress_table(rows: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, Shown]]:
+    """A table's counts as they may be shown: 1 to 4 as ``"<5"``, then, until nothing
+    changes, wherever a row or a column has exactly one hidden count, its next smallest
+    count is hidden too, so no hidden count can be worked out from the others and a total.
+
+    >>> rows = {"a": {"x": 10, "y": 3}, "b": {"x": 20, "y": 30}, "c": {"x": 6, "y": 9}}
+    >>> t = suppress_table(rows)  # a.y; then a.x (row a); c.x (column x); c.y (row c)
+    >>> t["a"], t["b"], t["c"]
+    ({'x': '*', 'y': '<5'}, {'x': 20, 'y': 30}, {'x': '*', 'y': '*'})
+    """
+    hidden = {(r, c) for r, row in rows.items() for c, n in row.items() if 0 < n < SMALL}
+    lines = [[(r, c) for c in row] for r, row in rows.items()]
+    columns = {c for row in rows.values() for c in row}
+    lines += [[(r, c) for r in rows if c in rows[r]] for c in columns]
+    changed = bool(hidden)
+    while changed:
+        changed = False
+        for line in lines:
+            if sum(1 for cell in line if cell in hidden) != 1:
+                continue
+            others = sorted(
+                (rows[r][c], r, c) for r, c in line if (r, c) not in hidden and rows[r][c] > 0
+            )
+            if others:
+                hidden.add((others[0][1], others[0][2]))
+                changed = True
+    return {
+        r: {c: _hidden(n) if (r, c) in hidden else n for c, n in row.items()}
+        for r, row in rows.items()
+    }
+
+
+def _hidden(n: int) -> str:
+    return HIDDEN if n < SMALL else WITHHELD
 
 
 def shown(n: int) -> Shown:
@@ -98,13 +132,14 @@ def shown(n: int) -> Shown:
     return HIDDEN if 0 < n < SMALL else n
 
 
-def percent(part: Shown, whole: int) -> float | None:
-    """``part`` of ``whole`` as a percentage, or None where it would reveal a hidden count.
+def percent(part: Shown, whole: Shown) -> float | None:
+    """``part`` of ``whole`` as a percentage, or None where either is hidden (a share of a
+    shown count would reveal a hidden total, and the other way round).
 
-    >>> percent(25, 200), percent("<5", 200), percent(3, 4)
-    (12.5, None, None)
+    >>> percent(25, 200), percent("<5", 200), percent(30, "<5"), percent(0, 0)
+    (12.5, None, None, None)
     """
-    if isinstance(part, str) or whole < SMALL:
+    if isinstance(part, str) or isinstance(whole, str) or whole == 0:
         return None
     return round(100 * part / whole, 1)
 
@@ -505,25 +540,33 @@ def _by_value(cells: Sequence[_Cell], group: str) -> dict[str, list[_Cell]]:
 
 
 def _group_rows(cells: Sequence[_Cell], group: str) -> list[GroupRow]:
-    out = []
-    for value, mine in _by_value(cells, group).items():
-        raw = _pivot_total(mine)
-        counts = suppress(raw)
-        percents = {key: percent(counts[key], raw["invited"]) for key in STATUSES[1:]}
-        out.append(GroupRow(value, counts, percents))
-    return out
+    table = suppress_table(
+        {value: _pivot_total(mine) for value, mine in _by_value(cells, group).items()}
+    )
+    return [
+        GroupRow(
+            value,
+            counts,
+            {key: percent(counts[key], counts["invited"]) for key in STATUSES[1:]},
+        )
+        for value, counts in table.items()
+    ]
 
 
 def _reach(cells: Sequence[_Cell], group: str) -> list[ReachRow]:
-    out = []
-    for value, mine in _by_value(cells, group).items():
-        invited = sum(c.people for c in mine)
-        said = sum(c.people for c in mine if c.answered)
-        pair = suppress({"invited": invited, "answered": said})
-        out.append(
-            ReachRow(value, pair["invited"], pair["answered"], percent(pair["answered"], invited))
-        )
-    return out
+    table = suppress_table(
+        {
+            value: {
+                "invited": sum(c.people for c in mine),
+                "answered": sum(c.people for c in mine if c.answered),
+            }
+            for value, mine in _by_value(cells, group).items()
+        }
+    )
+    return [
+        ReachRow(value, row["invited"], row["answered"], percent(row["answered"], row["invited"]))
+        for value, row in table.items()
+    ]
 
 
 def _told_a_need(event_id: str) -> Any:

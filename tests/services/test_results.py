@@ -13,7 +13,15 @@ import pytest
 from typer.testing import CliRunner
 
 from outreach.cli import app
-from outreach.services.results import HIDDEN, QUOTE_TAG, Results, attended_tag
+from outreach.services.results import (
+    HIDDEN,
+    QUOTE_TAG,
+    WITHHELD,
+    GroupRow,
+    Results,
+    Shown,
+    attended_tag,
+)
 from outreach.settings import Settings
 from outreach.store import answer_themes
 from outreach.store.database import Database
@@ -93,19 +101,31 @@ def test_event_numbers_by_group_are_the_ones_planted_and_small_ones_hidden(
         "attended": 72,
     }
     rows = {row.value: row.counts for row in results.by_group["ethnicity"]}
+    # Hidden under 5: Pakistani maybe (3), Polish waiting (2), all three Black Caribbean.
+    # Then "*" where one hidden count in a row or column could be worked out: Pakistani no
+    # (60 minus the rest), Polish maybe (row); Polish invited, yes, no, attended and White
+    # British waiting (columns, against the totals); White British maybe (its row again).
     assert rows["White British"] == {
         "invited": 100,
         "yes": 40,
-        "maybe": 10,
+        "maybe": WITHHELD,
         "no": 20,
-        "waiting": 5,
+        "waiting": WITHHELD,
         "no_reply": 25,
         "attended": 30,
     }
-    # Three "maybe" hidden; the next smallest (10 "no") too, or 60 minus the rest tells.
-    assert rows["Pakistani"]["maybe"] == HIDDEN and rows["Pakistani"]["no"] == HIDDEN
+    assert rows["Pakistani"]["maybe"] == HIDDEN and rows["Pakistani"]["no"] == WITHHELD
     assert rows["Pakistani"]["yes"] == 30
-    assert rows["Polish"]["waiting"] == HIDDEN and rows["Polish"]["maybe"] == HIDDEN
+    assert rows["Polish"] == {
+        "invited": WITHHELD,
+        "yes": WITHHELD,
+        "maybe": WITHHELD,
+        "no": WITHHELD,
+        "waiting": HIDDEN,
+        "no_reply": 5,
+        "attended": WITHHELD,
+    }
+    assert by_value_is_safe(results.by_group["ethnicity"], results.totals)
     assert rows["Black Caribbean"] == {
         "invited": HIDDEN,
         "yes": HIDDEN,
@@ -120,6 +140,16 @@ def test_event_numbers_by_group_are_the_ones_planted_and_small_ones_hidden(
     assert by_pct["Black Caribbean"]["yes"] is None  # a percentage would reveal the 3
     languages = {row.value: row.counts["invited"] for row in results.by_group["language"]}
     assert languages == {"en": 103, "pl": 37, "ur": 60}
+
+
+def by_value_is_safe(rows: list[GroupRow], totals: dict[str, Shown]) -> bool:
+    """No hidden count can be worked out: no row, and no column against its total, has
+    exactly one hidden count."""
+    columns = list(totals)
+    for row in rows:
+        if sum(1 for c in columns if isinstance(row.counts[c], str)) == 1:
+            return False
+    return all(sum(1 for row in rows if isinstance(row.counts[c], str)) != 1 for c in columns)
 
 
 def test_questions_count_each_option_and_rating_in_the_database(
@@ -213,7 +243,7 @@ def test_report_json_shows_the_planted_counts(
     assert data["totals"]["yes"] == 93 and data["totals"]["attended"] == 72
     rows = {row["value"]: row["counts"] for row in data["by_group"]["ethnicity"]}
     assert rows["Black Caribbean"]["yes"] == "<5"
-    assert rows["Polish"]["yes"] == 20
+    assert rows["White British"]["yes"] == 40 and rows["Polish"]["yes"] == "*"
     assert "wheelchair" not in out  # access needs are counted, never shown
 
 
