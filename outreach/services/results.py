@@ -625,7 +625,8 @@ def _questions(tx: Session, event_id: str) -> list[QuestionResult]:
         ordered = _ordered(kind, counts)
         hidden = suppress(ordered)
         mean = None
-        if kind in ("rating", "number") and total >= SMALL:
+        # An average with a hidden count would let it be worked out: none then.
+        if kind in ("rating", "number") and not any(isinstance(n, str) for n in hidden.values()):
             numeric = [(float(k), n) for k, n in ordered.items() if _is_number(k)]
             if numeric:
                 mean = round(sum(k * n for k, n in numeric) / sum(n for _, n in numeric), 2)

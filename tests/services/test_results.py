@@ -307,3 +307,19 @@ def test_pages_numbers_are_kept_only_as_long_as_asked(
     results.forget(EVENT)
     assert results.event(EVENT).totals["invited"] == 220
     assert Results(db).event(EVENT).totals["invited"] == 220  # a report counts afresh
+
+
+def test_a_rating_with_a_hidden_count_has_no_average(db: Database, t0: datetime) -> None:
+    people = [
+        Planted(status="yes", answers=[(SURVEY, "rating", "rating", "rating", score)])
+        for score in [5] * 10 + [4] * 6 + [1] * 2 + [2] * 3
+    ]
+    plant_event(db, EVENT, people, at=t0)
+    rating = {q.name: q for q in Results(db).event(EVENT).questions}["rating"]
+    assert {o.option: o.count for o in rating.options} == {
+        "1": HIDDEN,
+        "2": HIDDEN,
+        "4": 6,
+        "5": 10,
+    }
+    assert rating.mean is None  # 21 answers and the mean would give the 1s and 2s away
