@@ -7,6 +7,7 @@ number (``reveal``), and each reveal is written to the audit log.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from outreach.store.models import (
 FOUND_AT_MOST = 50
 TIMELINE_AT_MOST = 500
 QUERY_LIMIT = 100  # characters of a search
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class People:
         chosen = select(Contact).where(Contact.erased_at.is_(None))
         if "=" in query:
             name, _, value = (part.strip() for part in query.partition("="))
+            if not FIELD_NAME.fullmatch(name):
+                return []
             column = (
                 getattr(Contact, name)
                 if name in ("language", "age_band", "ethnicity", "disability", "postcode_district")

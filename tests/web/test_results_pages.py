@@ -89,6 +89,8 @@ def test_people_show_three_digits_unless_asked_and_asking_is_audited(
         found = client.get("/people", params={"q": "Person7"}).text
         assert "...007" in found and "+447500000007" not in found
         assert client.get("/people", params={"q": "ethnicity=Polish"}).text.count("<tr>") == 38
+        odd = client.get("/people", params={"q": 'x"] OR 1=1 --=1'})
+        assert odd.status_code == 200 and "0 found" in odd.text
         person = client.get("/people/8").text
         assert "+447500000007" not in person and "Show the whole number" in person
         assert "opted in" in person  # the consent history
