@@ -602,20 +602,24 @@ def _reminders_sent(tx: Session, event_id: str) -> int:
 
 
 def _questions(tx: Session, event_id: str) -> list[QuestionResult]:
-    """Each question's counts per value, grouped in the database."""
-    value = cast(Answer.value, Text)
-    counted = tx.execute(
+    """Each question's counts per value (free text: only how many), in one grouped scan of
+    the event's answers."""
+    counted = Answer.kind.in_(COUNTED_KINDS)
+    value = case((counted, cast(Answer.value, Text)), else_=None)
+    rows = tx.execute(
         select(Answer.flow, Answer.step, Answer.name, Answer.kind, value, func.count())
-        .where(Answer.event_id == event_id, Answer.kind.in_(COUNTED_KINDS))
+        .where(
+            Answer.event_id == event_id,
+            counted | ((Answer.kind == "text") & (Answer.name != ACCESS_NEEDS)),
+        )
         .group_by(Answer.flow, Answer.step, Answer.name, Answer.kind, value)
     ).all()
-    texts = tx.execute(
-        select(Answer.flow, Answer.step, Answer.name, func.count())
-        .where(Answer.event_id == event_id, Answer.kind == "text", Answer.name != ACCESS_NEEDS)
-        .group_by(Answer.flow, Answer.step, Answer.name)
-    ).all()
     grouped: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(dict)
-    for flow, step, name, kind, raw_value, n in counted:
+    texts = []
+    for flow, step, name, kind, raw_value, n in rows:
+        if kind == "text":
+            texts.append((flow, step, name, int(n)))
+            continue
         option = _option(raw_value)
         counts = grouped[(flow, step, name, kind)]
         counts[option] = counts.get(option, 0) + int(n)
@@ -642,7 +646,7 @@ def _questions(tx: Session, event_id: str) -> list[QuestionResult]:
             )
         )
     for flow, step, name, n in texts:
-        results.append(QuestionResult(flow, step, name, "text", shown(int(n)), []))
+        results.append(QuestionResult(flow, step, name, "text", shown(n), []))
     return sorted(results, key=lambda q: (q.flow, q.name))
 
 
