@@ -33,8 +33,9 @@ def report(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="html or pdf (the board's document), json (the numbers), csv (answers, "
-            "pseudonymised), floip (answers as FLOIP results packages)",
+            help="html or pdf (the board's document), json (the numbers, and the answers "
+            "under pseudonyms), csv (the answers under pseudonyms), floip (the answers as "
+            "FLOIP results packages)",
         ),
     ] = "html",
     output: Annotated[
@@ -67,12 +68,12 @@ def report(
             if chosen is Format.pdf:
                 _write(document.pdf(text), output)
                 return
-        elif chosen is Format.json:
-            text = exports.to_json(found.to_json())
         else:
             key = settings.secret_key.get_secret_value() if settings.secret_key else None
             rows = exports.pseudonymise(results.answers(event_id), exports.Pseudonyms(key))
-            if chosen is Format.csv:
+            if chosen is Format.json:
+                text = exports.to_json({**found.to_json(), "answers": rows})
+            elif chosen is Format.csv:
                 text = exports.to_csv(rows)
             else:
                 flows = sorted({row["flow"] for row in rows})

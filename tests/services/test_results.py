@@ -245,6 +245,10 @@ def test_report_json_shows_the_planted_counts(
     assert rows["Black Caribbean"]["yes"] == "<5"
     assert rows["White British"]["yes"] == 40 and rows["Polish"]["yes"] == "*"
     assert "wheelchair" not in out  # access needs are counted, never shown
+    answers = data["answers"]
+    assert len(answers) == sum(len(p.answers) for p in planted)
+    assert {a["person"] for a in answers}.isdisjoint({str(i) for i in range(1, 201)})
+    assert "contact_id" not in answers[0]
 
 
 def test_report_csv_is_pseudonymous_and_safe_in_a_spreadsheet(
