@@ -22,18 +22,11 @@ from outreach.channels.fake_slack import FakeSlack
 from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
 from outreach.services.webhooks import Refusals
-from outreach.web import (
-    auth,
-    health,
-    results,
-    send_once,
-    simulator,
-    slack,
-    slack_simulator,
-    twilio,
-)
+from outreach.web import auth, health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
+from outreach.web.results import router as results_pages
 from outreach.web.security import SecurityHeaders
+from outreach.web.send_once import router as send_once_page
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -141,7 +134,7 @@ def create_app(
     app.include_router(simulator.router)
     app.state.fake_slack = fake_slack
     app.include_router(slack_simulator.router)
-    app.include_router(results.router)
-    app.include_router(send_once.router)
+    app.include_router(results_pages)
+    app.include_router(send_once_page)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
