@@ -203,6 +203,11 @@ class Answer(Base):
     """An answer to a question: the words used and what they were taken to mean."""
 
     __tablename__ = "answers"
+    # Results group an event's answers by question, and by who answered, in the database.
+    __table_args__ = (
+        Index("ix_answers_event_id_name", "event_id", "name"),
+        Index("ix_answers_event_id_contact_id", "event_id", "contact_id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     contact_id: Mapped[int] = mapped_column(
@@ -220,6 +225,19 @@ class Answer(Base):
     value: Mapped[Any] = mapped_column(JSON, info=personal(only_if=("kind", "text")))
     language: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+
+
+class AnswerTheme(Base):
+    """A theme a coordinator tagged an answer with ("transport", "met" for an access need
+    that was met): the coordinator's words, not the person's."""
+
+    __tablename__ = "answer_themes"
+
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    tagged_at: Mapped[datetime]
 
 
 class Message(Base):
