@@ -21,6 +21,7 @@ from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import ColumnElement, and_, exists, func, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outreach.clock import Clock, utcnow
@@ -160,6 +161,14 @@ class Events:
         return moved
 
     def _sync_one(self, spec: EventSpec) -> bool:
+        try:
+            return self._mirror_one(spec)
+        except IntegrityError:
+            # Another worker, started at the same moment, stored this new event (or one of
+            # its sends) first: look again, now that it is there.
+            return self._mirror_one(spec)
+
+    def _mirror_one(self, spec: EventSpec) -> bool:
         now = self.clock()
         with self.db.transaction() as tx:
             values = {

@@ -4,6 +4,9 @@ capacity, the waiting list, reminders and the follow-up at their times, a moved 
 from __future__ import annotations
 
 import shutil
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,15 @@ from outreach.services.runtime import Runtime, due_work
 from outreach.settings import Settings
 from outreach.store import consent
 from outreach.store.database import Database
-from outreach.store.models import Contact, ContactTag, DueWork, Message, OutboxItem, Rsvp
+from outreach.store.models import (
+    Contact,
+    ContactTag,
+    DueWork,
+    Event,
+    Message,
+    OutboxItem,
+    Rsvp,
+)
 from tests.conftest import ROOT, mobile
 from tests.services.conftest import Phone, add_contact, count
 
@@ -428,3 +439,34 @@ def test_a_reminder_quiet_hours_would_hold_too_long_is_a_warning(
     ]
     early = morning.replace("venue:", 'quiet_hours: {start: "06:00", end: "20:00"}\nvenue:')
     assert problems_of(early, shipped_flows) == []
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_workers_starting_together_mirror_a_new_event_once_and_none_fails(
+    db: Database, engine: Engine, settings: Settings, t0: datetime
+) -> None:
+    """Three workers start at the same moment after a deploy, each mirroring the event files
+    into an empty store: none fails on the others' rows, and each send is scheduled once."""
+    clock = ManualClock(t0)
+    workers = [
+        Events(
+            db,
+            Conversations(db, engine, settings=settings, clock=clock),
+            {"bc-mental-health": definition()},
+            settings=settings,
+            clock=clock,
+        )
+        for _ in range(3)
+    ]
+    start = threading.Barrier(len(workers))
+
+    def sync(events: Events) -> list[str]:
+        start.wait()
+        return events.sync()
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        assert [f.result() for f in [pool.submit(sync, w) for w in workers]] == [[], [], []]
+    with db.transaction() as tx:
+        sends = Counter(payload["key"] for payload in tx.scalars(select(DueWork.payload)))
+    assert count(db, Event) == 1
+    assert sends and max(sends.values()) == 1
