@@ -80,6 +80,8 @@ def soak_event(flows: Path, minutes: int) -> str:
     for old in (flows / "events").glob("*.yaml"):
         old.unlink()
     (flows / "events" / "soak.yaml").write_text("\n".join(lines) + "\n")
+    for partner in (flows / "partners").glob("*.yaml"):  # partners follow the soak event
+        partner.write_text(partner.read_text().replace("mental-health-2027-01", "soak"))
     return "soak"
 
 
@@ -217,7 +219,7 @@ def main() -> None:
                 env={**env, "OUTREACH_PUBLIC_URL": base},
                 cwd=work,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=(work / f"web-{port}.log").open("w"),
             )
             for port, base in zip(ports, bases, strict=True)
         ] + [
@@ -240,7 +242,8 @@ def main() -> None:
                     except httpx.TransportError:
                         pass
                     if time.monotonic() > deadline:
-                        raise SystemExit("a web process did not start")
+                        logs = "".join(p.read_text()[-1000:] for p in work.glob("web-*.log"))
+                        raise SystemExit(f"a web process did not start:\n{logs}")
                     time.sleep(0.2)
             subprocess.run(outreach("events", "invite", event), env=env, cwd=work, check=True)
             load = Load(bases, fake, args.people)
