@@ -59,7 +59,13 @@ class CuttableProxy:
                 continue
             server.settimeout(None)
             with self._lock:
-                self._sockets += [client, server]
+                up = self._up  # cut while connecting: this one goes too
+                if up:
+                    self._sockets += [client, server]
+            if not up:
+                server.close()
+                client.close()
+                continue
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 
