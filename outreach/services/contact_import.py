@@ -175,6 +175,19 @@ class _Row:
     tags: set[str]
     consent: str
 
+    @property
+    def scheme(self) -> str:
+        """How the row's person is found: by number, or by Slack id for someone without one."""
+        return TEL if self.values.get("phone") else SLACK
+
+    @property
+    def address(self) -> str:
+        return str(self.values["phone"] if self.scheme == TEL else self.values["slack_user_id"])
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.scheme, self.address
+
 
 def import_contacts(
     db: Database,
@@ -192,7 +205,8 @@ def import_contacts(
     actor: str = "coordinator",
     clock: Clock = utcnow,
 ) -> ImportReport:
-    """Create or update contacts from a CSV file, keyed by phone number.
+    """Create or update contacts from a CSV file, keyed by phone number (or, for someone on
+    Slack with no number, by Slack member id).
 
     Checking phone numbers is most of the work; files over a megabyte are checked by
     ``workers`` processes (default: one per core) while this one writes to the database.
@@ -200,7 +214,7 @@ def import_contacts(
     encoding = _text_encoding(path)
     report = ImportReport(encoding=encoding, dry_run=dry_run)
     report.rejects_path = rejects_path or path.with_name(path.stem + ".rejects.csv")
-    seen: dict[str, int] = {}  # number -> first row: the one thing that grows with the file
+    seen: dict[tuple[str, str], int] = {}  # address -> first row: what grows with the file
     rows_in: Counter[str] = Counter()
     first_rows: dict[str, list[int]] = {"utf-8": [], "cp1252": []}
     # Bytes UTF-8 cannot read stay in the text as lone surrogates, so each row can be read
@@ -209,8 +223,11 @@ def import_contacts(
         reader = csv.reader(_BoundedLines(source))
         headers = _header(reader)
         columns = _resolve_columns(headers, _checked_mapping(mapping or {}, headers))
-        if "phone" not in columns.values():
-            raise ImportFileError("the file has no phone column: name one with --map COLUMN=phone")
+        if not {"phone", "slack_user_id"} & set(columns.values()):
+            raise ImportFileError(
+                "the file has no phone column: name one with --map COLUMN=phone "
+                "(or give a slack_user_id column for people reached on Slack)"
+            )
         report.ignored_columns = [c for c in headers if c not in columns]
         options = _Options(
             headers,
@@ -232,13 +249,14 @@ def import_contacts(
                     rows_in[row_encoding] += 1
                     if len(first_rows[row_encoding]) < 10:
                         first_rows[row_encoding].append(number)
-                if row is not None and row.values["phone"] in seen:
-                    problem = f"the same number as row {seen[row.values['phone']]}"
+                if row is not None and row.key in seen:
+                    what = "number" if row.scheme == TEL else "Slack id"
+                    problem = f"the same {what} as row {seen[row.key]}"
                 if problem or row is None:
                     rejects.write(number, problem or "unreadable row", raw)
                     report.rejected += 1
                     continue
-                seen[row.values["phone"]] = number
+                seen[row.key] = number
                 batch.append(row)
                 if len(batch) >= BATCH:
                     _store_batch(db, batch, report, dry_run=dry_run, now=clock())
@@ -519,10 +537,11 @@ def _parse(number: int, raw: dict[str, str], options: _Options) -> tuple[str | N
         else:
             values[target] = cell
     _split_name(values)
-    try:
-        values["phone"] = textable_phone(values.get("phone", ""), options.region)
-    except InvalidPhoneNumber as exc:
-        return exc.reason, None
+    if values.get("phone") or not values.get("slack_user_id"):  # someone on Slack only: no number
+        try:
+            values["phone"] = textable_phone(values.get("phone", ""), options.region)
+        except InvalidPhoneNumber as exc:
+            return exc.reason, None
     if not consent:
         return "no consent basis: give --consent-source or a consent_source column", None
     problem = _check_values(values, options.default_language, options.default_timezone)
@@ -603,25 +622,32 @@ def _known_timezone(name: str) -> bool:
 def _store_batch(
     db: Database, batch: list[_Row], report: ImportReport, *, dry_run: bool, now: datetime
 ) -> None:
-    phones = [row.values["phone"] for row in batch]
+    phones = [row.address for row in batch if row.scheme == TEL]
+    slack_only = [row.address for row in batch if row.scheme == SLACK]
     with db.transaction() as tx:
         c = tx.connection()
         real = contacts.by_addresses(c, TEL, phones)
         # Made up in the phone simulator, now imported as a real person: their number becomes
         # real, and what they are sent goes out as real SMS from now on.
         made_up = contacts.by_addresses(c, SIM, phones)
-        existing = {**made_up, **real}
+        existing = {
+            **{(TEL, phone): found for phone, found in made_up.items()},
+            **{(TEL, phone): found for phone, found in real.items()},
+            **{
+                (SLACK, user): found
+                for user, found in contacts.by_addresses(c, SLACK, slack_only).items()
+            },
+        }
         tags_of = contacts.tags_of(c, [found.row.id for found in existing.values()])
         new_rows, changed = [], []
         for row in batch:
-            phone = row.values["phone"]
-            current = existing.get(phone)
+            current = existing.get(row.key)
             if current is None:
                 new_rows.append(row)
                 continue
             merged = _merge(current.row, row.values)
             new_tags = row.tags - tags_of.get(current.row.id, set())
-            if merged or new_tags or phone in made_up or _new_slack_id(current, row):
+            if merged or new_tags or current.scheme == SIM or _new_slack_id(current, row):
                 changed.append((current, row, merged, new_tags))
             else:
                 report.unchanged += 1
@@ -629,14 +655,17 @@ def _store_batch(
         report.updated += len(changed)
         if dry_run:
             return
-        made = contacts.insert_many(
-            c,
-            TEL,
-            [(r.values["phone"], _columns(r.values), r.consent, r.tags) for r in new_rows],
-            now,
-        )
-        for row in new_rows:
-            _add_slack_address(tx, made[row.values["phone"]], row, now)
+        for scheme in (TEL, SLACK):
+            people = [r for r in new_rows if r.scheme == scheme]
+            made = contacts.insert_many(
+                c,
+                scheme,
+                [(r.address, _columns(r.values), r.consent, r.tags) for r in people],
+                now,
+            )
+            if scheme == TEL:
+                for row in people:
+                    _add_slack_address(tx, made[row.address], row, now)
         real_again = [found.address_id for found in existing.values() if found.scheme == SIM]
         contacts.change_scheme(tx, real_again, TEL)
         for current, row, merged, new_tags in changed:
