@@ -20,6 +20,7 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -289,6 +290,20 @@ class Results:
         return found
 
     def _count(self, event_id: str) -> EventResults:
+        # The answers are counted on a second connection while this one counts the invitees:
+        # the two scans take a core each. Not on SQLite, whose transactions take turns.
+        side_by_side = not self.db.dialect.one_writer
+        with ThreadPoolExecutor(1, thread_name_prefix="count") as pool:
+            answers = pool.submit(self._count_answers, event_id) if side_by_side else None
+            return self._count_with(event_id, answers)
+
+    def _count_answers(self, event_id: str) -> list[QuestionResult]:
+        with self.db.transaction() as tx:
+            return _questions(tx, event_id)
+
+    def _count_with(
+        self, event_id: str, answers: Future[list[QuestionResult]] | None
+    ) -> EventResults:
         with self.db.transaction() as tx:
             event = _stored(tx, event_id)
             cells = _cells(tx, event_id)
@@ -309,7 +324,7 @@ class Results:
                     key.split("/")[1] for key in runs.done(tx, "event", f"{event_id}/")
                 ),
                 upcoming=due.upcoming_event_sends(tx, event_id),
-                questions=_questions(tx, event_id),
+                questions=answers.result() if answers else _questions(tx, event_id),
                 reach={group: _reach(cells, group) for group in GROUPS},
             )
 
