@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from outreach.channels.fake_twilio import FakeTwilio
@@ -23,6 +24,7 @@ from tests.faults.accounting import account
 from tests.faults.proxy import CuttableProxy
 from tests.faults.test_worker_kill import worker_env
 from tests.seeding import queue_messages
+from tests.web.conftest import OUR_NUMBER
 
 MESSAGES = 2000
 
@@ -71,15 +73,26 @@ def test_a_worker_rides_out_a_database_restart_and_sends_each_message_once(
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.5)
         finally:
-            worker.terminate()
+            worker.terminate()  # hands back what it had claimed and not sent
             try:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
-    time.sleep(3.5)  # a lease held at the cut runs out
-    runtime = Runtime.build(settings.model_copy(update={"database_url": db.url}), db=db)
-    runtime.dispatcher.reconcile()
+        time.sleep(3.5)  # a lease held at the cut runs out
+        configured = settings.model_copy(
+            update={
+                "database_url": db.url,
+                "twilio_account_sid": fake.account_sid,
+                "twilio_auth_token": SecretStr(fake.auth_token),
+                "twilio_from_number": OUR_NUMBER,
+                "twilio_api_url": fake.url,
+                "send_rate": 10_000.0,
+            }
+        )
+        runtime = Runtime.build(configured, db=db)
+        runtime.dispatcher.reconcile()
+        runtime.dispatcher.flush()  # what was handed back
     bodies = Counter(m["body"] for m in fake.messages)
     assert max(bodies.values()) == 1, "a message was sent twice"
     result = account(db, acknowledged=[])
