@@ -15,6 +15,7 @@ every message, and each process's memory at the first minute and at the end. Run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import random
@@ -91,7 +92,7 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     except FileNotFoundError:
-        pass
+        return 0.0  # the process has ended
     return 0.0
 
 
@@ -236,11 +237,9 @@ def main() -> None:
             for base in bases:
                 deadline = time.monotonic() + 60
                 while True:
-                    try:
+                    with contextlib.suppress(httpx.TransportError):  # not listening yet
                         if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
                             break
-                    except httpx.TransportError:
-                        pass
                     if time.monotonic() > deadline:
                         logs = "".join(p.read_text()[-1000:] for p in work.glob("web-*.log"))
                         raise SystemExit(f"a web process did not start:\n{logs}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -23,6 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from outreach.services.logins import LoginThrottle, Sessions
 from outreach.web.common import runtime
 from outreach.web.pages import templates
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 FAILED_LOGIN_DELAY = 1.0
@@ -121,7 +124,7 @@ def _who(request: Request) -> str:
         try:
             return f"device:{signer.loads(cookie)}"
         except BadSignature:
-            pass
+            log.info("a device cookie with a bad signature: counting by address")
     return f"address:{request.client.host if request.client else 'unknown'}"
 
 

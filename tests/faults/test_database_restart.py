@@ -12,19 +12,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from outreach.channels.fake_twilio import FakeTwilio
-from outreach.services.runtime import Runtime
 from outreach.settings import Settings
 from outreach.store.database import Database
 from outreach.store.models import OutboxItem
 from tests.faults.accounting import account
 from tests.faults.proxy import CuttableProxy
-from tests.faults.test_worker_kill import worker_env
+from tests.faults.test_worker_kill import sending_runtime, worker_env
 from tests.seeding import queue_messages
-from tests.web.conftest import OUR_NUMBER
 
 MESSAGES = 2000
 
@@ -80,17 +77,7 @@ def test_a_worker_rides_out_a_database_restart_and_sends_each_message_once(
                 worker.kill()
                 worker.wait()
         time.sleep(3.5)  # a lease held at the cut runs out
-        configured = settings.model_copy(
-            update={
-                "database_url": db.url,
-                "twilio_account_sid": fake.account_sid,
-                "twilio_auth_token": SecretStr(fake.auth_token),
-                "twilio_from_number": OUR_NUMBER,
-                "twilio_api_url": fake.url,
-                "send_rate": 10_000.0,
-            }
-        )
-        runtime = Runtime.build(configured, db=db)
+        runtime = sending_runtime(settings, db, fake)
         runtime.dispatcher.reconcile()
         runtime.dispatcher.flush()  # what was handed back
     bodies = Counter(m["body"] for m in fake.messages)

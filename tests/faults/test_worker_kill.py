@@ -29,6 +29,21 @@ MESSAGES = 10_000
 BATCH = 20
 
 
+def sending_runtime(settings: Settings, db: Database, fake: FakeTwilio) -> Runtime:
+    """A runtime in this process that sends through ``fake``, to finish what workers left."""
+    configured = settings.model_copy(
+        update={
+            "database_url": db.url,
+            "twilio_account_sid": fake.account_sid,
+            "twilio_auth_token": SecretStr(fake.auth_token),
+            "twilio_from_number": OUR_NUMBER,
+            "twilio_api_url": fake.url,
+            "send_rate": 10_000.0,
+        }
+    )
+    return Runtime.build(configured, db=db)
+
+
 def worker_env(db: Database, fake: FakeTwilio, **extra: str) -> dict[str, str]:
     """The environment of a worker process: this test's database and the fake Twilio."""
     return {
@@ -124,17 +139,7 @@ def test_sigterm_finishes_the_send_under_way_and_hands_back_the_rest(
         with db.transaction() as tx:
             states = Counter(tx.scalars(select(OutboxItem.state)))
         assert states == Counter({"queued": 300 - sent_before}), "nothing left half-sent"
-        configured = settings.model_copy(
-            update={
-                "database_url": db.url,
-                "twilio_account_sid": fake.account_sid,
-                "twilio_auth_token": SecretStr(fake.auth_token),
-                "twilio_from_number": OUR_NUMBER,
-                "twilio_api_url": fake.url,
-                "send_rate": 10_000.0,
-            }
-        )
-        runtime = Runtime.build(configured, db=db)
+        runtime = sending_runtime(settings, db, fake)
         fake.latency = 0
         runtime.dispatcher.flush()
     bodies = Counter(m["body"] for m in fake.messages)
