@@ -20,6 +20,7 @@
     ├── SimulatorError (ValueError)         a phone-simulator request that cannot be done
     ├── HandoffError (LookupError)          a handoff that is not there or not open, a bad reply
     ├── PartnerError (LookupError)          no such partner, or nowhere to post its digest
+    ├── DecisionError (ValueError)          a decision that cannot be sent or recorded as asked
     └── RequestRefused                      a provider's request is unsigned or malformed
 
 Errors a coordinator sees carry a stable ``code`` and a ``hint`` saying what to do.
@@ -223,3 +224,8 @@ class RequestRefused(OutreachError):
         super().__init__(f"refused ({status}): {reason}")
         self.reason = reason
         self.status = status
+
+
+class DecisionError(OutreachError, ValueError):
+    """A decision cannot be recorded or sent as asked: no such decision, an id taken, or
+    statements named where there are none."""

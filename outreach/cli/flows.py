@@ -38,6 +38,7 @@ def validate(
         f"{len(report.flows)} flow(s)"
         + (f" and {report.events} event(s)" if report.events else "")
         + (f" and {report.partners} partner(s)" if report.partners else "")
+        + (f" and {report.decisions} decision(s)" if report.decisions else "")
     )
     summary = f"{checked} checked: {errors} error(s), {warnings} warning(s)"
     if errors:

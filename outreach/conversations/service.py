@@ -11,7 +11,7 @@ functions on this path run prebuilt Core statements (``outreach.store.statements
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -65,6 +65,7 @@ class _Turn:
     person: Person
     now: datetime
     queued: list[Queued] = field(default_factory=list)
+    session_id: int | None = None  # the conversation the engine's outcome was applied to
 
 
 class Conversations:
@@ -128,14 +129,18 @@ class Conversations:
         due_id: int | None = None,
         only_if: Collection[str] | None = None,
         expires_at: datetime | None = None,
+        before: Callable[[Connection, Person, datetime], bool] | None = None,
+        started: Callable[[Connection, int], None] | None = None,
     ) -> bool:
         """Start ``flow`` for a contact (an invitation, a reminder, a coordinator's send).
 
         ``due_id`` is the due-work row that asked for it: it is deleted in the same
         transaction, so the start happens once however many workers claimed it. ``only_if``
         lists the RSVPs the person must still have (someone who said no since gets no
-        reminder), and ``expires_at`` ends the messages' useful life. False if nothing was
-        started.
+        reminder), and ``expires_at`` ends the messages' useful life. A feature that starts
+        a flow as part of its own work (a decision's follow-up) does that work in the same
+        transaction: ``before`` runs under the person's lock (False: start nothing) and
+        ``started`` is told the new conversation's id. False if nothing was started.
         """
         if flow not in self.engine.flows:
             raise FlowNotFound(flow, list(self.engine.flows))
@@ -143,6 +148,8 @@ class Conversations:
             c = tx.connection()
             prefer = self._preferred(c, flow, event_id)
             turn = _Turn(tx, self._lock(tx, contact_id, prefer), self.clock())
+            if before is not None and not before(c, turn.person, turn.now):
+                return False
             if due_id is not None:
                 item = due.get(c, due_id)
                 if item is None:
@@ -175,6 +182,8 @@ class Conversations:
                 initiated=True,
                 expires_at=expires_at,
             )
+            if started is not None and turn.session_id is not None:
+                started(c, turn.session_id)
             return True
 
     def fire(self, due_id: int, *, force: bool = False) -> bool:
@@ -409,6 +418,7 @@ class Conversations:
         else:
             assert row is not None
             session_id, session_event = row.id, row.event_id
+        turn.session_id = session_id
         inbound_id = messages.log(c, {**inbound, "session_id": session_id}) if inbound else None
         wanted: dict[str, datetime] = {}
         seq = None

@@ -19,6 +19,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     events: int = 0  # event files checked alongside (by the events package)
     partners: int = 0  # partner files checked alongside (by the partners package)
+    decisions: int = 0  # decision files checked alongside (by the decisions package)
 
     @property
     def errors(self) -> list[Problem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,8 @@ from outreach.channels.sms import SmsRenderer
 from outreach.clock import utcnow
 from outreach.contacts.keywords import Keywords
 from outreach.conversations.simulation import Simulation
+from outreach.decisions.library import DecisionDefinition, check_decisions
+from outreach.decisions.library import load_decisions as load_decision_files
 from outreach.errors import FlowLoadError
 from outreach.events.library import EventDefinition, check_events
 from outreach.events.library import load_events as load_event_files
@@ -50,8 +52,12 @@ def check_flows(settings: Settings, paths: Iterable[Path]) -> Report:
         shipped, _ = load_event_files([settings.flows_dir], max_bytes=settings.max_flow_bytes)
         known_events |= {e.id for e in shipped}
     problems += check_partners(partners, flows=flows, events=known_events)
+    decisions, decision_problems = load_decision_files(paths, max_bytes=settings.max_flow_bytes)
+    problems += decision_problems
+    problems += check_decisions(decisions, flows=flows, events=known_events)
     report.events = len(events)
     report.partners = len(partners)
+    report.decisions = len(decisions)
     report.problems = sorted([*report.problems, *problems], key=lambda p: (p.file, p.line))
     return report
 
@@ -91,6 +97,20 @@ def load_partners(
     if errors:
         raise FlowLoadError(errors)
     return {p.id: p for p in partners}
+
+
+def load_decisions(
+    settings: Settings, flows: Mapping[str, FlowDefinition], events: Collection[str]
+) -> dict[str, DecisionDefinition]:
+    """The decisions in the flows folder; refuses to load any if one has an error."""
+    decisions, problems = load_decision_files(
+        [settings.flows_dir], max_bytes=settings.max_flow_bytes
+    )
+    problems += check_decisions(decisions, flows=flows, events=events)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise FlowLoadError(errors)
+    return {d.id: d for d in decisions}
 
 
 def load_flows(settings: Settings) -> dict[str, FlowDefinition]:

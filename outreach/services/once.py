@@ -16,6 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 
@@ -37,6 +38,14 @@ RUN_JOB = "send-once"
 
 class AudienceError(OutreachError, ValueError):
     """The audience asked for is not one this can send to."""
+
+
+class Members(Protocol):
+    """Who a message is for, as a condition on ``contacts`` (consent is counted apart)."""
+
+    def members(self) -> ColumnElement[bool]: ...
+
+    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ class Preview:
     """What sending would do: per language, who gets it and at what cost; who does not and
     why; how many wait for the morning."""
 
-    audience: Audience
+    audience: Members
     languages: list[LanguagePreview]
     will_get: int
     will_not: dict[str, int]
@@ -113,7 +122,7 @@ class OneOff:
             )
         return out
 
-    def languages(self, audience: Audience) -> dict[str, int]:
+    def languages(self, audience: Members) -> dict[str, int]:
         """The languages the reachable people in the audience read, and how many each."""
         with self.db.transaction() as tx:
             rows = tx.execute(
@@ -124,8 +133,8 @@ class OneOff:
             ).all()
         return {language: int(n) for language, n in rows}
 
-    def preview(self, audience: Audience, texts: Mapping[str, str]) -> Preview:
-        texts = _clean(texts)
+    def preview(self, audience: Members, texts: Mapping[str, str]) -> Preview:
+        texts = clean(texts)
         now = self.clock()
         with self.db.transaction() as tx:
             in_audience = and_(Contact.erased_at.is_(None), audience.members())
@@ -134,7 +143,7 @@ class OneOff:
             )
             unreachable = tx.scalar(
                 select(func.count()).where(
-                    in_audience, Contact.opted_out.is_(False), ~_has_address()
+                    in_audience, Contact.opted_out.is_(False), ~has_address()
                 )
             )
             groups = tx.execute(
@@ -178,7 +187,7 @@ class OneOff:
     def send(self, audience: Audience, texts: Mapping[str, str], *, key: str, actor: str) -> int:
         """Queue the message for everyone in the audience who may get it, in their language;
         returns how many. Sending the same preview (``key``) again queues nothing."""
-        texts = _clean(texts)
+        texts = clean(texts)
         now = self.clock()
         with self.db.transaction() as tx:
             if not runs.claim(tx, RUN_JOB, key, worker=actor, now=now):
@@ -223,7 +232,8 @@ class OneOff:
         return queued
 
 
-def _clean(texts: Mapping[str, str]) -> dict[str, str]:
+def clean(texts: Mapping[str, str]) -> dict[str, str]:
+    """The texts worth sending, trimmed; one over ``MAX_TEXT`` is refused."""
     cleaned = {lang: text.strip() for lang, text in texts.items() if text and text.strip()}
     for language, text in cleaned.items():
         if len(text) > MAX_TEXT:
@@ -231,16 +241,16 @@ def _clean(texts: Mapping[str, str]) -> dict[str, str]:
     return cleaned
 
 
-def _has_address() -> ColumnElement[bool]:
+def has_address() -> ColumnElement[bool]:
     return exists().where(
         ContactAddress.contact_id == Contact.id, ContactAddress.undeliverable.is_(None)
     )
 
 
-def _reachable(audience: Audience) -> ColumnElement[bool]:
+def _reachable(audience: Members) -> ColumnElement[bool]:
     return and_(
         audience.members(),
         Contact.erased_at.is_(None),
         Contact.opted_out.is_(False),
-        _has_address(),
+        has_address(),
     )

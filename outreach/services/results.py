@@ -635,7 +635,7 @@ def _questions(tx: Session, event_id: str) -> list[QuestionResult]:
         if kind == "text":
             texts.append((flow, step, name, int(n)))
             continue
-        option = _option(raw_value)
+        option = answer_option(raw_value)
         counts = grouped[(flow, step, name, kind)]
         counts[option] = counts.get(option, 0) + int(n)
     results = []
@@ -665,7 +665,8 @@ def _questions(tx: Session, event_id: str) -> list[QuestionResult]:
     return sorted(results, key=lambda q: (q.flow, q.name))
 
 
-def _option(raw_value: Any) -> str:
+def answer_option(raw_value: Any) -> str:
+    """An answer's stored value as the option it counts under (yes/no for a yes-no)."""
     try:
         decoded = json.loads(raw_value) if isinstance(raw_value, str) else raw_value
     except ValueError:

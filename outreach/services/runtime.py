@@ -34,6 +34,7 @@ from outreach.scheduling.periodic import PeriodicJob, PeriodicRuns
 from outreach.scheduling.rate_limits import SharedRateLimit
 from outreach.scheduling.worker import Worker
 from outreach.services import logins, privacy, webhooks
+from outreach.services.decisions import Decisions
 from outreach.services.events import Events
 from outreach.services.flows import build_engine, load_events, load_partners
 from outreach.settings import Settings
@@ -210,6 +211,11 @@ class Runtime:
             partners,
             jobs,
         )
+
+    @property
+    def decisions(self) -> Decisions:
+        """Decisions ("you said, we did") over this runtime's conversations."""
+        return Decisions(self.db, self.conversations, settings=self.settings, clock=self.clock)
 
     def worker(self) -> Worker:
         """The worker for this runtime: sends, due work and every feature's periodic jobs."""

@@ -395,6 +395,45 @@ class Handoff(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class Decision(Base):
+    """A decision a coordinator recorded ("you said, we did"): what changed, in each
+    language, and which questions (and statements) it answers, as the checked file or form
+    gave it. Kept: it is the record of how people's words changed things."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]]  # DecisionSpec as JSON: texts, questions, statements
+    source: Mapped[str] = mapped_column(String(300))  # the file it came from, or "web"
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DecisionRecipient(Base):
+    """One contributor to a decision's questions and what became of telling them: ``sent``
+    (with the message and the follow-up's session), or why not (``opted_out``,
+    ``no_text`` in their language, ``unreachable``). The key makes each person's send a claim:
+    a second run finds them sent."""
+
+    __tablename__ = "decision_recipients"
+
+    decision_id: Mapped[str] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | opted_out | no_text | unreachable
+    language: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     """What a coordinator did: imports, sends, exports, erasures, purges. No personal data."""
 

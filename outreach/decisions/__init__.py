@@ -1,0 +1,1 @@
+"""Decisions ("you said, we did"): the file format, loading and checks."""
