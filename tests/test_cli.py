@@ -35,7 +35,11 @@ def test_validate_shipped_flows_exits_zero(settings: Settings) -> None:
     shipped = len(list((ROOT / "flows").glob("*.yaml")))
     events = len(list((ROOT / "flows/events").glob("*.yaml")))
     partners = len(list((ROOT / "flows/partners").glob("*.yaml")))
-    checked = f"{shipped} flow(s) and {events} event(s) and {partners} partner(s) checked"
+    decisions = len(list((ROOT / "flows/decisions").glob("*.yaml")))
+    checked = (
+        f"{shipped} flow(s) and {events} event(s) and {partners} partner(s) "
+        f"and {decisions} decision(s) checked"
+    )
     assert f"all valid; {checked}: 0 error(s)" in out
 
 
@@ -88,7 +92,7 @@ def test_simulate_sets_language_and_fields(settings: Settings) -> None:
         settings,
         "flows",
         "simulate",
-        "you-said-we-did",
+        "big-conversation-invite",
         "--json",
         "--field",
         "first_name=Olu",
@@ -98,7 +102,7 @@ def test_simulate_sets_language_and_fields(settings: Settings) -> None:
     )
     assert code == 0, out
     result = json.loads(out)
-    assert result["transcript"][0]["text"].startswith("Helo Olu. Dywedoch chi:")  # in Welsh
+    assert result["transcript"][0]["text"].startswith("Helo Olu, dyma wahoddiad")  # in Welsh
     assert result["language"] == "cy"
 
 

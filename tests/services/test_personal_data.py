@@ -41,6 +41,9 @@ NOT_PERSONAL = {
     "outbox": {"state", "last_error", "claimed_by"},  # last_error never holds the body
     "rsvps": {"event_id", "status"},
     "due_work": {"kind", "event_id", "payload", "claimed_by"},  # payload: flow names and keys
+    # which decision a person was told, or why not, and in which language: kept after
+    # erasure so a decision's counts stay (the words sent are in messages, erased)
+    "decision_recipients": {"decision_id", "outcome", "language"},
     # where the conversation was and the Slack thread that takes it up; who closed it (a
     # coordinator or a partner's Slack user id, never the person)
     "handoffs": {

@@ -80,7 +80,7 @@ def test_the_outbox_holds_night_messages_until_morning(
     service = Conversations(db, engine, settings=settings, clock=clock)
     outbox = Dispatcher(db, [SimulatorChannel(scheme="tel", name="sms")], clock=clock)
     cid = add_contact(db, at=clock.now)
-    service.start(cid, "you-said-we-did")
+    service.start(cid, "big-conversation-invite")  # an invitation and its question
     assert str(outbox.flush()) == "nothing to send"
     clock.now = datetime(2026, 1, 13, 9, 0, tzinfo=UTC)
     assert str(outbox.flush()) == "2 sent"
