@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from outreach.cli.common import actor, fail, runtime, settings_of
+from outreach.cli.common import actor, database, fail, runtime, settings_of
 from outreach.cli.help import Typer
 from outreach.decisions.schema import DecisionSpec
 from outreach.errors import DecisionError
 from outreach.services import flows as flow_service
-from outreach.services.decisions import DecisionResults, find
+from outreach.services.decisions import DecisionResults, all_results, find, results
 from outreach.services.runtime import Runtime
 
 app = Typer(help='"You said, we did": check, preview and send decisions, and see replies.')
@@ -118,8 +118,8 @@ def report(
 ) -> None:
     """What became of each decision sent: who was told, who not and why, what they replied
     (counts under 5 shown as "<5")."""
-    with runtime(ctx) as rt:
-        found = [rt.decisions.results(decision)] if decision else rt.decisions.all_results()
+    with database(ctx) as db:
+        found = [results(db, decision)] if decision else all_results(db)
     if not found:
         typer.echo("no decisions recorded yet")
     for result in found:
@@ -131,6 +131,7 @@ def _describe(r: DecisionResults) -> str:
         f"{r.id}: {r.title}",
         f"  recorded {r.recorded_at:%Y-%m-%d %H:%M} UTC by {r.recorded_by} ({r.source})",
         f"  answers: {', '.join(r.questions) or '-'}",
+        f"  said: {r.text.get('en') or next(iter(r.text.values()))}",
         f"  sent to {r.sent}"
         + (
             " (" + ", ".join(f"{k}: {v}" for k, v in r.sent_by_language.items()) + ")"

@@ -13,6 +13,7 @@ import typer
 from outreach.cli.common import database, fail, settings_of
 from outreach.clock import utcnow
 from outreach.services import exports
+from outreach.services.decisions import all_results
 from outreach.services.results import Results
 from outreach.web import report as document
 
@@ -63,8 +64,9 @@ def report(
     with database(ctx) as db:
         results = Results(db)
         found = results.event(event_id)
+        decided = all_results(db, event=event_id)
         if chosen in (Format.html, Format.pdf):
-            text = document.html(found, results.quotes(event_id), now=utcnow())
+            text = document.html(found, results.quotes(event_id), now=utcnow(), decisions=decided)
             if chosen is Format.pdf:
                 _write(document.pdf(text), output)
                 return
@@ -72,7 +74,13 @@ def report(
             key = settings.secret_key.get_secret_value() if settings.secret_key else None
             rows = exports.pseudonymise(results.answers(event_id), exports.Pseudonyms(key))
             if chosen is Format.json:
-                text = exports.to_json({**found.to_json(), "answers": rows})
+                text = exports.to_json(
+                    {
+                        **found.to_json(),
+                        "decisions": [decision.to_json() for decision in decided],
+                        "answers": rows,
+                    }
+                )
             elif chosen is Format.csv:
                 text = exports.to_csv(rows)
             else:

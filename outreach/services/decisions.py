@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Text, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -122,7 +123,7 @@ class DecisionResults:
     recorded_by: str
     source: str
     questions: list[str]
-    languages: list[str]
+    text: dict[str, str]  # what changed, in each language written
     follow_up: bool
     sent: Shown
     sent_by_language: dict[str, Shown]
@@ -130,6 +131,11 @@ class DecisionResults:
     replies: dict[str, Shown]
     no_reply: Shown
     comments: Shown
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["recorded_at"] = self.recorded_at.isoformat()
+        return data
 
 
 class Decisions:
@@ -276,54 +282,79 @@ class Decisions:
                 voters = tuple(self.voters(tx, spec.statements))
         return Contributors(spec.decision, tuple(spec.questions), voters)
 
-    # -- the record ------------------------------------------------------------------------------
 
-    def results(self, decision_id: str) -> DecisionResults:
-        with self.db.transaction() as tx:
-            row = stored.get(tx, decision_id)
-            if row is None:
-                raise DecisionError(f"no decision called {decision_id!r} has been recorded")
-            spec = DecisionSpec.model_validate(row.spec)
-            outcomes = stored.outcomes(tx, decision_id)
-            replies, comments = _replies(tx, decision_id)
-        sent_by_language: Counter[str] = Counter()
-        not_sent: Counter[str] = Counter({reason: 0 for reason in REASONS})
-        for (outcome, language), n in outcomes.items():
-            if outcome == stored.SENT:
-                sent_by_language[language] += n
-            else:
-                not_sent[outcome] += n
-        sent = sum(sent_by_language.values())
-        answered = sum(replies.values())
-        shown_replies = suppress({**replies, "no reply": max(sent - answered, 0)})
-        no_reply = shown_replies.pop("no reply")
-        return DecisionResults(
-            id=row.id,
-            title=row.title,
-            recorded_at=row.recorded_at,
-            recorded_by=row.recorded_by,
-            source=row.source,
-            questions=[q.describe() for q in spec.questions],
-            languages=sorted(spec.text),
-            follow_up=spec.follow_up,
-            sent=suppress({"": sent})[""],
-            sent_by_language=suppress(dict(sent_by_language.most_common())),
-            not_sent=suppress(dict(not_sent)),
-            replies=shown_replies if spec.follow_up else {},
-            no_reply=no_reply if spec.follow_up else 0,
-            comments=suppress({"": comments})[""],
-        )
+def results(db: Database, decision_id: str) -> DecisionResults:
+    """A decision's record: who was told, who not and why, what they replied."""
+    with db.transaction() as tx:
+        row = stored.get(tx, decision_id)
+        if row is None:
+            raise DecisionError(f"no decision called {decision_id!r} has been recorded")
+        spec = DecisionSpec.model_validate(row.spec)
+        outcomes = stored.outcomes(tx, decision_id)
+        replies, comments = _replies(tx, decision_id)
+    sent_by_language: Counter[str] = Counter()
+    not_sent: Counter[str] = Counter({reason: 0 for reason in REASONS})
+    for (outcome, language), n in outcomes.items():
+        if outcome == stored.SENT:
+            sent_by_language[language] += n
+        else:
+            not_sent[outcome] += n
+    sent = sum(sent_by_language.values())
+    answered = sum(replies.values())
+    shown_replies = suppress({**replies, "no reply": max(sent - answered, 0)})
+    no_reply = shown_replies.pop("no reply")
+    return DecisionResults(
+        id=row.id,
+        title=row.title,
+        recorded_at=row.recorded_at,
+        recorded_by=row.recorded_by,
+        source=row.source,
+        questions=[q.describe() for q in spec.questions],
+        text=dict(spec.text),
+        follow_up=spec.follow_up,
+        sent=suppress({"": sent})[""],
+        sent_by_language=suppress(dict(sent_by_language.most_common())),
+        not_sent=suppress(dict(not_sent)),
+        replies=shown_replies if spec.follow_up else {},
+        no_reply=no_reply if spec.follow_up else 0,
+        comments=suppress({"": comments})[""],
+    )
 
-    def all_results(self, *, event: str | None = None) -> list[DecisionResults]:
-        """Every recorded decision (those answering questions about ``event``, if given)."""
-        with self.db.transaction() as tx:
-            rows = [(row.id, row.spec) for row in stored.listed(tx)]
-        wanted = [
-            decision_id
-            for decision_id, spec in rows
-            if event is None or event in DecisionSpec.model_validate(spec).events
-        ]
-        return [self.results(decision_id) for decision_id in wanted]
+
+def all_results(db: Database, *, event: str | None = None) -> list[DecisionResults]:
+    """Every recorded decision, newest first (those answering questions about ``event``, if
+    given)."""
+    with db.transaction() as tx:
+        rows = [(row.id, row.spec) for row in stored.listed(tx)]
+    wanted = [
+        decision_id
+        for decision_id, spec in rows
+        if event is None or event in DecisionSpec.model_validate(spec).events
+    ]
+    return [results(db, decision_id) for decision_id in wanted]
+
+
+def questions_in(flows: Mapping[str, FlowDefinition]) -> list[Question]:
+    """Every question the flows ask and save an answer to, for a coordinator to choose from."""
+    return [
+        Question(flow=flow_id, answer=step.save_as)
+        for flow_id, definition in sorted(flows.items())
+        if flow_id != FOLLOW_UP_FLOW
+        for step in definition.flow.steps
+        if step.save_as is not None and step.ask is not None
+    ]
+
+
+def languages_read(db: Database) -> list[str]:
+    """The languages people read, most read first: the texts a decision may want."""
+    with db.transaction() as tx:
+        rows = tx.execute(
+            select(Contact.language, func.count())
+            .where(Contact.erased_at.is_(None))
+            .group_by(Contact.language)
+            .order_by(func.count().desc(), Contact.language)
+        ).all()
+    return [language for language, _ in rows]
 
 
 def find(

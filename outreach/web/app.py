@@ -25,6 +25,7 @@ from outreach.services.spool import Intake, Spool
 from outreach.services.webhooks import Refusals
 from outreach.web import auth, handoffs, health, simulator, slack, slack_simulator, twilio
 from outreach.web.common import Counters
+from outreach.web.decisions import router as decisions_page
 from outreach.web.results import router as results_pages
 from outreach.web.security import SecurityHeaders
 from outreach.web.send_once import router as send_once_page
@@ -165,5 +166,6 @@ def create_app(
     app.include_router(slack_simulator.router)
     app.include_router(results_pages)
     app.include_router(send_once_page)
+    app.include_router(decisions_page)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from outreach.services.decisions import DecisionResults
 from outreach.services.results import STATUSES, EventResults, Quote
 from outreach.web.pages import templates
 
@@ -29,8 +30,15 @@ def local_time(zone: str) -> Callable[[datetime], str]:
     return show
 
 
-def html(results: EventResults, quotes: list[Quote], *, now: datetime) -> str:
-    """The report as one self-contained HTML document."""
+def html(
+    results: EventResults,
+    quotes: list[Quote],
+    *,
+    now: datetime,
+    decisions: list[DecisionResults] | None = None,
+) -> str:
+    """The report as one self-contained HTML document, with the decisions that answer the
+    event's questions ("you said, we did")."""
     css = (STYLES / "style.css").read_text() + (STYLES / "results.css").read_text()
     return templates.env.get_template("results/document.html").render(
         r=results,
@@ -40,6 +48,7 @@ def html(results: EventResults, quotes: list[Quote], *, now: datetime) -> str:
         now=now,
         local=local_time(results.timezone),
         answers_link=None,
+        decisions=decisions or [],
     )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.errors import ContactNotFound, EventNotFound
+from outreach.services.decisions import all_results
 from outreach.services.people import People
 from outreach.services.results import STATUSES, EventAbout, EventResults, Results
 from outreach.store import events as stored_events
@@ -73,6 +74,7 @@ def event(request: Request, event_id: str) -> Response:
         statuses=STATUSES,
         local=local_time(results.timezone),
         answers_link=f"/results/{event_id}/answers",
+        decisions=all_results(runtime(request).db, event=event_id),
         tab="event",
     )
 

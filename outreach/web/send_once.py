@@ -33,7 +33,7 @@ def _service(request: Request) -> OneOff:
 
 
 def _page(request: Request, status: int = 200, **context: object) -> Response:
-    base = {"section": "send", "why_not": WHY_NOT, "max_text": MAX_TEXT, "named": _named}
+    base = {"section": "send", "why_not": WHY_NOT, "max_text": MAX_TEXT, "named": named}
     return templates.TemplateResponse(
         request, "results/send.html", {**base, **context}, status_code=status
     )
@@ -81,7 +81,7 @@ def _written(texts: dict[str, str]) -> dict[str, str]:
     return {language: text for language, text in texts.items() if text.strip()}
 
 
-def _named(code: str) -> str:
+def named(code: str) -> str:
     """A language's name in English, for the coordinator ("Welsh (cy)")."""
     try:
         return f"{Locale.parse(code).get_display_name('en')} ({code})"

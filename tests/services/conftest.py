@@ -15,7 +15,7 @@ from outreach.flows.engine import Engine
 from outreach.services.events import Events
 from outreach.services.runtime import due_work
 from outreach.settings import Settings
-from outreach.store import contacts
+from outreach.store import contacts, sessions
 from outreach.store.database import Database
 from outreach.store.models import Base, Contact, ContactAddress, Event
 from tests.conftest import mobile
@@ -118,4 +118,26 @@ class Phone:
                 text=body,
                 provider_id=sid or f"SM{self.number[1:]}{self.sent:06d}",
             )
+        )
+
+
+def answered(db: Database, contact_id: int, name: str, *, at: datetime, event: str) -> None:
+    """An answer to the post-event survey, as its conversation stores it."""
+    step = {"change": "change", "helped": "helped", "rating": "rating"}[name]
+    with db.transaction() as tx:
+        sessions.save_answer(
+            tx.connection(),
+            {
+                "contact_id": contact_id,
+                "session_id": None,
+                "event_id": event,
+                "flow": "post-event-survey",
+                "step": step,
+                "name": name,
+                "kind": "text" if name == "change" else "choice",
+                "raw": "x",
+                "value": "x",
+                "language": "en",
+                "at": at,
+            },
         )

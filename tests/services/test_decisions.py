@@ -17,13 +17,13 @@ from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
 from outreach.i18n.catalogs import Catalogs
 from outreach.i18n.vocabulary import Vocabulary
-from outreach.services.decisions import Decisions
+from outreach.services.decisions import Decisions, all_results, results
 from outreach.settings import Settings
-from outreach.store import contacts, sessions
+from outreach.store import contacts
 from outreach.store.database import Database
 from outreach.store.models import AuditEntry, DecisionRecipient, Message, OutboxItem
 from tests.conftest import ROOT
-from tests.services.conftest import Phone, add_contact, add_event
+from tests.services.conftest import Phone, add_contact, add_event, answered
 
 ENGLISH = "You said the bus fare was too much. We now pay it. Thank you."
 WELSH = "Dywedoch fod tocyn bws yn costio gormod. Rydym nawr yn ei dalu. Diolch."
@@ -52,28 +52,6 @@ def decision(**changes: Any) -> DecisionSpec:
         "questions": [{"flow": "post-event-survey", "answer": "change", "event": "bc-march"}],
     }
     return DecisionSpec.model_validate(values | changes)
-
-
-def answered(db: Database, contact_id: int, name: str, *, at: datetime, event: str) -> None:
-    """An answer to the post-event survey, as its conversation stores it."""
-    step = {"change": "change", "helped": "helped", "rating": "rating"}[name]
-    with db.transaction() as tx:
-        sessions.save_answer(
-            tx.connection(),
-            {
-                "contact_id": contact_id,
-                "session_id": None,
-                "event_id": event,
-                "flow": "post-event-survey",
-                "step": step,
-                "name": name,
-                "kind": "text" if name == "change" else "choice",
-                "raw": "x",
-                "value": "x",
-                "language": "en",
-                "at": at,
-            },
-        )
 
 
 def slack_only(db: Database, user: str, *, at: datetime, language: str) -> int:
@@ -195,14 +173,14 @@ def test_follow_up_replies_are_recorded_and_reported(
     phone.text("Evening sessions too, please")
     Phone(translated, 6).text("na")  # no, in Welsh
 
-    found = decisions.results("bus-fares")
+    found = results(db, "bus-fares")
     assert found.sent == 7
     # one Welsh speaker: hidden, and so is the English count it could be worked out from
     assert found.sent_by_language == {"en": "*", "cy": "<5"}
     assert found.replies == {"yes": 5, "partly": "<5", "no": "<5"}
     assert found.comments == "<5"
-    assert [r.id for r in decisions.all_results(event="bc-march")] == ["bus-fares"]
-    assert decisions.all_results(event="bc-april") == []
+    assert [r.id for r in all_results(db, event="bc-march")] == ["bus-fares"]
+    assert all_results(db, event="bc-april") == []
 
 
 def test_a_second_decision_keeps_each_follow_up_reply_with_its_own_decision(
@@ -223,8 +201,8 @@ def test_a_second_decision_keeps_each_follow_up_reply_with_its_own_decision(
     )
     decisions.send(later, source="test", actor="c")
     phone.text("no")
-    assert decisions.results("bus-fares").replies == {"yes": "<5"}
-    assert decisions.results("step-free").replies == {"no": "<5"}
+    assert results(db, "bus-fares").replies == {"yes": "<5"}
+    assert results(db, "step-free").replies == {"no": "<5"}
 
 
 def test_a_decision_sent_at_night_waits_for_the_morning_where_each_person_is(
