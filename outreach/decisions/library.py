@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from outreach.decisions.schema import FOLLOW_UP_FLOW, DecisionSpec
-from outreach.errors import FlowLoadError, Problem
+from outreach.errors import Problem
 from outreach.flows.loader import (
     FlowDefinition,
     SourceFile,
     duplicate_ids,
-    files_of_kind,
+    load_files,
     parse_document,
-    read_text,
 )
 
 STATEMENTS_UNAVAILABLE = (
@@ -46,16 +45,7 @@ def load_decisions(
     paths: Iterable[Path], *, max_bytes: int
 ) -> tuple[list[DecisionDefinition], list[Problem]]:
     """Every decision file under ``paths``, and the problems of those that would not load."""
-    decisions: list[DecisionDefinition] = []
-    problems: list[Problem] = []
-    for path in files_of_kind(paths, "decision"):
-        try:
-            decisions.append(
-                load_decision_text(read_text(path, max_bytes=max_bytes), path=str(path))
-            )
-        except FlowLoadError as exc:
-            problems.extend(exc.problems)
-    return decisions, problems
+    return load_files(paths, "decision", load_decision_text, max_bytes=max_bytes)
 
 
 def check_decisions(

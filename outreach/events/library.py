@@ -9,16 +9,15 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import ClassVar
 
-from outreach.errors import FlowLoadError, Problem
+from outreach.errors import Problem
 from outreach.events.schema import FOLLOW_UP_LIFE, EventSpec, Send
 from outreach.flows import yamlnodes
 from outreach.flows.loader import (
     FlowDefinition,
     SourceFile,
     duplicate_ids,
-    files_of_kind,
+    load_files,
     parse_document,
-    read_text,
 )
 
 
@@ -43,14 +42,7 @@ def load_events(
     paths: Iterable[Path], *, max_bytes: int
 ) -> tuple[list[EventDefinition], list[Problem]]:
     """Every event file under ``paths``, and the problems of those that would not load."""
-    events: list[EventDefinition] = []
-    problems: list[Problem] = []
-    for path in files_of_kind(paths, "event"):
-        try:
-            events.append(load_event_text(read_text(path, max_bytes=max_bytes), path=str(path)))
-        except FlowLoadError as exc:
-            problems.extend(exc.problems)
-    return events, problems
+    return load_files(paths, "event", load_event_text, max_bytes=max_bytes)
 
 
 def check_events(

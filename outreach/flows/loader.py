@@ -23,6 +23,7 @@ FLOW_SUFFIXES = (".yaml", ".yml")
 OTHER_KINDS = ("event:", "digest:", "audience:", "partner:", "decision:")
 
 M = TypeVar("M", bound=BaseModel)
+D = TypeVar("D")
 
 # Each function lifts a flow from version N to N + 1. When the format changes, the old version's
 # files keep loading: add the step here and bump SCHEMA_VERSION.
@@ -252,6 +253,21 @@ def read_text(path: Path, *, max_bytes: int) -> str:
             ]
         ) from None
     return text
+
+
+def load_files(
+    paths: Iterable[Path], kind: str, load: Callable[..., D], *, max_bytes: int
+) -> tuple[list[D], list[Problem]]:
+    """Every file of ``kind`` under ``paths`` read by ``load(text, path=...)`` (an event's,
+    a partner's, a decision's loader), and the problems of those that would not load."""
+    loaded: list[D] = []
+    problems: list[Problem] = []
+    for path in files_of_kind(paths, kind):
+        try:
+            loaded.append(load(read_text(path, max_bytes=max_bytes), path=str(path)))
+        except FlowLoadError as exc:
+            problems.extend(exc.problems)
+    return loaded, problems
 
 
 def flow_files(paths: Iterable[Path]) -> list[Path]:

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from outreach.errors import FlowLoadError, Problem
+from outreach.errors import Problem
 from outreach.flows import yamlnodes
 from outreach.flows.loader import (
     SourceFile,
     duplicate_ids,
-    files_of_kind,
+    load_files,
     parse_document,
-    read_text,
 )
 from outreach.partners.schema import PartnerSpec
 
@@ -51,14 +50,7 @@ def load_partners(
     paths: Iterable[Path], *, max_bytes: int
 ) -> tuple[list[PartnerDefinition], list[Problem]]:
     """Every partner file under ``paths``, and the problems of those that would not load."""
-    partners: list[PartnerDefinition] = []
-    problems: list[Problem] = []
-    for path in files_of_kind(paths, "partner"):
-        try:
-            partners.append(load_partner_text(read_text(path, max_bytes=max_bytes), path=str(path)))
-        except FlowLoadError as exc:
-            problems.extend(exc.problems)
-    return partners, problems
+    return load_files(paths, "partner", load_partner_text, max_bytes=max_bytes)
 
 
 def check_partners(

@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session
 from outreach.clock import ManualClock
 from outreach.conversations.service import Conversations, Inbound
 from outreach.flows.engine import Engine
+from outreach.flows.loader import FlowDefinition
+from outreach.i18n.catalogs import Catalogs
+from outreach.i18n.vocabulary import Vocabulary
 from outreach.services.events import Events
 from outreach.services.runtime import due_work
 from outreach.settings import Settings
 from outreach.store import contacts, sessions
 from outreach.store.database import Database
 from outreach.store.models import Base, Contact, ContactAddress, Event
-from tests.conftest import mobile
+from tests.conftest import ROOT, mobile
 
 
 @pytest.fixture
@@ -28,6 +31,16 @@ def clock(t0: datetime) -> ManualClock:
 
 @pytest.fixture
 def service(db: Database, engine: Engine, settings: Settings, clock: ManualClock) -> Conversations:
+    return Conversations(db, engine, settings=settings, clock=clock)
+
+
+@pytest.fixture
+def translated(
+    db: Database, shipped_flows: dict[str, FlowDefinition], settings: Settings, clock: ManualClock
+) -> Conversations:
+    """Conversations that translate and understand with the shipped catalogs."""
+    catalogs = Catalogs(ROOT / "locales")
+    engine = Engine(shipped_flows, translate=catalogs.gettext, vocabulary=Vocabulary(catalogs))
     return Conversations(db, engine, settings=settings, clock=clock)
 
 

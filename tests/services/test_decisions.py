@@ -15,28 +15,15 @@ from outreach.decisions.schema import DecisionSpec
 from outreach.errors import DecisionError
 from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
-from outreach.i18n.catalogs import Catalogs
-from outreach.i18n.vocabulary import Vocabulary
 from outreach.services.decisions import Decisions, all_results, results
 from outreach.settings import Settings
 from outreach.store import contacts
 from outreach.store.database import Database
 from outreach.store.models import AuditEntry, DecisionRecipient, Message, OutboxItem
-from tests.conftest import ROOT
 from tests.services.conftest import Phone, add_contact, add_event, answered
 
 ENGLISH = "You said the bus fare was too much. We now pay it. Thank you."
 WELSH = "Dywedoch fod tocyn bws yn costio gormod. Rydym nawr yn ei dalu. Diolch."
-
-
-@pytest.fixture
-def translated(
-    db: Database, shipped_flows: dict[str, FlowDefinition], settings: Settings, clock: ManualClock
-) -> Conversations:
-    """Conversations that translate and understand with the shipped catalogs."""
-    catalogs = Catalogs(ROOT / "locales")
-    engine = Engine(shipped_flows, translate=catalogs.gettext, vocabulary=Vocabulary(catalogs))
-    return Conversations(db, engine, settings=settings, clock=clock)
 
 
 @pytest.fixture
@@ -121,6 +108,10 @@ def test_a_decision_reaches_each_contributor_once_in_their_language_and_nobody_e
     assert bodies[english][0].startswith(ENGLISH)
     assert bodies[welsh][0].startswith(WELSH) and bodies[on_slack][0].startswith(WELSH)
     assert all(ENGLISH not in b for p in (welsh, on_slack) for b in bodies[p])
+    with db.transaction() as tx:
+        channels = tx.execute(select(Message.contact_id, Message.channel)).all()
+    assert {c for p, c in channels if p == on_slack} == {"slack"}  # on their own channel
+    assert {c for p, c in channels if p == english} == {"sms"}
 
     again = decisions.send(decision(), source="test", actor="coordinator")
     assert again.sent == 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from outreach.clock import ManualClock
@@ -14,9 +13,6 @@ from outreach.conversations.handoffs import TeamSide
 from outreach.conversations.service import Conversations
 from outreach.events.library import load_event_text
 from outreach.flows.engine import Engine
-from outreach.flows.loader import FlowDefinition
-from outreach.i18n.catalogs import Catalogs
-from outreach.i18n.vocabulary import Vocabulary
 from outreach.services.events import Events
 from outreach.services.flows import load_events
 from outreach.services.runtime import due_work
@@ -27,16 +23,6 @@ from tests.conftest import ROOT
 from tests.services.conftest import Phone, add_contact
 
 SHIPPED_EVENT = "mental-health-2027-01"
-
-
-@pytest.fixture
-def translated(
-    db: Database, shipped_flows: dict[str, FlowDefinition], settings: Settings, clock: ManualClock
-) -> Conversations:
-    """Conversations that translate and understand with the shipped catalogs."""
-    catalogs = Catalogs(ROOT / "locales")
-    engine = Engine(shipped_flows, translate=catalogs.gettext, vocabulary=Vocabulary(catalogs))
-    return Conversations(db, engine, settings=settings, clock=clock)
 
 
 def bodies(db: Database, contact_id: int) -> list[str]:
