@@ -12,6 +12,7 @@ from outreach.cli.common import actor, database, fail, runtime, settings_of
 from outreach.cli.help import Typer
 from outreach.decisions.schema import DecisionSpec
 from outreach.errors import DecisionError
+from outreach.flows.loader import kind_of
 from outreach.services import flows as flow_service
 from outreach.services.decisions import DecisionResults, all_results, find, results
 from outreach.services.runtime import Runtime
@@ -67,7 +68,7 @@ def check(
 
 
 def _is_decision(file: str) -> bool:
-    return "decisions" in Path(file).parts
+    return kind_of(Path(file)) == "decision"
 
 
 @app.command("preview")

@@ -160,7 +160,8 @@ class Decisions:
         )
 
     def record(self, spec: DecisionSpec, *, source: str, actor: str) -> None:
-        """Keep the decision as it reads now (a file's, or the web form's)."""
+        """Keep the decision as it reads now (a file's, or the web form's): the audit log
+        has each new wording."""
         now = self.clock()
         with self.db.transaction() as tx:
             row = stored.get(tx, spec.decision)
@@ -168,7 +169,7 @@ class Decisions:
                 raise DecisionError(
                     f"decision {spec.decision!r} comes from {row.source}: choose another id"
                 )
-            stored.save(
+            changed = stored.save(
                 tx,
                 spec.decision,
                 title=spec.title,
@@ -177,13 +178,14 @@ class Decisions:
                 actor=actor,
                 now=now,
             )
-            audit.record(
-                tx,
-                "decision-recorded",
-                actor=actor,
-                at=now,
-                detail={"decision": spec.decision, "source": source},
-            )
+            if changed:
+                audit.record(
+                    tx,
+                    "decision-recorded",
+                    actor=actor,
+                    at=now,
+                    detail={"decision": spec.decision, "source": source},
+                )
 
     def recorded(self, decision_id: str) -> DecisionSpec:
         """A decision as recorded (from a file sent before, or the web form)."""

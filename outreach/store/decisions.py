@@ -31,8 +31,9 @@ def save(
     source: str,
     actor: str,
     now: datetime,
-) -> Decision:
-    """Record the decision as it now reads (its first recording's time and author stay)."""
+) -> bool:
+    """Record the decision as it now reads (its first recording's time and author stay);
+    False if it already read so."""
     row = tx.get(Decision, decision_id)
     if row is None:
         row = Decision(
@@ -47,8 +48,10 @@ def save(
         tx.add(row)
     elif row.spec != spec or row.title != title or row.source != source:
         row.title, row.spec, row.source, row.updated_at = title, spec, source, now
+    else:
+        return False
     tx.flush()
-    return row
+    return True
 
 
 def get(tx: Session, decision_id: str) -> Decision | None:
