@@ -34,7 +34,7 @@ from outreach.decisions.schema import FOLLOW_UP_FLOW, DecisionSpec, Question
 from outreach.errors import DecisionError, FlowLoadError
 from outreach.events.library import load_events as load_event_files
 from outreach.flows.loader import FLOW_SUFFIXES, FlowDefinition
-from outreach.services.once import OneOff, Preview, clean
+from outreach.services.once import BATCH, OneOff, Preview, clean
 from outreach.services.results import Shown, answer_option, suppress
 from outreach.settings import Settings
 from outreach.store import audit, contacts
@@ -231,9 +231,7 @@ class Decisions:
                     .order_by(Contact.id)
                 )
             )
-        tally: Counter[str] = Counter()
-        for contact_id in ids:
-            tally[self._tell(spec, texts, contact_id)] += 1
+        tally = self._tell(spec, texts, ids)
         tally.pop("", None)
         outcome = Sent(tally.pop(stored.SENT, 0), {reason: tally[reason] for reason in REASONS})
         with self.db.transaction() as tx:
@@ -252,27 +250,38 @@ class Decisions:
             )
         return outcome
 
-    def _tell(self, spec: DecisionSpec, texts: dict[str, str], contact_id: int) -> str:
-        """Tell one person (and start their follow-up) in one transaction; what became of
+    def _tell(self, spec: DecisionSpec, texts: dict[str, str], ids: list[int]) -> Counter[str]:
+        """Tell each person, or record why not; how many each way. Without a follow-up,
+        ``BATCH`` people a transaction (as a one-off message); with one, a transaction each,
+        since each person's message and follow-up conversation commit together."""
+        tally: Counter[str] = Counter()
+        if not spec.follow_up:
+            for start in range(0, len(ids), BATCH):
+                with self.db.transaction() as tx:
+                    connection = tx.connection()
+                    now = self.clock()
+                    for contact_id in ids[start : start + BATCH]:
+                        person = contacts.lock(connection, contact_id)
+                        if person is not None:
+                            tally[_queue(self.sender, spec, texts, connection, person, now)] += 1
+            return tally
+        for contact_id in ids:
+            tally[self._tell_and_ask(spec, texts, contact_id)] += 1
+        return tally
+
+    def _tell_and_ask(self, spec: DecisionSpec, texts: dict[str, str], contact_id: int) -> str:
+        """Tell one person and start their follow-up, in one transaction; what became of
         it ("" if they were told already or are gone)."""
-        said: list[str] = [""]
+        said = [""]
 
         def claim(connection: Connection, person: Person, now: datetime) -> bool:
             said[0] = _queue(self.sender, spec, texts, connection, person, now)
             return said[0] == stored.SENT
 
-        if spec.follow_up:
+        def started(connection: Connection, session_id: int) -> None:
+            stored.follow_up_started(connection, spec.decision, contact_id, session_id)
 
-            def started(connection: Connection, session_id: int) -> None:
-                stored.follow_up_started(connection, spec.decision, contact_id, session_id)
-
-            self.conversations.start(contact_id, FOLLOW_UP_FLOW, before=claim, started=started)
-            return said[0]
-        with self.db.transaction() as tx:
-            connection = tx.connection()
-            person = contacts.lock(connection, contact_id)
-            if person is not None:
-                claim(connection, person, self.clock())
+        self.conversations.start(contact_id, FOLLOW_UP_FLOW, before=claim, started=started)
         return said[0]
 
     def _contributors(self, spec: DecisionSpec) -> Contributors:
