@@ -49,8 +49,8 @@ def test_shipped_decision_checks_previews_sends_once_and_reports(
     code, out, err = run(settings, db, "decisions", "preview", str(SHIPPED))
     assert code == 0, err
     assert "will be sent to 2 people" in out
-    assert "  en: 1 people" in out and "  cy: 1 people" in out
-    assert "no text in ur: 1 people" in out
+    assert "  en: 1 person" in out and "  cy: 1 person" in out
+    assert "no text in ur: 1 person" in out
     code, out, _ = run(settings, db, "decisions", "send", "evening-sessions-2027")
     assert code == 0 and "sent to 2 people" in out and "not sent: 1 (no text" in out
     code, out, _ = run(settings, db, "decisions", "send", str(SHIPPED))

@@ -79,21 +79,21 @@ def preview(ctx: typer.Context, decision: Name) -> None:
         found = rt.decisions.preview(spec)
     shown = found.preview
     typer.echo(f"{spec.decision}: {spec.title} ({source})")
-    typer.echo(f"will be sent to {shown.will_get} people")
+    typer.echo(f"will be sent to {_people(shown.will_get)}")
     for language in shown.languages:
         typer.echo(
-            f"  {language.language}: {language.people} people, {language.segments} SMS "
+            f"  {language.language}: {_people(language.people)}, {language.segments} SMS "
             f"segment(s) each, about {language.cost:.2f} {shown.currency}"
         )
     for reason, n in shown.will_not.items():
         if n:
             typer.echo(f"will not be sent it: {n} ({REASONS[reason]})")
     for code, n in found.no_text.items():
-        typer.echo(f"  no text in {code}: {n} people (add text: {code}: ... to tell them)")
+        typer.echo(f"  no text in {code}: {_people(n)} (add text: {code}: ... to tell them)")
     if shown.held_till_morning:
         typer.echo(f"{shown.held_till_morning} will wait for the morning where they are")
     if found.already_sent:
-        typer.echo(f"already sent to {found.already_sent} people (not sent again)")
+        typer.echo(f"already sent to {_people(found.already_sent)} (not sent again)")
     if spec.follow_up:
         typer.echo('each is then asked: "Does this feel right to you?" (yes, no, partly)')
 
@@ -104,7 +104,7 @@ def send(ctx: typer.Context, decision: Name) -> None:
     with runtime(ctx) as rt:
         spec, source = _decision(rt, decision)
         done = rt.decisions.send(spec, source=source, actor=actor())
-    typer.echo(f"{spec.decision}: sent to {done.sent} people")
+    typer.echo(f"{spec.decision}: sent to {_people(done.sent)}")
     for reason, n in done.not_sent.items():
         if n:
             typer.echo(f"not sent: {n} ({REASONS[reason]})")
@@ -125,6 +125,15 @@ def report(
         typer.echo("no decisions recorded yet")
     for result in found:
         typer.echo(_describe(result))
+
+
+def _people(n: int) -> str:
+    """How many people, in words.
+
+    >>> _people(1), _people(2)
+    ('1 person', '2 people')
+    """
+    return f"{n} {'person' if n == 1 else 'people'}"
 
 
 def _describe(r: DecisionResults) -> str:
