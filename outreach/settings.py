@@ -117,13 +117,23 @@ class Settings(BaseSettings):
     account_send_rate: float | None = Field(
         None, gt=0, description="SMS a second for the whole Twilio account, if it has a limit"
     )
-    send_concurrency: int = Field(
-        8, ge=1, le=64, description="Sends in flight at once per worker (hides provider latency)"
+    send_concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=5000,
+        description="Sends in flight at once per worker (default: as many as it holds "
+        "claimed, up to 250)",
     )
     send_lease_seconds: float = Field(
         120.0, gt=0, description="A claimed batch not settled by then is treated as abandoned"
     )
-    send_batch: int = Field(50, ge=1, le=1000)
+    send_batch: int | None = Field(
+        None,
+        ge=1,
+        le=5000,
+        description="Outbox rows a worker holds claimed at once (default: half a second's "
+        "sends at the send rate, at least 50)",
+    )
 
     # Slack: a DM channel for people, and the app partners use; on when the bot token and the
     # signing secret are both set

@@ -117,8 +117,15 @@ class Channel(Protocol):
         """``content`` as this channel shows it to a person who reads ``language``."""
         ...
 
-    def send(self, message: Outgoing) -> SendResult:
-        """Send ``message`` once; never raise for a provider's answer, return it."""
+    async def send(self, message: Outgoing) -> SendResult:
+        """Send ``message`` once; never raise for a provider's answer, return it. Many sends
+        are in flight at once on the dispatcher's event loop, so a send never blocks it
+        (a blocking client runs in a thread: ``asyncio.to_thread``)."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what sends opened on the running event loop (kept-alive connections);
+        the dispatcher calls it when a flush ends."""
         ...
 
     def explain(self, error_code: str) -> SendResult | None:

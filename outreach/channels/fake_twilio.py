@@ -30,6 +30,14 @@ from twilio.request_validator import RequestValidator
 from outreach.i18n.segments import count_segments
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, and room for a dispatcher's many connections opened at once
+    (the standard backlog of 5 drops the rest, and their requests are never answered)."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+
 @dataclass
 class Failure:
     """A scripted answer for one coming request."""
@@ -56,6 +64,7 @@ class FakeTwilio:
     refuse: dict[str, int] = field(default_factory=dict)
     undeliverable: dict[str, int] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each message
     callbacks: list[tuple[str, dict[str, str], int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -78,6 +87,12 @@ class FakeTwilio:
         """Answer the next ``count`` create requests with this error."""
         with self._lock:
             self._failures.extend(Failure(status, code, rfc9457=rfc9457) for _ in range(count))
+
+    def clear(self) -> None:
+        """Forget the messages taken so far (a benchmark's next run)."""
+        with self._lock:
+            self.messages.clear()
+            self.arrivals.clear()
 
     def sent_to(self, number: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -117,8 +132,7 @@ class FakeTwilio:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read what matters from ``messages``, not from a log."""
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((self.host, self.port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -203,6 +217,7 @@ class FakeTwilio:
         }
         with self._lock:
             self.messages.append(message)
+            self.arrivals.append(time.monotonic())
         if self.latency:  # accepted, then slow to say so: a client that gives up never knows
             time.sleep(self.latency)
         self._json(request, 201, message)

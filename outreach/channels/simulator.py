@@ -36,10 +36,13 @@ class SimulatorChannel:
     def render(self, content: Content, language: str) -> Rendered:
         return self.renderer.render(content, language)
 
-    def send(self, message: Outgoing) -> SendResult:
+    async def send(self, message: Outgoing) -> SendResult:
         return SendResult(
             "sent", provider_id=f"{self._prefix}{next(self._ids):08d}", status="delivered"
         )
+
+    async def close(self) -> None:
+        """Nothing is kept open."""
 
     def explain(self, error_code: str) -> SendResult | None:
         return None  # the simulator reports no errors

@@ -7,7 +7,7 @@ and a "Stop these messages" menu on every message. Once a button is pressed the 
 updated (``chat.update``) to say what was answered, with no buttons left to press.
 
 Sends make exactly one request each, as with Twilio: slack_sdk's retry handlers would sleep
-through a 429 inside the dispatcher's thread, and its connection-error retry could post a
+through a 429 inside the send's thread, and its connection-error retry could post a
 message twice, so a rate limit comes back as ``retry`` with Slack's ``Retry-After`` and the
 outbox waits. Updating a message after a press, which is safe to repeat and has no outbox
 behind it, goes through a client with slack_sdk's own handlers for connection errors and rate
@@ -19,6 +19,7 @@ Bolt hands over into neutral values.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
@@ -246,7 +247,14 @@ class SlackChannel:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def send(self, message: Outgoing) -> SendResult:
+    async def send(self, message: Outgoing) -> SendResult:
+        """Post the message, in a thread: slack_sdk's client blocks."""
+        return await asyncio.to_thread(self._post, message)
+
+    async def close(self) -> None:
+        """Nothing is kept open between sends."""
+
+    def _post(self, message: Outgoing) -> SendResult:
         """Open the DM with the person (once per process) and post the message."""
         if not _USER_ID.match(message.to):
             return SendResult("failed", error="not a Slack user id", suppress="not a Slack user id")

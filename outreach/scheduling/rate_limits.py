@@ -6,6 +6,12 @@ the next free slot with one short row-locked transaction (the generic cell rate 
 row holds the earliest time the next message may go, and each reservation moves it on by one
 interval. A burst of up to ``burst`` messages may go at once after a quiet spell. A worker
 reserves a tenth of a second's slots at a time, to spare the database a transaction a send.
+
+``acquire`` blocks its thread until the slot comes. The dispatcher, which waits on an event
+loop, uses the parts instead: ``take`` a slot and sleep until it, ``refill`` in a thread, and
+refill early (``running_low``) so that no send waits for the database. A slot taken a little
+late (the loop was busy) is still used, up to a tenth of a second late: dropping it would lose
+the rate, as at a thousand a second a slot lasts a millisecond.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from outreach.store.models import RateLimit
 
 
 class SharedRateLimit:
-    """Blocks the caller until its send is allowed; safe across threads and processes."""
+    """Makes a send wait its turn; safe across threads and processes."""
 
     def __init__(
         self,
@@ -43,23 +49,40 @@ class SharedRateLimit:
         self.clock = clock
         self.sleep = sleep
         self.block = max(1, int(rate / 10))
+        self.grace = max(self.interval, timedelta(seconds=0.1))  # how late a slot may be used
         self._slots: deque[datetime] = deque()
         self._lock = threading.Lock()
 
     def acquire(self) -> datetime:
         """Take the next slot (reserving more when this worker has none left) and wait for
         it; returns the slot's time."""
-        with self._lock:
-            now = self.clock()
-            while self._slots and self._slots[0] < now - self.interval:
-                self._slots.popleft()  # stale: nobody used it in time, and it is gone
-            if not self._slots:
-                self._slots.extend(self.reserve(now, self.block))
-            slot = self._slots.popleft()
-        wait = (slot - now).total_seconds()
+        while (slot := self.take()) is None:
+            self.refill()
+        wait = (slot - self.clock()).total_seconds()
         if wait > 0:
             self.sleep(wait)
-        return max(slot, now)
+        return slot
+
+    def take(self) -> datetime | None:
+        """Take this worker's next reserved slot without waiting for it (its time, or now if
+        that has passed); None when this worker has none left: ``refill`` first. Slots
+        nobody used in time are dropped: using them long after would make a burst."""
+        with self._lock:
+            now = self.clock()
+            while self._slots and self._slots[0] < now - self.grace:
+                self._slots.popleft()
+            return max(self._slots.popleft(), now) if self._slots else None
+
+    def running_low(self) -> bool:
+        """True when less than two blocks of slots are left: reserving the next one now
+        leaves a fifth of a second for the transaction, however busy the database."""
+        return len(self._slots) < 2 * self.block
+
+    def refill(self) -> None:
+        """Reserve a tenth of a second's slots for this worker (one short transaction)."""
+        slots = self.reserve(self.clock(), self.block)
+        with self._lock:
+            self._slots.extend(slots)
 
     def reserve(self, now: datetime, count: int = 1) -> list[datetime]:
         """The times ``count`` sends may go (now, or later when others went first)."""

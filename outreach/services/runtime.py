@@ -9,6 +9,7 @@ what they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,18 +42,25 @@ from outreach.settings import Settings
 from outreach.store.database import Database
 
 
-def sms_limits(settings: Settings, db: Database, clock: Clock) -> list[Limiter]:
-    """SMS send rates shared by every worker: per sender, and per account if set."""
+def sms_limits(settings: Settings, db: Database) -> list[Limiter]:
+    """SMS send rates shared by every worker: per sender, and per account if set. They count
+    real seconds, whatever clock the runtime keeps: the provider's limit does (a demo's fast
+    clock must not send faster, a test's stopped one must not make each send wait longer)."""
     sender = settings.twilio_messaging_service_sid or settings.twilio_from_number or "simulated"
-    limits: list[Limiter] = [
-        SharedRateLimit(db, f"sms:sender:{sender}", settings.send_rate, clock=clock)
-    ]
+    limits: list[Limiter] = [SharedRateLimit(db, f"sms:sender:{sender}", settings.send_rate)]
     if settings.account_send_rate is not None:
         account = settings.twilio_account_sid or "simulated"
-        limits.append(
-            SharedRateLimit(db, f"sms:account:{account}", settings.account_send_rate, clock=clock)
-        )
+        limits.append(SharedRateLimit(db, f"sms:account:{account}", settings.account_send_rate))
     return limits
+
+
+def outbox_window(settings: Settings) -> int:
+    """How many outbox rows a worker holds claimed at once: what it needs in flight to keep
+    up the send rate through a provider's latency, and no more (those are the rows a killed
+    worker leaves to be reconciled). Half a second's sends covers Twilio's usual 100-200 ms
+    an API call and the time their outcomes wait to be recorded together;
+    ``OUTREACH_SEND_BATCH`` sets it."""
+    return settings.send_batch or max(50, math.ceil(settings.send_rate / 2))
 
 
 def due_work(
@@ -135,8 +143,9 @@ class Runtime:
             clock=clock,
             max_attempts=settings.max_send_attempts,
             lease=timedelta(seconds=settings.send_lease_seconds),
-            batch=settings.send_batch,
-            rate_limits={"tel": sms_limits(settings, database, clock)},
+            batch=outbox_window(settings),
+            claim=math.ceil(settings.send_rate / 10),
+            rate_limits={"tel": sms_limits(settings, database)},
             concurrency=settings.send_concurrency,
         )
         known_events = load_events(settings, engine.flows)

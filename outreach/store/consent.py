@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, literal, select, u
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Insert
 
-from outreach.store.models import ConsentEvent, ContactAddress
+from outreach.store.models import ConsentEvent
 from outreach.store.statements import TABLES
 from outreach.store.types import UTCDateTime
 
@@ -101,7 +101,8 @@ def consent_status(tx: Session, contact_id: int) -> Status | None:
 def refusal(
     opted_out: bool,
     erased_at: datetime | None,
-    address: ContactAddress | None,
+    address: str | None,
+    undeliverable: str | None,
     *,
     consent_exempt: bool = False,
 ) -> str | None:
@@ -117,6 +118,6 @@ def refusal(
         return "opted-out"
     if address is None:
         return "no address to send to"
-    if address.undeliverable:
+    if undeliverable:
         return "undeliverable"
     return None

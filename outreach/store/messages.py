@@ -3,14 +3,16 @@
 Every message in and out is a row of ``messages`` with its status history (kept whole: it is
 the record); an outgoing one waiting to be sent also has an ``outbox`` row, removed once the
 message has an outcome. Conversations log and queue on the hot path with prebuilt Core
-statements; the dispatcher's bookkeeping (claim, sending, sent, retry, failed, unknown) goes
-through the functions at the bottom, which take the rows it holds. The decisions (whether to
-retry, when) are the dispatcher's; what each decision writes is here.
+statements. The dispatcher's bookkeeping (claim, read what to send, record what happened) is
+at the bottom, in Core statements over a batch of rows at a time: a transaction per batch, not
+per message, is what lets one worker send a thousand messages a second. The decisions
+(whether to retry, when) are the dispatcher's; what each decision writes is here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,8 @@ from outreach.store.statements import TABLES, insert_row
 
 messages = TABLES["messages"]
 outbox = TABLES["outbox"]
+contacts = TABLES["contacts"]
+addresses = TABLES["contact_addresses"]
 
 # Delivery states only move forward; a late "sent" report does not undo "delivered".
 STATUS_RANK = {
@@ -228,7 +232,7 @@ def purge_bodies(tx: Session, older_than: datetime, now: datetime) -> int:
 
 
 def claim(
-    tx: Session,
+    connection: Connection,
     *,
     worker: str,
     now: datetime,
@@ -236,26 +240,38 @@ def claim(
     size: int,
     contact_id: int | None = None,
     item_id: int | None = None,
-) -> list[tuple[int, int]]:
-    """Claim up to ``size`` outbox rows due now, oldest first, as ``sending``; returns each
-    row's id and its contact's, in the order they were queued."""
+) -> list[int]:
+    """Claim up to ``size`` outbox rows due now, oldest first, as ``sending``, and lock their
+    people until the transaction ends (so that what ``to_send`` reads of their consent stays
+    true until they are marked as being sent); returns the rows' ids. Rows whose person is
+    locked (a STOP being recorded, another worker's claim) are skipped, not waited for:
+    the claim never waits on a lock, so it cannot wait in a circle with a STOP, which locks
+    the person and then their queued rows."""
     ready = (outbox.c.state == "queued") & (outbox.c.not_before <= now)
     if contact_id is not None:
         ready = ready & (outbox.c.contact_id == contact_id)
     if item_id is not None:
         ready = ready & (outbox.c.id == item_id)
-    rows = leases.claim(
-        tx,
-        outbox,
-        ready=ready,
-        order_by=(outbox.c.not_before, outbox.c.id),
-        size=size,
-        worker=worker,
-        until=now + lease,
-        values={"state": "sending", "attempts": outbox.c.attempts + 1},
-        returning=(outbox.c.contact_id,),
+    due = (
+        select(outbox.c.id)
+        .join(contacts, contacts.c.id == outbox.c.contact_id)
+        .where(ready)
+        .order_by(outbox.c.not_before, outbox.c.id)
+        .limit(size)
+        .with_for_update(skip_locked=True, of=(outbox, contacts))
     )
-    return sorted((row.id, row.contact_id) for row in rows)
+    claimed = connection.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()))
+        .values(
+            state="sending",
+            attempts=outbox.c.attempts + 1,
+            claimed_by=worker,
+            claimed_until=now + lease,
+        )
+        .returning(outbox.c.id)
+    )
+    return sorted(claimed.scalars())
 
 
 def release(tx: Session, item_ids: Sequence[int]) -> None:
@@ -269,77 +285,168 @@ def release(tx: Session, item_ids: Sequence[int]) -> None:
     )
 
 
-def abandoned(tx: Session, now: datetime) -> list[OutboxItem]:
-    """Rows left in ``sending`` by a sender whose lease ran out, locked."""
+def lapsed(connection: Connection, now: datetime) -> list[tuple[int, int]]:
+    """Rows left in ``sending`` by a sender whose lease ran out, locked: each row's id and
+    its message's."""
+    rows = connection.execute(
+        select(outbox.c.id, outbox.c.message_id)
+        .where(outbox.c.state == "sending", leases.lapsed(outbox, now))
+        .order_by(outbox.c.id)
+        .with_for_update()
+    )
+    return [(row.id, row.message_id) for row in rows]
+
+
+def to_send(connection: Connection, item_ids: Sequence[int]) -> list[Any]:
+    """What sending claimed rows needs, read in the claim's transaction, in one statement:
+    the person's consent and language, the address and its scheme, the words; in the order
+    the rows were queued."""
     return list(
-        tx.scalars(
-            select(OutboxItem)
-            .where(OutboxItem.state == "sending", leases.lapsed(outbox, now))
-            .with_for_update()
+        connection.execute(
+            select(
+                outbox.c.id,
+                outbox.c.message_id,
+                outbox.c.contact_id,
+                outbox.c.address_id,
+                outbox.c.attempts,
+                outbox.c.expires_at,
+                outbox.c.consent_exempt,
+                contacts.c.opted_out,
+                contacts.c.erased_at,
+                contacts.c.language,
+                addresses.c.scheme,
+                addresses.c.address,
+                addresses.c.undeliverable,
+                messages.c.body,
+                messages.c.content,
+            )
+            .select_from(
+                outbox.join(messages, messages.c.id == outbox.c.message_id)
+                .join(contacts, contacts.c.id == outbox.c.contact_id)
+                .outerjoin(addresses, addresses.c.id == outbox.c.address_id)
+            )
+            .where(outbox.c.id.in_(item_ids))
+            .order_by(outbox.c.id)
         )
     )
 
 
-def sending(message: Message, now: datetime, attempt: int) -> None:
-    message.status = "sending"
-    _add(message, "sending", now, attempt=attempt)
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one claimed outbox row, as the message's record keeps it."""
+
+    item_id: int
+    message_id: int
+    status: str  # the message's status from now on
+    step: dict[str, Any]  # the entry added to its history (see ``entry``)
+    keep: bool = False  # still being sent: the row stays claimed
+    retry_at: datetime | None = None  # back in the outbox, due then; else the row goes
+    channel: str | None = None  # the channel that sent it (the address decided)
+    provider_id: str | None = None
+    error_code: str | None = None
+    last_error: str | None = None
+    forward_only: bool = False  # a delivery report may have come first: never move back
 
 
-def cancelled(tx: Session, item: OutboxItem, message: Message, now: datetime, why: str) -> None:
-    """It may not go after all (opted out, erased, expired): the message says why."""
-    message.status = "cancelled"
-    _add(message, "cancelled", now, reason=why)
-    tx.delete(item)
+_HELD = (
+    select(
+        outbox.c.id.label("item_id"),
+        messages.c.id,
+        messages.c.status,
+        messages.c.status_history,
+        messages.c.channel,
+        messages.c.provider_id,
+        messages.c.error_code,
+    )
+    .select_from(outbox.join(messages, messages.c.id == outbox.c.message_id))
+    .where(outbox.c.state == "sending")
+    .order_by(messages.c.id)
+    .with_for_update()
+)
+_RECORD = (
+    update(messages)
+    .where(messages.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: bindparam(f"b_{name}", type_=messages.c[name].type)
+            for name in (
+                "status",
+                "status_history",
+                "channel",
+                "provider_id",
+                "error_code",
+                "updated_at",
+            )
+        }
+    )
+)
+_REQUEUE = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"))
+    .values(
+        state="queued",
+        not_before=bindparam("b_not_before", type_=outbox.c.not_before.type),
+        last_error=bindparam("b_last_error", type_=outbox.c.last_error.type),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
 
 
-def sent(
-    tx: Session,
-    item: OutboxItem,
-    message: Message,
-    now: datetime,
-    *,
-    channel: str,
-    provider_id: str | None,
-    status: str,
-) -> None:
-    """The provider took it; ``channel`` is the one that did (the address decides)."""
-    message.channel = channel
-    message.provider_id = message.provider_id or provider_id
-    if STATUS_RANK[status] >= STATUS_RANK.get(message.status, -1):
-        message.status = status  # a delivery report may already have come
-    _add(message, status, now)
-    tx.delete(item)
+def settle(
+    connection: Connection, outcomes: Sequence[Outcome], now: datetime, *, worker: str | None
+) -> set[int]:
+    """Record many outcomes at once: a few statements for the lot, whatever their number.
+    Only rows still held by ``worker`` (any claimed row when None) are recorded; returns
+    their ids. A row another worker settled meanwhile (its lease ran out) is left alone."""
+    if not outcomes:
+        return set()
+    held_rows = _HELD.where(outbox.c.id.in_([o.item_id for o in outcomes]))
+    if worker is not None:
+        held_rows = held_rows.where(outbox.c.claimed_by == worker)
+    current = connection.execute(held_rows).all()
+    if not current:
+        return set()
+    by_item = {o.item_id: o for o in outcomes}
+    connection.execute(_RECORD, [_recorded(row, by_item[row.item_id], now) for row in current])
+    held = {row.item_id for row in current}
+    recorded = [by_item[item] for item in held]
+    gone = [o.item_id for o in recorded if not o.keep and o.retry_at is None]
+    if gone:
+        connection.execute(delete(outbox).where(outbox.c.id.in_(gone)))
+    requeued = [
+        {"b_id": o.item_id, "b_not_before": o.retry_at, "b_last_error": o.last_error}
+        for o in recorded
+        if o.retry_at is not None
+    ]
+    if requeued:
+        connection.execute(_REQUEUE, requeued)
+    return held
 
 
-def retrying(
-    item: OutboxItem, message: Message, now: datetime, delay: timedelta, **detail: Any
-) -> None:
-    item.state = "queued"
-    item.not_before = now + delay
-    item.claimed_by = None
-    item.claimed_until = None
-    item.last_error = detail.get("detail")
-    message.status = "queued"
-    _add(message, "retrying", now, retry_in=int(delay.total_seconds()), **detail)
-
-
-def unknown(
-    tx: Session, item: OutboxItem, message: Message | None, now: datetime, **detail: Any
-) -> None:
-    """Whether the provider got it cannot be known: never resent, reported instead."""
-    if message is not None:
-        message.status = "unknown"
-        _add(message, "unknown", now, **detail)
-    tx.delete(item)
-
-
-def failed(
-    tx: Session, item: OutboxItem, message: Message, now: datetime, *, code: str | None, why: str
-) -> None:
-    message.status = "failed"
-    message.error_code = code
-    _add(message, "failed", now, code=code, detail=why)
-    tx.delete(item)
+def _recorded(row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    """The message's columns after ``outcome``."""
+    status = outcome.status
+    history = list(row.status_history)
+    at = len(history)
+    if outcome.forward_only:
+        # A delivery report may have come first: the status never moves back, and the
+        # provider's answer goes before the reports that followed it, as things happened.
+        if STATUS_RANK[status] < STATUS_RANK.get(row.status, -1):
+            status = row.status
+        rank = STATUS_RANK[outcome.status]
+        while at and STATUS_RANK.get(history[at - 1]["status"], -1) > rank:
+            at -= 1
+    history.insert(at, outcome.step)
+    return {
+        "b_id": row.id,
+        "b_status": status,
+        "b_status_history": history,
+        "b_channel": outcome.channel or row.channel,
+        "b_provider_id": row.provider_id or outcome.provider_id,
+        "b_error_code": outcome.error_code or row.error_code,
+        "b_updated_at": now,
+    }
 
 
 def delivery_report(message: Message, now: datetime, status: str, code: str | None) -> None:

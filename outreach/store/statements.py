@@ -4,8 +4,8 @@ An inbound SMS is the hottest path in Outreach: a webhook must be answered withi
 time-out however many arrive. Going through the ORM's unit of work cost about 0.4 ms a
 statement there, three times the database's own time; Core statements, compiled once and
 cached by SQLAlchemy, skip that. So each writer module in ``outreach.store`` builds the
-statements of the receive path once, at import, from these tables; the ORM stays for the rarer
-paths (RSVPs, events, reports, the dispatcher's bookkeeping).
+statements of the receive path (and the dispatcher's bookkeeping, a batch at a time) once, at
+import, from these tables; the ORM stays for the rarer paths (RSVPs, events, reports).
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ def test_stop_in_any_language_opts_out_once(
         contact = tx.get(Contact, cid)
         assert contact is not None and contact.opted_out
         assert consent_status(tx, cid) == "opted_out"
-        assert refusal(contact.opted_out, contact.erased_at, None) == "opted-out"
+        assert refusal(contact.opted_out, contact.erased_at, None, None) == "opted-out"
         events = tx.scalars(select(ConsentEvent).where(ConsentEvent.status == "opted_out")).all()
         assert events[0].source == "keyword" and events[0].words == f"  {word.upper()}!! "
         queued = tx.scalars(select(OutboxItem)).all()

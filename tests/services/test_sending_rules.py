@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -145,11 +145,11 @@ def test_one_persons_messages_arrive_in_order_while_several_go_at_once(
             super().__init__(scheme="tel", name="sms")
             self.arrived: list[tuple[str, str]] = []
 
-        def send(self, message: Outgoing) -> SendResult:
+        async def send(self, message: Outgoing) -> SendResult:
             if message.content.kind == "message":
-                time.sleep(0.05)  # the news takes longer to go than the question
+                await asyncio.sleep(0.05)  # the news takes longer to go than the question
             self.arrived.append((message.to, message.content.kind))
-            return super().send(message)
+            return await super().send(message)
 
     clock = ManualClock(datetime(2026, 1, 12, 10, 0, tzinfo=UTC))
     channel = Slow()
