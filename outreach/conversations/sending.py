@@ -40,6 +40,21 @@ class Queued:
     status: str  # queued | suppressed
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message decided on but not yet stored: its row, and its outbox row (None: it may
+    not be sent)."""
+
+    message: dict[str, Any]
+    outbox: dict[str, Any] | None
+    content: Content
+    rendered: Rendered
+
+    def queued(self, message_id: int) -> Queued:
+        status = self.message["status"]
+        return Queued(message_id, self.message["address_id"], self.content, self.rendered, status)
+
+
 class Sender:
     """Renders, times and queues outgoing messages."""
 
@@ -104,6 +119,18 @@ class Sender:
         person: Person,
         content: Content,
         now: datetime,
+        **how: Any,
+    ) -> Queued:
+        """Log an outgoing message and queue it, unless the person may not be sent it
+        (``how``: as for ``outgoing``)."""
+        out = self.outgoing(person, content, now, **how)
+        return out.queued(messages.queue(connection, out.message, out.outbox))
+
+    def outgoing(
+        self,
+        person: Person,
+        content: Content,
+        now: datetime,
         *,
         urgent: bool = False,
         consent_exempt: bool = False,
@@ -113,8 +140,9 @@ class Sender:
         initiated: bool = False,
         expires_at: datetime | None = None,
         event_window: Mapping[str, str] | None = None,
-    ) -> Queued:
-        """Log an outgoing message and queue it, unless the person may not be sent it."""
+    ) -> Outgoing:
+        """The message (and its outbox row, unless the person may not be sent it), decided
+        and rendered, for the caller to store."""
         channel = self.channels.get(person.scheme or "")
         rendered = self.render(person.scheme, content, person.language)
         not_before = now
@@ -158,8 +186,7 @@ class Sender:
                 "attempts": 0,
                 "created_at": now,
             }
-        message_id = messages.queue(connection, message, outbox)
-        return Queued(message_id, person.address_id, content, rendered, status)
+        return Outgoing(message, outbox, content, rendered)
 
     def window(self, flow: str | None, event_window: Mapping[str, str] | None) -> QuietHours:
         """The flow's own quiet hours, else the event's, else the default."""

@@ -13,8 +13,9 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from itertools import groupby
 
 from outreach.clock import Clock, utcnow
 from outreach.store import due
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[int], object]
 """Does the due-work row with this id (and deletes it, in the same transaction)."""
+BatchHandler = Callable[[list[int]], object]
+"""Does a batch of due-work rows of one kind (and deletes each in the transaction that did
+it); one row's failure must not lose the others, which the handler sees to."""
 
 
 class DueWorkRunner:
@@ -35,7 +39,7 @@ class DueWorkRunner:
         *,
         clock: Clock = utcnow,
         lease: timedelta = timedelta(minutes=2),
-        batch: int = 200,
+        batch: int = 1000,
         name: str | None = None,
     ) -> None:
         self.db = db
@@ -44,13 +48,28 @@ class DueWorkRunner:
         self.batch = batch
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._stopping = threading.Event()
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, BatchHandler] = {}
+        self._sizes: dict[str, int] = {}
 
     def register(self, kind: str, handler: Handler) -> None:
-        """Have ``handler`` do rows of ``kind``; rows of kinds nobody registered wait."""
+        """Have ``handler`` do rows of ``kind``, one at a time; rows of kinds nobody
+        registered wait."""
+        self.register_batch(kind, lambda ids: self._one_by_one(kind, handler, ids), size=1)
+
+    def register_batch(self, kind: str, handler: BatchHandler, *, size: int) -> None:
+        """Have ``handler`` do rows of ``kind`` up to ``size`` at a time."""
         if kind in self._handlers:
             raise ValueError(f"due work of kind {kind!r} already has a handler")
         self._handlers[kind] = handler
+        self._sizes[kind] = size
+
+    @staticmethod
+    def _one_by_one(kind: str, handler: Handler, due_ids: list[int]) -> None:
+        for due_id in due_ids:
+            try:
+                handler(due_id)
+            except Exception:  # one bad row must not stop the rest; its lease runs out
+                log.exception("due work %s (%s) failed; it will be tried again", due_id, kind)
 
     def run(self, *, limit: int | None = None) -> Counter[str]:
         """Do everything due now (or ``limit`` rows of it); returns how many of each kind."""
@@ -60,16 +79,26 @@ class DueWorkRunner:
             claimed = self.claim(size)
             if not claimed:
                 break
-            for position, (due_id, kind) in enumerate(claimed):
+            position = 0
+            for kind, due_ids in self._batches(claimed):
                 if self._stopping.is_set():
                     self._release([i for i, _ in claimed[position:]])
                     break
                 try:
-                    self._handlers[kind](due_id)
-                except Exception:  # one bad row must not stop the rest; its lease runs out
-                    log.exception("due work %s (%s) failed; it will be tried again", due_id, kind)
-                done[kind] += 1
+                    self._handlers[kind](due_ids)
+                except Exception:  # one bad batch must not stop the rest; its leases run out
+                    log.exception("due work %s (%s) failed; it will be tried again", due_ids, kind)
+                done[kind] += len(due_ids)
+                position += len(due_ids)
         return done
+
+    def _batches(self, claimed: list[tuple[int, str]]) -> Iterator[tuple[str, list[int]]]:
+        """The claimed rows, in order, as runs of one kind no longer than its handler takes."""
+        for kind, rows in groupby(claimed, key=lambda row: row[1]):
+            ids = [due_id for due_id, _ in rows]
+            size = self._sizes[kind]
+            for start in range(0, len(ids), size):
+                yield kind, ids[start : start + size]
 
     def stop(self) -> None:
         """Stop claiming; the row under way finishes and the rest of the batch is handed

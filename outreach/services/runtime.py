@@ -54,6 +54,11 @@ def sms_limits(settings: Settings, db: Database, clock: Clock) -> list[Limiter]:
     return limits
 
 
+# People whose flows start in one transaction: big enough that a commit and a dozen
+# statements are shared by hundreds, small enough that a batch's rows and writes stay small.
+START_BATCH = 500
+
+
 def due_work(
     db: Database,
     conversations: Conversations,
@@ -69,7 +74,7 @@ def due_work(
     runner.register("reminder", conversations.fire)
     runner.register("timeout", conversations.fire)
     runner.register("event", events.expand)
-    runner.register("start", events.start)
+    runner.register_batch("start", events.start_batch, size=START_BATCH)
     if threads is not None:
         runner.register(handoffs.POST, threads.post)
         runner.register(handoffs.RELAY, threads.relay)

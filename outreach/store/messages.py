@@ -193,6 +193,23 @@ def queue(connection: Connection, message: dict[str, Any], queued: dict[str, Any
     return int(connection.execute(_MESSAGE_AND_OUTBOX, params).scalar_one())
 
 
+_INSERT_MESSAGES = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+
+
+def queue_many(
+    connection: Connection, queued: Sequence[tuple[dict[str, Any], dict[str, Any] | None]]
+) -> list[int]:
+    """``queue`` for a batch: the messages in multi-row INSERTs, then their outbox rows in one
+    executemany; returns the messages' ids, in order."""
+    if not queued:
+        return []
+    ids = list(connection.execute(_INSERT_MESSAGES, [m for m, _ in queued]).scalars())
+    rows = [{**o, "message_id": i} for i, (_, o) in zip(ids, queued, strict=True) if o is not None]
+    if rows:
+        connection.execute(_INSERT_OUTBOX, rows)
+    return ids
+
+
 def cancel_queued(tx: Session, contact_id: int, now: datetime, reason: str) -> int:
     """Cancel a person's messages still waiting in the outbox (after an opt-out or an
     erasure); rows already being sent are left to their sender, which records what happened."""
