@@ -28,6 +28,8 @@ from outreach.settings import Settings
 from outreach.store import messages
 from outreach.store.contacts import Person
 
+_RENDERED_KEPT = 4096  # distinct messages whose rendering is kept
+
 
 @dataclass(frozen=True, slots=True)
 class Queued:
@@ -67,6 +69,7 @@ class Sender:
         translate: Translate,
     ) -> None:
         self.channels = dict(channels)  # by address scheme
+        self._rendered: dict[tuple[str | None, Content, str], Rendered] = {}
         self.flows = flows
         self.translate = translate
         self.quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
@@ -83,9 +86,20 @@ class Sender:
         return channel.name if channel is not None else scheme or "none"
 
     def render(self, scheme: str | None, content: Content, language: str) -> Rendered:
-        """``content`` as the channel for ``scheme`` shows it (plain text with no channel)."""
-        channel = self.channels.get(scheme or "")
-        return channel.render(content, language) if channel is not None else Rendered(content.text)
+        """``content`` as the channel for ``scheme`` shows it (plain text with no channel).
+        Rendering is pure, and an invitation reads the same for thousands of people (names
+        aside): each is rendered once, from a bounded cache."""
+        key = (scheme, content, language)
+        found = self._rendered.get(key)
+        if found is None:
+            channel = self.channels.get(scheme or "")
+            found = (
+                channel.render(content, language) if channel is not None else Rendered(content.text)
+            )
+            if len(self._rendered) >= _RENDERED_KEPT:
+                self._rendered.clear()
+            self._rendered[key] = found
+        return found
 
     def system(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -87,3 +87,25 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """``count`` new ids for rows of ``table`` (its ``id`` column), so a batch can be inserted
+    with them in one executemany and its rows pointed at before they exist: from the table's
+    sequence on PostgreSQL; on SQLite the next ones after the largest, which no one else can
+    take before this transaction ends (it holds the one write lock from BEGIN IMMEDIATE), and
+    which SQLite would have given itself (the table has no AUTOINCREMENT)."""
+    if count <= 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        reserved = connection.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "n": count},
+        )
+        return sorted(int(i) for i in reserved.scalars())
+    if table.dialect_options["sqlite"].get("autoincrement"):
+        raise ValueError(f"{table.name} has AUTOINCREMENT: its ids cannot be reserved")
+    last = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(last + 1, last + 1 + count))

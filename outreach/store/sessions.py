@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, literal, select, update
 
+from outreach.store.dialect import reserve_ids
 from outreach.store.statements import TABLES, insert_row
 
 sessions = TABLES["sessions"]
@@ -48,7 +49,7 @@ _WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
     sessions.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
     sessions.c.status == literal("waiting", literal_execute=True),
 )
-_INSERT = insert(sessions).returning(sessions.c.id, sort_by_parameter_order=True)
+_INSERT = insert(sessions)
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
 _LATEST = (
     select(*_COLUMNS)
@@ -88,10 +89,11 @@ def create(connection: Connection, values: dict[str, Any]) -> int:
 
 
 def create_many(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert a batch of sessions (multi-row INSERTs); returns their ids, in order."""
-    if not rows:
-        return []
-    return list(connection.execute(_INSERT, list(rows)).scalars())
+    """Insert a batch of sessions in one executemany; returns their ids, in order."""
+    ids = reserve_ids(connection, sessions, len(rows))
+    if ids:
+        connection.execute(_INSERT, [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
+    return ids
 
 
 def save_many(connection: Connection, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
