@@ -14,6 +14,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from itertools import groupby
 
@@ -72,7 +73,17 @@ class DueWorkRunner:
                 log.exception("due work %s (%s) failed; it will be tried again", due_id, kind)
 
     def run(self, *, limit: int | None = None) -> Counter[str]:
-        """Do everything due now (or ``limit`` rows of it); returns how many of each kind."""
+        """Do everything due now (or ``limit`` rows of it); returns how many of each kind.
+        Everything: in as many threads as the database takes writers for due work, each
+        claiming its own batches."""
+        threads = self.db.dialect.due_threads if limit is None else 1
+        if threads == 1:
+            return self._run(limit)
+        with ThreadPoolExecutor(threads, thread_name_prefix="due") as pool:
+            runs = [pool.submit(self._run, None) for _ in range(threads)]
+            return sum((run.result() for run in runs), Counter())
+
+    def _run(self, limit: int | None) -> Counter[str]:
         done: Counter[str] = Counter()
         while not self._stopping.is_set() and (limit is None or done.total() < limit):
             size = self.batch if limit is None else min(self.batch, limit - done.total())

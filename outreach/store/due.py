@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 
 from outreach.store import leases
+from outreach.store.dialect import insert_many
 from outreach.store.models import DueWork
 from outreach.store.statements import TABLES, insert_row
 
@@ -78,8 +79,7 @@ def done_many(connection: Connection, due_ids: Sequence[int]) -> None:
 def schedule_timers(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """A batch's reminders and timeouts (the columns ``schedule_timer`` fills), in one
     executemany."""
-    if rows:
-        connection.execute(_INSERT_TIMER, list(rows))
+    insert_many(connection, due_work, rows)
 
 
 def cancel_timers_many(connection: Connection, session_ids: Sequence[int]) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from outreach.store import leases
-from outreach.store.dialect import dialect_of, reserve_ids
+from outreach.store.dialect import dialect_of, insert_many, reserve_ids
 from outreach.store.models import Message, OutboxItem
 from outreach.store.statements import TABLES, insert_row
 
@@ -193,9 +193,6 @@ def queue(connection: Connection, message: dict[str, Any], queued: dict[str, Any
     return int(connection.execute(_MESSAGE_AND_OUTBOX, params).scalar_one())
 
 
-_INSERT_MESSAGES = insert(messages)
-
-
 def queue_many(
     connection: Connection, queued: Sequence[tuple[dict[str, Any], dict[str, Any] | None]]
 ) -> list[int]:
@@ -204,12 +201,11 @@ def queue_many(
     ids = reserve_ids(connection, messages, len(queued))
     if not ids:
         return []
-    connection.execute(
-        _INSERT_MESSAGES, [{**m, "id": i} for i, (m, _) in zip(ids, queued, strict=True)]
+    insert_many(
+        connection, messages, [{**m, "id": i} for i, (m, _) in zip(ids, queued, strict=True)]
     )
     rows = [{**o, "message_id": i} for i, (_, o) in zip(ids, queued, strict=True) if o is not None]
-    if rows:
-        connection.execute(_INSERT_OUTBOX, rows)
+    insert_many(connection, outbox, rows)
     return ids
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, literal, select, update
+from sqlalchemy import Connection, bindparam, literal, select, update
 
-from outreach.store.dialect import reserve_ids
+from outreach.store.dialect import insert_many, reserve_ids
 from outreach.store.statements import TABLES, insert_row
 
 sessions = TABLES["sessions"]
@@ -49,7 +49,6 @@ _WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
     sessions.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
     sessions.c.status == literal("waiting", literal_execute=True),
 )
-_INSERT = insert(sessions)
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
 _LATEST = (
     select(*_COLUMNS)
@@ -92,7 +91,12 @@ def create_many(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[
     """Insert a batch of sessions in one executemany; returns their ids, in order."""
     ids = reserve_ids(connection, sessions, len(rows))
     if ids:
-        connection.execute(_INSERT, [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
+        rows = [{**row, "id": i} for i, row in zip(ids, rows, strict=True)]
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:  # an ended one names more columns than one waiting
+            groups.setdefault(tuple(row), []).append(row)
+        for same in groups.values():
+            insert_many(connection, sessions, same)
     return ids
 
 
