@@ -273,8 +273,16 @@ def claim(
     size: int,
 ) -> list[tuple[int, str]]:
     """Take up to ``size`` due, unclaimed rows of ``kinds``, soonest first."""
-    rows = leases.claim(
-        tx,
+    statement = claim_statement(kinds=kinds, worker=worker, now=now, lease=lease, size=size)
+    rows = tx.execute(statement).all()
+    return [(row.id, row.kind) for row in sorted(rows, key=lambda r: (r.due_at, r.id))]
+
+
+def claim_statement(
+    *, kinds: Collection[str], worker: str, now: datetime, lease: timedelta, size: int
+) -> Any:
+    """``claim``'s statement: the first rows by ``ix_due_work_due_at_id``'s order."""
+    return leases.claim_statement(
         due_work,
         ready=(due_work.c.due_at <= now)
         & due_work.c.claimed_until.is_(None)
@@ -285,7 +293,6 @@ def claim(
         until=now + lease,
         returning=(due_work.c.kind, due_work.c.due_at),
     )
-    return [(row.id, row.kind) for row in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
 def release(tx: Session, due_ids: list[int], worker: str) -> None:

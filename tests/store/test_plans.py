@@ -4,6 +4,7 @@ statement settles on after five runs), as the store grows."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from outreach.store import contacts, due, rsvps, sessions
 from outreach.store.database import Database
 
 
-def generic_plan(db: Database, statement: Any, params: dict[str, Any]) -> str:
+def generic_plan(
+    db: Database, statement: Any, params: dict[str, Any], *, avoid: tuple[str, ...] = ()
+) -> str:
     """The plan PostgreSQL would keep for ``statement`` prepared with ``params`` as its
     parameters (each list expanded into one parameter an item, as SQLAlchemy sends it)."""
     compiled = statement.compile(dialect=postgresql.dialect())
@@ -24,20 +27,39 @@ def generic_plan(db: Database, statement: Any, params: dict[str, Any]) -> str:
     names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
     for n, name in enumerate(names, start=1):
         sql = sql.replace(f"%({name})s", f"${n}")
-    values = ", ".join(repr(expanded.parameters[name]) for name in names)
+    values = ", ".join(_literal(expanded.parameters[name]) for name in names)
     with db.transaction() as tx:
         tx.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         tx.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: say what is usable
+        for step in avoid:  # and what it could do without
+            tx.execute(text(f"SET LOCAL enable_{step} = off"))
         tx.execute(text(f"PREPARE hot_plan AS {sql}"))
         plan = "\n".join(tx.scalars(text(f"EXPLAIN EXECUTE hot_plan({values})")))
         tx.execute(text("DEALLOCATE hot_plan"))
     return plan
 
 
+def _literal(value: Any) -> str:
+    return f"'{value.isoformat()}'" if isinstance(value, datetime) else repr(value)
+
+
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_finding_a_persons_waiting_conversation_uses_its_partial_index(db: Database) -> None:
     plan = generic_plan(db, sessions._WAITING, {"contact_id": 1})
     assert "uq_sessions_waiting_contact" in plan, plan
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_claiming_due_work_takes_the_first_rows_of_an_index_not_a_sort_of_all(
+    db: Database,
+) -> None:
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    statement = due.claim_statement(
+        kinds=["start", "reminder"], worker="w", now=now, lease=timedelta(minutes=2), size=1000
+    )
+    plan = generic_plan(db, statement, {}, avoid=("sort", "bitmapscan"))
+    assert "ix_due_work_due_at_id" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 HOT_BATCH_QUERIES: list[tuple[str, Executable, dict[str, Any], tuple[str, ...]]] = [
