@@ -127,7 +127,7 @@ def million(url: str, people: int) -> None:
     with rt.db.transaction() as tx:
         first = tx.scalar(
             text(
-                "SELECT count(DISTINCT contact_id) FROM messages m JOIN outbox o"
+                "SELECT count(DISTINCT m.contact_id) FROM messages m JOIN outbox o"
                 " ON o.message_id = m.id WHERE m.step = 'invitation'"
             )
         )
