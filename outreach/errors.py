@@ -14,6 +14,7 @@
     ├── StoreError
     │   ├── ContactNotFound (LookupError)
     │   ├── DatabaseUnavailable (ConnectionError)  the database address is wrong or out of reach
+    │   ├── BatchRefused                     the database refused a batch of rows (no row shown)
     │   └── DatabaseNotReady                 the schema is missing, behind or ahead of the code
     ├── SettingsError (ValueError)          a setting from the environment cannot be used
     ├── DemoRefused                         ``outreach demo`` cannot start without harm
@@ -151,6 +152,16 @@ class ContactNotFound(StoreError, LookupError):
 
     def __init__(self) -> None:
         super().__init__("no contact with that phone number")
+
+
+class BatchRefused(StoreError):
+    """The database refused a batch of rows copied in. The message says which table and
+    why, never the rows (the database's own error quotes them: names, numbers, words)."""
+
+    def __init__(self, table: str, sqlstate: str | None, why: str | None) -> None:
+        super().__init__(f"the database refused a batch of {table} rows ({sqlstate}): {why}")
+        self.table = table
+        self.sqlstate = sqlstate
 
 
 class DatabaseUnavailable(StoreError, ConnectionError):

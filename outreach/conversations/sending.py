@@ -28,6 +28,8 @@ from outreach.settings import Settings
 from outreach.store import messages
 from outreach.store.contacts import Person
 
+_RENDERED_KEPT = 4096  # distinct messages whose rendering is kept
+
 
 @dataclass(frozen=True, slots=True)
 class Queued:
@@ -38,6 +40,21 @@ class Queued:
     content: Content
     rendered: Rendered
     status: str  # queued | suppressed
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message decided on but not yet stored: its row, and its outbox row (None: it may
+    not be sent)."""
+
+    message: dict[str, Any]
+    outbox: dict[str, Any] | None
+    content: Content
+    rendered: Rendered
+
+    def queued(self, message_id: int) -> Queued:
+        status = self.message["status"]
+        return Queued(message_id, self.message["address_id"], self.content, self.rendered, status)
 
 
 class Sender:
@@ -52,6 +69,7 @@ class Sender:
         translate: Translate,
     ) -> None:
         self.channels = dict(channels)  # by address scheme
+        self._rendered: dict[tuple[str | None, Content, str], Rendered] = {}
         self.flows = flows
         self.translate = translate
         self.quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
@@ -68,9 +86,20 @@ class Sender:
         return channel.name if channel is not None else scheme or "none"
 
     def render(self, scheme: str | None, content: Content, language: str) -> Rendered:
-        """``content`` as the channel for ``scheme`` shows it (plain text with no channel)."""
-        channel = self.channels.get(scheme or "")
-        return channel.render(content, language) if channel is not None else Rendered(content.text)
+        """``content`` as the channel for ``scheme`` shows it (plain text with no channel).
+        Rendering is pure, and an invitation reads the same for thousands of people (names
+        aside): each is rendered once, from a bounded cache."""
+        key = (scheme, content, language)
+        found = self._rendered.get(key)
+        if found is None:
+            channel = self.channels.get(scheme or "")
+            found = (
+                channel.render(content, language) if channel is not None else Rendered(content.text)
+            )
+            if len(self._rendered) >= _RENDERED_KEPT:
+                self._rendered.clear()
+            self._rendered[key] = found
+        return found
 
     def system(
         self,
@@ -104,6 +133,18 @@ class Sender:
         person: Person,
         content: Content,
         now: datetime,
+        **how: Any,
+    ) -> Queued:
+        """Log an outgoing message and queue it, unless the person may not be sent it
+        (``how``: as for ``outgoing``)."""
+        out = self.outgoing(person, content, now, **how)
+        return out.queued(messages.queue(connection, out.message, out.outbox))
+
+    def outgoing(
+        self,
+        person: Person,
+        content: Content,
+        now: datetime,
         *,
         urgent: bool = False,
         consent_exempt: bool = False,
@@ -113,8 +154,9 @@ class Sender:
         initiated: bool = False,
         expires_at: datetime | None = None,
         event_window: Mapping[str, str] | None = None,
-    ) -> Queued:
-        """Log an outgoing message and queue it, unless the person may not be sent it."""
+    ) -> Outgoing:
+        """The message (and its outbox row, unless the person may not be sent it), decided
+        and rendered, for the caller to store."""
         channel = self.channels.get(person.scheme or "")
         rendered = self.render(person.scheme, content, person.language)
         not_before = now
@@ -158,8 +200,7 @@ class Sender:
                 "attempts": 0,
                 "created_at": now,
             }
-        message_id = messages.queue(connection, message, outbox)
-        return Queued(message_id, person.address_id, content, rendered, status)
+        return Outgoing(message, outbox, content, rendered)
 
     def window(self, flow: str | None, event_window: Mapping[str, str] | None) -> QuietHours:
         """The flow's own quiet hours, else the event's, else the default."""

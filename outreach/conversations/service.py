@@ -11,7 +11,8 @@ functions on this path run prebuilt Core statements (``outreach.store.statements
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from outreach.conversations.commands import Commands
 from outreach.conversations.handoffs import hand_over, relay
 from outreach.conversations.safeguarding import raise_concern
 from outreach.conversations.sending import Queued, Sender
+from outreach.conversations.writes import BatchWrites, Writes
 from outreach.errors import ContactNotFound, FlowNotFound
 from outreach.flows import state as engine_state
 from outreach.flows.engine import Engine
@@ -57,15 +59,92 @@ class Received:
     queued: tuple[Queued, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    """A flow to start for a person: ``only_if`` lists the RSVPs they must still have for
+    ``event_id`` (someone who said no since gets no reminder), ``expires_at`` ends the
+    messages' useful life, and ``due_id`` is the due-work row that asked for it (deleted
+    with the start, or when the start is no longer wanted)."""
+
+    contact_id: int
+    flow: str
+    event_id: str | None = None
+    only_if: Collection[str] | None = None
+    expires_at: datetime | None = None
+    due_id: int | None = None
+
+
+@dataclass(slots=True)
+class StartedBatch:
+    """What became of a batch of starts, by due-work row: started, no longer wanted (void;
+    both deleted), or failed (left for its lease to run out, then tried again)."""
+
+    started: list[int] = field(default_factory=list)
+    void: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    sessions: list[int] = field(default_factory=list)  # the conversations the starts were in
+
+    def __iadd__(self, other: StartedBatch) -> StartedBatch:
+        self.started += other.started
+        self.sessions += other.sessions
+        self.void += other.void
+        self.failed += other.failed
+        return self
+
+
+# The actions of an outcome whose writes a batch can gather (a flow start's, nearly always).
+_GATHERED_ACTIONS = (engine_state.SendMessage, engine_state.Schedule, engine_state.EndSession)
+
+
+@dataclass(slots=True)
+class _EventCache:
+    """The events a transaction reads (fields, config), each read once however many
+    people it handles."""
+
+    connection: Connection
+    fields: dict[str | None, Mapping[str, Any] | None] = field(default_factory=dict)
+    configs: dict[str | None, Mapping[str, Any]] = field(default_factory=dict)
+
+    def fields_of(self, event_id: str | None) -> Mapping[str, Any] | None:
+        if event_id not in self.fields:
+            self.fields[event_id] = stored_events.fields(self.connection, event_id)
+        return self.fields[event_id]
+
+    def config_of(self, event_id: str | None) -> Mapping[str, Any]:
+        if event_id not in self.configs:
+            self.configs[event_id] = stored_events.config(self.connection, event_id)
+        return self.configs[event_id]
+
+
 @dataclass(slots=True)
 class _Turn:
-    """One transaction's work for one person: what it has queued so far."""
+    """One transaction's work for one person: what it has queued so far, where its writes
+    go, and what a batch read for it beforehand (``tags``)."""
 
     tx: Session
     person: Person
     now: datetime
     queued: list[Queued] = field(default_factory=list)
+    writes: Writes | None = None
+    events: _EventCache | None = None
+    tags: frozenset[str] | None = None
     session_id: int | None = None  # the conversation the engine's outcome was applied to
+
+    def __post_init__(self) -> None:
+        if self.writes is None:
+            self.writes = Writes(self.tx.connection())
+        if self.events is None:
+            self.events = _EventCache(self.tx.connection())
+
+    @property
+    def write(self) -> Writes:
+        assert self.writes is not None
+        return self.writes
+
+    @property
+    def event_cache(self) -> _EventCache:
+        assert self.events is not None
+        return self.events
 
 
 class Conversations:
@@ -126,65 +205,191 @@ class Conversations:
         flow: str,
         *,
         event_id: str | None = None,
-        due_id: int | None = None,
         only_if: Collection[str] | None = None,
         expires_at: datetime | None = None,
         before: Callable[[Connection, Person, datetime], bool] | None = None,
         started: Callable[[Connection, int], None] | None = None,
     ) -> bool:
-        """Start ``flow`` for a contact (an invitation, a reminder, a coordinator's send).
-
-        ``due_id`` is the due-work row that asked for it: it is deleted in the same
-        transaction, so the start happens once however many workers claimed it. ``only_if``
-        lists the RSVPs the person must still have (someone who said no since gets no
-        reminder), and ``expires_at`` ends the messages' useful life. A feature that starts
-        a flow as part of its own work (a decision's follow-up) does that work in the same
-        transaction: ``before`` runs under the person's lock (False: start nothing) and
-        ``started`` is told the new conversation's id. False if nothing was started.
-        """
+        """Start ``flow`` for a contact (a coordinator's send, the simulator's "now"); see
+        ``StartRequest``. A feature that starts a flow as part of its own work (a decision's
+        follow-up) does that work in the same transaction: ``before`` runs under the
+        person's lock (False: start nothing) and ``started`` is told the new conversation's
+        id. False if nothing was started."""
         if flow not in self.engine.flows:
             raise FlowNotFound(flow, list(self.engine.flows))
+        request = StartRequest(contact_id, flow, event_id, only_if, expires_at)
         with self.db.transaction() as tx:
             c = tx.connection()
-            prefer = self._preferred(c, flow, event_id)
-            turn = _Turn(tx, self._lock(tx, contact_id, prefer), self.clock())
-            if before is not None and not before(c, turn.person, turn.now):
-                return False
-            if due_id is not None:
-                item = due.get(c, due_id)
-                if item is None:
-                    return False  # done meanwhile
-                due.done(c, due_id)
-                if turn.person.opted_out or (
-                    item.expires_at is not None and item.expires_at <= turn.now
-                ):
+            if before is not None:
+                prefer = self._preferred(_EventCache(c), flow, event_id)
+                if not before(c, self._lock(tx, contact_id, prefer), self.clock()):
                     return False
-            if (
-                only_if is not None
-                and event_id is not None
-                and rsvps.status(tx, event_id, turn.person.id) not in only_if
-            ):
-                return False
-            event = stored_events.fields(c, event_id)
-            if event is not None and self._too_late(c, flow, event_id, event, turn.now):
-                return False
-            current = self._waiting_session(turn)
-            trigger = engine_state.Start(
-                flow=flow, at=turn.now, contact=self._engine_contact(turn), event=event
+            done = self._start_batch(tx, [request], isolate=False)
+            if started is not None and done.sessions:
+                started(c, done.sessions[0])
+            return bool(done.started)
+
+    def start_due(self, due_ids: Sequence[int]) -> StartedBatch:
+        """Start the flows a batch of ``start`` due-work rows ask for, in one transaction
+        with one statement a table for the whole batch; each row goes in the transaction
+        that did (or voided) its start, so each happens once however many workers claimed
+        it. A person whose start fails is logged and left to be tried again (their row's
+        lease runs out); if the batch cannot be stored, each row is tried on its own."""
+        try:
+            with self.db.transaction() as tx:
+                return self._start_due(tx, due_ids)
+        except Exception:
+            if len(due_ids) == 1:
+                raise
+            log.warning("a batch of %d starts failed; starting each on its own", len(due_ids))
+        result = StartedBatch()
+        for due_id in due_ids:
+            try:
+                result += self.start_due([due_id])
+            except Exception:  # one bad row must not stop the rest; its lease runs out
+                log.exception("due work %s (start) failed; it will be tried again", due_id)
+                result.failed.append(due_id)
+        return result
+
+    def _start_due(self, tx: Session, due_ids: Sequence[int]) -> StartedBatch:
+        c = tx.connection()
+        result = StartedBatch()
+        requests = []
+        for item in due.get_many(c, due_ids):  # rows gone were done meanwhile
+            flow = item.payload.get("flow")
+            if item.contact_id is None or flow not in self.engine.flows:
+                log.error(
+                    "due work %s asks for flow %r, which is not loaded; dropped", item.id, flow
+                )
+                result.void.append(item.id)
+                continue
+            requests.append(
+                StartRequest(
+                    item.contact_id,
+                    flow,
+                    item.event_id,
+                    item.payload.get("to"),
+                    item.expires_at,
+                    due_id=item.id,
+                )
             )
-            outcome = self.engine.handle(_engine_session(current), trigger)
+        # A person twice in a batch (an invitation and a change notice) is started in a
+        # second round, once the first round's start is stored.
+        while requests:
+            seen: set[int] = set()
+            first: list[StartRequest] = []
+            later: list[StartRequest] = []
+            for request in requests:
+                (later if request.contact_id in seen else first).append(request)
+                seen.add(request.contact_id)
+            result += self._start_batch(tx, first, isolate=True)
+            requests = later
+        due.done_many(c, [*result.started, *result.void])
+        return result
+
+    def _start_batch(
+        self, tx: Session, requests: Sequence[StartRequest], *, isolate: bool
+    ) -> StartedBatch:
+        """Start each request (one person each) in ``tx``: the people, their tags, their
+        waiting conversations and the events read once for all of them, and the writes
+        gathered and stored together. ``isolate``: a start that fails is logged and left
+        out (the rest go on), instead of failing the transaction."""
+        c = tx.connection()
+        now = self.clock()
+        events = _EventCache(c)
+        writes = BatchWrites(c)
+        contact_ids = [r.contact_id for r in requests]
+        people: dict[int, Person] = {}
+        by_prefer: dict[tuple[str, ...], list[int]] = {}
+        for r in requests:
+            by_prefer.setdefault(self._preferred(events, r.flow, r.event_id), []).append(
+                r.contact_id
+            )
+        for prefer, ids in by_prefer.items():
+            people.update(contacts.lock_many(c, ids, prefer=prefer))
+        tags = contacts.tags_of(c, contact_ids)
+        waiting = sessions.waiting_many(c, contact_ids)
+        rsvp = {
+            event_id: rsvps.statuses(
+                c, event_id, [r.contact_id for r in requests if r.event_id == event_id]
+            )
+            for event_id in {r.event_id for r in requests if r.only_if is not None and r.event_id}
+        }
+        result = StartedBatch()
+        for r in requests:
+            person = people.get(r.contact_id)
+            if person is None and not isolate:
+                raise ContactNotFound()
+            if person is None or not self._wanted(r, person, rsvp, events, now):
+                if r.due_id is not None:
+                    result.void.append(r.due_id)
+                continue
+            turn = _Turn(tx, person, now, events=events, tags=frozenset(tags.get(person.id, ())))
+            mark = writes.mark()
+            try:
+                self._start_one(turn, r, waiting.get(person.id), writes)
+            except Exception:
+                if not isolate:
+                    raise
+                log.exception("due work %s (start) failed; it will be tried again", r.due_id)
+                writes.back_to(mark)
+                result.failed.append(r.due_id or 0)
+                continue
+            result.started.append(r.due_id or 0)
+            if turn.session_id is not None:
+                result.sessions.append(turn.session_id)
+        real = writes.flush()
+        result.sessions = [real(i) for i in result.sessions]
+        return result
+
+    def _wanted(
+        self,
+        request: StartRequest,
+        person: Person,
+        rsvp: Mapping[str, Mapping[int, str]],
+        events: _EventCache,
+        now: datetime,
+    ) -> bool:
+        """Whether the start is still wanted: the person has not opted out since a due row
+        asked for it, it has not expired, they still have the RSVP it is for, and the event
+        still takes replies to it."""
+        r = request
+        if r.due_id is not None and (
+            person.opted_out or (r.expires_at is not None and r.expires_at <= now)
+        ):
+            return False
+        if (
+            r.only_if is not None
+            and r.event_id is not None
+            and rsvp[r.event_id].get(person.id) not in r.only_if
+        ):
+            return False
+        event = events.fields_of(r.event_id)
+        return event is None or not self._too_late(events, r.flow, r.event_id, event, now)
+
+    def _start_one(
+        self, turn: _Turn, request: StartRequest, current: SessionRow | None, batch: BatchWrites
+    ) -> None:
+        event = turn.event_cache.fields_of(request.event_id)
+        trigger = engine_state.Start(
+            flow=request.flow, at=turn.now, contact=self._engine_contact(turn), event=event
+        )
+        outcome = self.engine.handle(_engine_session(current), trigger)
+        gathered = all(isinstance(a, _GATHERED_ACTIONS) for a in outcome.actions)
+        if gathered:
+            turn.writes = batch
+        # Otherwise an answer, a tag or a handoff needs its session's id now: it is stored
+        # at once, in a savepoint, so a failure leaves the batch as it was.
+        with nullcontext() if gathered else turn.tx.begin_nested():
             self._apply(
                 turn,
                 current,
                 outcome,
-                event_id,
+                request.event_id,
                 event=event,
                 initiated=True,
-                expires_at=expires_at,
+                expires_at=request.expires_at,
             )
-            if started is not None and turn.session_id is not None:
-                started(c, turn.session_id)
-            return True
 
     def fire(self, due_id: int, *, force: bool = False) -> bool:
         """Fire one reminder or timeout; False if it was already handled, is stale or (unless
@@ -203,10 +408,10 @@ class Conversations:
             if row is None or row.status != "waiting" or item.seq is None:
                 return False
             state = _engine_session(row)
-            prefer = self._preferred(c, state.flow if state else None, row.event_id)
+            prefer = self._preferred(turn.event_cache, state.flow if state else None, row.event_id)
             if prefer:  # the person is locked already: this only picks the address again
                 turn.person = self._lock(tx, item.contact_id, prefer)
-            event = stored_events.fields(c, row.event_id)
+            event = turn.event_cache.fields_of(row.event_id)
             closes = cutoff.closes_at(event, state.started_at) if state is not None else None
             if closes is not None and (turn.now >= closes or item.due_at >= closes):
                 self._close(turn, row)
@@ -403,11 +608,12 @@ class Conversations:
                     ),
                     None,
                 )
-                sessions.end(c, row.id, "interrupted", ended.detail if ended else "", now)
-                due.cancel_timers(c, row.id)
+                turn.write.save_session(
+                    row.id, sessions.ended("interrupted", ended.detail if ended else "", now)
+                )
+                turn.write.cancel_timers(row.id)
             session_event = event_id
-            session_id = sessions.create(
-                c,
+            session_id = turn.write.create_session(
                 {
                     **final,
                     "contact_id": person.id,
@@ -424,25 +630,23 @@ class Conversations:
         seq = None
         # What we start keeps the event's quiet hours, if it has its own.
         event_window = (
-            stored_events.config(c, session_event).get("quiet_hours") if initiated else None
+            turn.event_cache.config_of(session_event).get("quiet_hours") if initiated else None
         )
         for action in outcome.actions:
             if isinstance(action, engine_state.SendMessage):
-                turn.queued.append(
-                    self.sender.queue(
-                        c,
-                        person,
-                        action.content,
-                        now,
-                        urgent=action.urgent,
-                        flow=action.flow,
-                        step=action.step,
-                        session_id=session_id,
-                        initiated=initiated,
-                        expires_at=expires_at,
-                        event_window=event_window,
-                    )
+                out = self.sender.outgoing(
+                    person,
+                    action.content,
+                    now,
+                    urgent=action.urgent,
+                    flow=action.flow,
+                    step=action.step,
+                    session_id=session_id,
+                    initiated=initiated,
+                    expires_at=expires_at,
+                    event_window=event_window,
                 )
+                turn.queued.append(out.queued(turn.write.queue(out.message, out.outbox)))
             elif isinstance(action, engine_state.SaveAnswer):
                 sessions.save_answer(
                     c,
@@ -488,12 +692,12 @@ class Conversations:
                 turn.queued.append(self.sender.queue(c, person, content, now))
         if seq is not None:
             if not new:  # a new conversation has no timers to replace
-                due.cancel_timers(c, session_id)
+                turn.write.cancel_timers(session_id)
             self._schedule(turn, session_id, seq, wanted, closes)
         if not new:
-            sessions.save(c, session_id, final)
+            turn.write.save_session(session_id, final)
         if not session.active and not new:
-            due.cancel_timers(c, session_id)
+            turn.write.cancel_timers(session_id)
         return inbound_id
 
     def _schedule(
@@ -506,22 +710,23 @@ class Conversations:
     ) -> None:
         """The timers the flow wants, none past the conversation's close."""
         for kind, due_at, payload in cutoff.timers(wanted, closes):
-            due.schedule_timer(
-                turn.tx.connection(),
-                kind=kind,
-                contact_id=turn.person.id,
-                session_id=session_id,
-                seq=seq,
-                due_at=due_at,
-                now=turn.now,
-                payload=payload,
+            turn.write.schedule_timer(
+                due.timer(
+                    kind=kind,
+                    contact_id=turn.person.id,
+                    session_id=session_id,
+                    seq=seq,
+                    due_at=due_at,
+                    now=turn.now,
+                    payload=payload,
+                )
             )
 
     # -- an event's close ----------------------------------------------------------------------
 
     def _too_late(
         self,
-        c: Connection,
+        events: _EventCache,
         flow: str,
         event_id: str | None,
         event: Mapping[str, Any],
@@ -531,9 +736,7 @@ class Conversations:
         invitation after ``rsvp_until``, any flow that records an RSVP after the start."""
         if now >= event["starts_at"] and self._records_rsvp(flow):
             return True
-        return now >= event["rsvp_until"] and flow == stored_events.config(c, event_id).get(
-            "invitation"
-        )
+        return now >= event["rsvp_until"] and flow == events.config_of(event_id).get("invitation")
 
     def _records_rsvp(self, flow: str) -> bool:
         found = self._rsvp_flows.get(flow)
@@ -592,13 +795,15 @@ class Conversations:
             raise ContactNotFound()
         return person
 
-    def _preferred(self, c: Connection, flow: str | None, event_id: str | None) -> tuple[str, ...]:
+    def _preferred(
+        self, events: _EventCache, flow: str | None, event_id: str | None
+    ) -> tuple[str, ...]:
         """The address schemes what ``flow`` (for ``event_id``) sends should go to: the flow's
         ``channel``, else the event's, else none (where the person last replied)."""
         definition = self.engine.flows.get(flow) if flow else None
         channel = definition.flow.channel if definition is not None else None
         if channel is None and event_id is not None:
-            channel = stored_events.config(c, event_id).get("channel")
+            channel = events.config_of(event_id).get("channel")
         return CHANNEL_SCHEMES.get(channel, ()) if channel else ()
 
     def _person_for(self, tx: Session, inbound: Inbound) -> Person:
@@ -630,7 +835,9 @@ class Conversations:
 
     def _engine_contact(self, turn: _Turn) -> engine_state.Contact:
         person = turn.person
-        tags = frozenset() if person.created else contacts.tags(turn.tx.connection(), person.id)
+        tags = turn.tags
+        if tags is None:
+            tags = frozenset() if person.created else contacts.tags(turn.tx.connection(), person.id)
         fields = {**person.fields, "first_name": person.first_name, "last_name": person.last_name}
         return engine_state.Contact(
             language=person.language, timezone=person.timezone, fields=fields, tags=tags

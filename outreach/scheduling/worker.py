@@ -103,7 +103,7 @@ class Worker:
     def due(self) -> None:
         """Fire due reminders and timeouts; fan events' sends out; start flows for people."""
         with self._job():
-            done = self.due_work.run(limit=1000)
+            done = self.due_work.run()
         if done:
             log.info("due work done: %s", dict(done))
 

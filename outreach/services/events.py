@@ -332,25 +332,12 @@ class Events:
 
     def start(self, due_id: int) -> bool:
         """Start the flow a ``start`` row asks for, if it is still wanted."""
-        with self.db.transaction() as tx:
-            item = tx.get(DueWork, due_id)
-            if item is None or item.contact_id is None:
-                return False
-            contact_id, event_id = item.contact_id, item.event_id
-            flow, to, expires_at = item.payload["flow"], item.payload.get("to"), item.expires_at
-        if flow not in self.engine.flows:
-            log.error("due work %s asks for flow %r, which is not loaded; dropped", due_id, flow)
-            with self.db.transaction() as tx:
-                due.done(tx.connection(), due_id)
-            return False
-        return self.conversations.start(
-            contact_id,
-            flow,
-            event_id=event_id,
-            due_id=due_id,
-            only_if=to,
-            expires_at=expires_at,
-        )
+        return bool(self.start_batch([due_id]))
+
+    def start_batch(self, due_ids: Sequence[int]) -> list[int]:
+        """Start the flows a batch of ``start`` rows ask for (those still wanted), in one
+        transaction; returns the rows started."""
+        return self.conversations.start_due(due_ids).started
 
     def _fan_out(
         self,

@@ -63,6 +63,11 @@ def outbox_window(settings: Settings) -> int:
     return settings.send_batch or max(50, math.ceil(settings.send_rate / 2))
 
 
+# People whose flows start in one transaction: big enough that a commit and a dozen
+# statements are shared by hundreds, small enough that a batch's rows and writes stay small.
+START_BATCH = 500
+
+
 def due_work(
     db: Database,
     conversations: Conversations,
@@ -78,7 +83,7 @@ def due_work(
     runner.register("reminder", conversations.fire)
     runner.register("timeout", conversations.fire)
     runner.register("event", events.expand)
-    runner.register("start", events.start)
+    runner.register_batch("start", events.start_batch, size=START_BATCH)
     if threads is not None:
         runner.register(handoffs.POST, threads.post)
         runner.register(handoffs.RELAY, threads.relay)

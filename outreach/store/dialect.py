@@ -10,14 +10,30 @@ CTEs in one statement (a round trip saved on the hot path) and takes several wri
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import Dialect as SADialect
+
+from outreach.errors import BatchRefused
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -30,6 +46,9 @@ class Dialect:
     writes_in_ctes: bool  # INSERT ... RETURNING inside a WITH: several writes, one round trip
     one_writer: bool  # writes queue for one lock (SQLite): serialise them in-process
     writer_threads: int  # threads a web process gives to webhook writes
+    # Threads a worker gives to due work: on PostgreSQL one batch's rows are stored while
+    # the next batch's flows are worked out; SQLite's one writer would only queue them.
+    due_threads: int = 1
 
     def insert(self, table: Table) -> PgInsert | SqliteInsert:
         """An INSERT with this database's ``ON CONFLICT`` clauses available."""
@@ -38,7 +57,9 @@ class Dialect:
         return sqlite.insert(table)
 
 
-POSTGRESQL = Dialect("postgresql", writes_in_ctes=True, one_writer=False, writer_threads=4)
+POSTGRESQL = Dialect(
+    "postgresql", writes_in_ctes=True, one_writer=False, writer_threads=4, due_threads=2
+)
 SQLITE = Dialect("sqlite", writes_in_ctes=False, one_writer=True, writer_threads=1)
 
 
@@ -87,3 +108,55 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """``count`` new ids for rows of ``table`` (its ``id`` column), so a batch can be inserted
+    with them in one executemany and its rows pointed at before they exist: from the table's
+    sequence on PostgreSQL; on SQLite the next ones after the largest, which no one else can
+    take before this transaction ends (it holds the one write lock from BEGIN IMMEDIATE), and
+    which SQLite would have given itself (the table has no AUTOINCREMENT)."""
+    if count <= 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        reserved = connection.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": table.name, "n": count},
+        )
+        return sorted(int(i) for i in reserved.scalars())
+    if table.dialect_options["sqlite"].get("autoincrement"):
+        raise ValueError(f"{table.name} has AUTOINCREMENT: its ids cannot be reserved")
+    last = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(last + 1, last + 1 + count))
+
+
+def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert a batch of rows (each naming the same columns): with ``COPY`` on PostgreSQL,
+    about four times cheaper for the server than a pipelined INSERT a row and far cheaper in
+    Python than multi-row VALUES; one executemany on SQLite, whose driver loops in C. What
+    ``COPY`` does not do for us: JSON columns are wrapped here, and times must be aware (the
+    store's own types refuse naive ones on every other path)."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    as_json = [isinstance(table.c[name].type, JSON) for name in names]
+    quote = connection.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        Json(row[name]) if wrap and row[name] is not None else row[name]
+                        for name, wrap in zip(names, as_json, strict=True)
+                    ]
+                )
+    except psycopg.Error as exc:
+        raise BatchRefused(table.name, exc.sqlstate, exc.diag.message_primary) from None

@@ -8,7 +8,7 @@ run out, and ``sweep`` hands them back.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 
 from outreach.store import leases
+from outreach.store.dialect import insert_many
 from outreach.store.models import DueWork
 from outreach.store.statements import TABLES, insert_row
 
@@ -24,7 +25,7 @@ due_work = TABLES["due_work"]
 # The columns of a ``start`` row, as the fan-out statements fill them.
 START_COLUMNS = ("kind", "contact_id", "event_id", "payload", "due_at", "expires_at", "created_at")
 
-_ITEM = select(
+_ITEM_COLUMNS = (
     due_work.c.id,
     due_work.c.kind,
     due_work.c.contact_id,
@@ -34,9 +35,23 @@ _ITEM = select(
     due_work.c.payload,
     due_work.c.due_at,
     due_work.c.expires_at,
-).where(due_work.c.id == bindparam("due_id"))
+)
+_ITEM = select(*_ITEM_COLUMNS).where(due_work.c.id == bindparam("due_id"))
 _DELETE = delete(due_work).where(due_work.c.id == bindparam("due_id"))
 _DELETE_SESSION = delete(due_work).where(due_work.c.session_id == bindparam("session_id"))
+# A batch's rows, locked: another worker doing the same row (after our lease ran out) waits
+# for this transaction and then finds it gone.
+_ITEMS = (
+    select(*_ITEM_COLUMNS)
+    .where(due_work.c.id.in_(bindparam("due_ids", expanding=True)))
+    .order_by(due_work.c.id)
+    .with_for_update()
+)
+_DELETE_MANY = delete(due_work).where(due_work.c.id.in_(bindparam("due_ids", expanding=True)))
+_DELETE_SESSIONS = delete(due_work).where(
+    due_work.c.session_id.in_(bindparam("session_ids", expanding=True))
+)
+_INSERT_TIMER = insert(due_work)
 
 
 def get(connection: Connection, due_id: int) -> Any:
@@ -48,8 +63,36 @@ def done(connection: Connection, due_id: int) -> None:
     connection.execute(_DELETE, {"due_id": due_id})
 
 
-def schedule_timer(
-    connection: Connection,
+def get_many(connection: Connection, due_ids: Sequence[int]) -> list[Any]:
+    """A batch's rows still there, by id, locked for this transaction (one statement)."""
+    if not due_ids:
+        return []
+    return list(connection.execute(_ITEMS, {"due_ids": list(due_ids)}).all())
+
+
+def done_many(connection: Connection, due_ids: Sequence[int]) -> None:
+    """A batch's rows are done (or void), in the transaction that did them."""
+    if due_ids:
+        connection.execute(_DELETE_MANY, {"due_ids": list(due_ids)})
+
+
+def schedule_timers(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """A batch's reminders and timeouts (the columns ``schedule_timer`` fills), in one
+    executemany."""
+    insert_many(connection, due_work, rows)
+
+
+def cancel_timers_many(connection: Connection, session_ids: Sequence[int]) -> None:
+    if session_ids:
+        connection.execute(_DELETE_SESSIONS, {"session_ids": list(session_ids)})
+
+
+def schedule_timer(connection: Connection, row: dict[str, Any]) -> None:
+    """A conversation's reminder or timeout (its row: ``timer``)."""
+    connection.execute(_INSERT_TIMER, row)
+
+
+def timer(
     *,
     kind: str,
     contact_id: int,
@@ -58,21 +101,17 @@ def schedule_timer(
     due_at: datetime,
     now: datetime,
     payload: dict[str, Any] | None = None,
-) -> None:
-    """A conversation's reminder or timeout for wait number ``seq``."""
-    insert_row(
-        connection,
-        "due_work",
-        {
-            "kind": kind,
-            "contact_id": contact_id,
-            "session_id": session_id,
-            "seq": seq,
-            "due_at": due_at,
-            "payload": payload or {},
-            "created_at": now,
-        },
-    )
+) -> dict[str, Any]:
+    """A reminder's or timeout's row (``schedule_timer``, ``schedule_timers``)."""
+    return {
+        "kind": kind,
+        "contact_id": contact_id,
+        "session_id": session_id,
+        "seq": seq,
+        "due_at": due_at,
+        "payload": payload or {},
+        "created_at": now,
+    }
 
 
 def cancel_timers(connection: Connection, session_id: int) -> None:
@@ -234,8 +273,16 @@ def claim(
     size: int,
 ) -> list[tuple[int, str]]:
     """Take up to ``size`` due, unclaimed rows of ``kinds``, soonest first."""
-    rows = leases.claim(
-        tx,
+    statement = claim_statement(kinds=kinds, worker=worker, now=now, lease=lease, size=size)
+    rows = tx.execute(statement).all()
+    return [(row.id, row.kind) for row in sorted(rows, key=lambda r: (r.due_at, r.id))]
+
+
+def claim_statement(
+    *, kinds: Collection[str], worker: str, now: datetime, lease: timedelta, size: int
+) -> Any:
+    """``claim``'s statement: the first rows by ``ix_due_work_due_at_id``'s order."""
+    return leases.claim_statement(
         due_work,
         ready=(due_work.c.due_at <= now)
         & due_work.c.claimed_until.is_(None)
@@ -246,7 +293,6 @@ def claim(
         until=now + lease,
         returning=(due_work.c.kind, due_work.c.due_at),
     )
-    return [(row.id, row.kind) for row in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
 def release(tx: Session, due_ids: list[int], worker: str) -> None:

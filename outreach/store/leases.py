@@ -34,6 +34,32 @@ def claim(
     """Take up to ``size`` rows that are ``ready`` (which must exclude rows already claimed),
     first by ``order_by``, for ``worker`` until ``until``, also setting ``values``; returns the
     claimed rows' id and ``returning`` columns."""
+    statement = claim_statement(
+        table,
+        ready=ready,
+        order_by=order_by,
+        size=size,
+        worker=worker,
+        until=until,
+        values=values,
+        returning=returning,
+    )
+    return list(tx.execute(statement).all())
+
+
+def claim_statement(
+    table: Table,
+    *,
+    ready: ColumnElement[bool],
+    order_by: Sequence[Any],
+    size: int,
+    worker: str,
+    until: datetime,
+    values: Mapping[str, Any] | None = None,
+    returning: Sequence[Any] = (),
+) -> Any:
+    """The one statement ``claim`` runs (for its plan to be checked: ``order_by`` must be
+    an index's order, or each claim sorts every ready row)."""
     due = (
         select(table.c.id)
         .where(ready)
@@ -41,13 +67,12 @@ def claim(
         .limit(size)
         .with_for_update(skip_locked=True)
     )
-    statement = (
+    return (
         update(table)
         .where(table.c.id.in_(due.scalar_subquery()))
         .values(claimed_by=worker, claimed_until=until, **(values or {}))
         .returning(table.c.id, *returning)
     )
-    return list(tx.execute(statement).all())
 
 
 def release(

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from outreach.store import leases
-from outreach.store.dialect import dialect_of
+from outreach.store.dialect import dialect_of, insert_many, reserve_ids
 from outreach.store.models import Message, OutboxItem
 from outreach.store.statements import TABLES, insert_row
 
@@ -195,6 +195,22 @@ def queue(connection: Connection, message: dict[str, Any], queued: dict[str, Any
     params = {f"m_{k}": message[k] for k in QUEUED_MESSAGE}
     params.update({f"o_{k}": queued[k] for k in OUTBOX_ROW})
     return int(connection.execute(_MESSAGE_AND_OUTBOX, params).scalar_one())
+
+
+def queue_many(
+    connection: Connection, queued: Sequence[tuple[dict[str, Any], dict[str, Any] | None]]
+) -> list[int]:
+    """``queue`` for a batch: the messages in one executemany, then their outbox rows in
+    another; returns the messages' ids, in order."""
+    ids = reserve_ids(connection, messages, len(queued))
+    if not ids:
+        return []
+    insert_many(
+        connection, messages, [{**m, "id": i} for i, (m, _) in zip(ids, queued, strict=True)]
+    )
+    rows = [{**o, "message_id": i} for i, (_, o) in zip(ids, queued, strict=True) if o is not None]
+    insert_many(connection, outbox, rows)
+    return ids
 
 
 def cancel_queued(tx: Session, contact_id: int, now: datetime, reason: str) -> int:

@@ -321,7 +321,11 @@ class DueWork(Base):
     """
 
     __tablename__ = "due_work"
-    __table_args__ = (Index("ix_due_work_due_at", "due_at"), {"sqlite_autoincrement": True})
+    # Claims take the first rows in this order: an index, not a sort of every due row.
+    __table_args__ = (
+        Index("ix_due_work_due_at_id", "due_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # reminder | timeout | ...

@@ -8,6 +8,7 @@ waiting list's order is ``updated_at``, then ``id``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,20 @@ def of(tx: Session, event_id: str, contact_id: int) -> Rsvp | None:
 def status(tx: Session, event_id: str, contact_id: int) -> str | None:
     found = of(tx, event_id, contact_id)
     return found.status if found is not None else None
+
+
+_STATUSES = select(rsvps.c.contact_id, rsvps.c.status).where(
+    rsvps.c.event_id == bindparam("event_id"),
+    rsvps.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
+)
+
+
+def statuses(connection: Connection, event_id: str, contact_ids: Sequence[int]) -> dict[int, str]:
+    """A batch of people's RSVPs for an event, by contact (one statement)."""
+    if not contact_ids:
+        return {}
+    params = {"event_id": event_id, "contact_ids": sorted(set(contact_ids))}
+    return {contact_id: found for contact_id, found in connection.execute(_STATUSES, params)}
 
 
 def set_status(

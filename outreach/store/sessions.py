@@ -6,12 +6,14 @@ A session row holds the engine's state as JSON between two messages; at most one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, literal, select, update
 
+from outreach.store.dialect import insert_many, reserve_ids
 from outreach.store.statements import TABLES, insert_row
 
 sessions = TABLES["sessions"]
@@ -42,6 +44,11 @@ _WAITING = select(*_COLUMNS).where(
     sessions.c.contact_id == bindparam("contact_id"),
     sessions.c.status == literal("waiting", literal_execute=True),
 )
+# A batch's people at once; the same literal, so the partial index serves it too.
+_WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
+    sessions.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
+    sessions.c.status == literal("waiting", literal_execute=True),
+)
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
 _LATEST = (
     select(*_COLUMNS)
@@ -57,6 +64,14 @@ def waiting(connection: Connection, contact_id: int) -> SessionRow | None:
     return SessionRow(*found) if found is not None else None
 
 
+def waiting_many(connection: Connection, contact_ids: Sequence[int]) -> dict[int, SessionRow]:
+    """Each person's conversation waiting for a reply, by contact (one statement)."""
+    if not contact_ids:
+        return {}
+    rows = connection.execute(_WAITING_MANY, {"contact_ids": list(contact_ids)})
+    return {contact_id: SessionRow(*found) for contact_id, *found in rows}
+
+
 def latest(connection: Connection, contact_id: int) -> SessionRow | None:
     """The person's most recent conversation, waiting or ended."""
     found = connection.execute(_LATEST, {"contact_id": contact_id}).first()
@@ -70,6 +85,33 @@ def by_id(connection: Connection, session_id: int) -> SessionRow | None:
 
 def create(connection: Connection, values: dict[str, Any]) -> int:
     return insert_row(connection, "sessions", values)
+
+
+def create_many(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert a batch of sessions in one executemany; returns their ids, in order."""
+    ids = reserve_ids(connection, sessions, len(rows))
+    if ids:
+        rows = [{**row, "id": i} for i, row in zip(ids, rows, strict=True)]
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:  # an ended one names more columns than one waiting
+            groups.setdefault(tuple(row), []).append(row)
+        for same in groups.values():
+            insert_many(connection, sessions, same)
+    return ids
+
+
+def save_many(connection: Connection, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """Update a batch of sessions, one executemany for each set of columns changed."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for session_id, values in changes:
+        groups.setdefault(tuple(sorted(values)), []).append({**values, "_id": session_id})
+    for names, rows in groups.items():
+        statement = (
+            update(sessions)
+            .where(sessions.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+        connection.execute(statement, rows)
 
 
 def save(connection: Connection, session_id: int, values: dict[str, Any]) -> None:

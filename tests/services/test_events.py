@@ -20,6 +20,7 @@ from outreach.errors import FlowLoadError
 from outreach.events.library import EventDefinition, check_events, load_event_text
 from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
+from outreach.scheduling.due import DueWorkRunner
 from outreach.scheduling.periodic import PeriodicRuns
 from outreach.services.events import Events
 from outreach.services.privacy import erase_contact
@@ -358,26 +359,29 @@ def test_event_file_problems_name_line_and_fix(shipped_flows: dict[str, Any]) ->
     ]
 
 
-def test_a_stopping_worker_finishes_the_row_under_way_and_hands_back_the_rest(
+def test_a_stopping_worker_finishes_the_batch_under_way_and_hands_back_the_rest(
     town: Town,
 ) -> None:
     for n in range(1, 6):
         town.person(n, f"P{n}", "mental-health")
     town.events.invite("bc-mental-health")
-    start = town.runner._handlers["start"]
+    runner = DueWorkRunner(town.db, clock=town.clock)
 
-    def start_then_sigterm(due_id: int) -> object:
-        done = start(due_id)
-        town.runner.stop()  # as the worker's SIGTERM handler does
+    def start_then_sigterm(due_ids: list[int]) -> object:
+        done = town.events.start_batch(due_ids)
+        runner.stop()  # as the worker's SIGTERM handler does
         return done
 
-    town.runner._handlers["start"] = start_then_sigterm
-    assert town.runner.run() == {"start": 1}
+    runner.register_batch("start", start_then_sigterm, size=2)
+    assert runner.run() == {"start": 2}
     with town.db.transaction() as tx:
         left = tx.scalars(select(DueWork.claimed_by).where(DueWork.kind == "start")).all()
-    assert left == [None] * 4  # handed back at once, not left to a lease running out
+    assert left == [None] * 3  # handed back at once, not left to a lease running out
     other = due_work(town.db, town.service, town.events, clock=town.clock, name="next")
-    assert other.run() == {"start": 4}
+    assert other.run() == {"start": 3}
+    with town.db.transaction() as tx:  # everyone invited once: the invitation and its question
+        queued = Counter(tx.scalars(select(OutboxItem.contact_id)))
+    assert sorted(queued.values()) == [2] * 5
 
 
 def test_the_worker_picks_up_an_edited_event_file_and_keeps_the_last_good_one(

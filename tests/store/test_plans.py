@@ -4,27 +4,107 @@ statement settles on after five runs), as the store grows."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import Executable
 
-from outreach.store import sessions
+from outreach.store import contacts, due, rsvps, sessions
 from outreach.store.database import Database
+
+
+def generic_plan(
+    db: Database, statement: Any, params: dict[str, Any], *, avoid: tuple[str, ...] = ()
+) -> str:
+    """The plan PostgreSQL would keep for ``statement`` prepared with ``params`` as its
+    parameters (each list expanded into one parameter an item, as SQLAlchemy sends it)."""
+    compiled = statement.compile(dialect=postgresql.dialect())
+    expanded = compiled.construct_expanded_state(params)
+    sql = expanded.statement
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+    for n, name in enumerate(names, start=1):
+        sql = sql.replace(f"%({name})s", f"${n}")
+    values = ", ".join(_literal(expanded.parameters[name]) for name in names)
+    with db.transaction() as tx:
+        tx.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        tx.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: say what is usable
+        for step in avoid:  # and what it could do without
+            tx.execute(text(f"SET LOCAL enable_{step} = off"))
+        tx.execute(text(f"PREPARE hot_plan AS {sql}"))
+        plan = "\n".join(tx.scalars(text(f"EXPLAIN EXECUTE hot_plan({values})")))
+        tx.execute(text("DEALLOCATE hot_plan"))
+    return plan
+
+
+def _literal(value: Any) -> str:
+    return f"'{value.isoformat()}'" if isinstance(value, datetime) else repr(value)
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_finding_a_persons_waiting_conversation_uses_its_partial_index(db: Database) -> None:
-    sql = str(
-        sessions._WAITING.params(contact_id=1).compile(
-            dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}
-        )
-    )
-    prepared = re.sub(r"%\(contact_id\)s", "$1", sql)
-    with db.transaction() as tx:
-        tx.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-        tx.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: say what is usable
-        tx.execute(text(f"PREPARE waiting_plan(bigint) AS {prepared}"))
-        plan = "\n".join(tx.scalars(text("EXPLAIN EXECUTE waiting_plan(1)")))
-        tx.execute(text("DEALLOCATE waiting_plan"))
+    plan = generic_plan(db, sessions._WAITING, {"contact_id": 1})
     assert "uq_sessions_waiting_contact" in plan, plan
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_claiming_due_work_takes_the_first_rows_of_an_index_not_a_sort_of_all(
+    db: Database,
+) -> None:
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    statement = due.claim_statement(
+        kinds=["start", "reminder"], worker="w", now=now, lease=timedelta(minutes=2), size=1000
+    )
+    plan = generic_plan(db, statement, {}, avoid=("sort", "bitmapscan"))
+    assert "ix_due_work_due_at_id" in plan, plan
+    assert "Sort" not in plan, plan
+
+
+HOT_BATCH_QUERIES: list[tuple[str, Executable, dict[str, Any], tuple[str, ...]]] = [
+    (
+        "a batch's waiting conversations",
+        sessions._WAITING_MANY,
+        {"contact_ids": [1, 2, 3]},
+        ("uq_sessions_waiting_contact",),
+    ),
+    ("a batch's due rows", due._ITEMS, {"due_ids": [1, 2, 3]}, ("pk_due_work",)),
+    ("a batch's due rows done", due._DELETE_MANY, {"due_ids": [1, 2, 3]}, ("pk_due_work",)),
+    (
+        "a batch's timers cancelled",
+        due._DELETE_SESSIONS,
+        {"session_ids": [1, 2, 3]},
+        ("ix_due_work_session_id",),
+    ),
+    (
+        "a batch's people locked, with their addresses",
+        contacts._BY_IDS,
+        {"keys": [1, 2, 3], "prefer": ["tel"]},
+        ("pk_contacts", "ix_contact_addresses_contact_id"),
+    ),
+    (
+        "a batch's RSVPs",
+        rsvps._STATUSES,
+        {"event_id": "bc", "contact_ids": [1, 2, 3]},
+        ("uq_rsvps_event_id_contact_id",),
+    ),
+]
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("what", "statement", "params", "indexes"),
+    HOT_BATCH_QUERIES,
+    ids=[what for what, *_ in HOT_BATCH_QUERIES],
+)
+def test_a_batch_of_flow_starts_reads_and_writes_through_indexes(
+    db: Database,
+    what: str,
+    statement: Executable,
+    params: dict[str, Any],
+    indexes: tuple[str, ...],
+) -> None:
+    plan = generic_plan(db, statement, params)
+    for index in indexes:
+        assert index in plan, f"{what}:\n{plan}"

@@ -1,0 +1,164 @@
+"""Flow starts after an invitation: the worker's store path against the engine alone.
+
+Each round invites ``--people`` new people (10% Welsh) to an event of their own, then, in
+turn, (a) the engine alone starts the invitation flow for each of them, as many times as the
+round has people (the baseline: no database), and (b) the worker's due-work runner starts
+them through the store, one batch and one transaction at a time, until every first message
+is in the outbox. Rounds interleave the two, so a loaded machine slows both alike; the median
+of the rounds' ratios is printed, with people a second and this process's peak memory.
+
+``--million`` instead times a whole invitation of that many people end to end on one worker:
+from ``outreach events invite`` (the RSVP and start rows) until every first message is
+queued, and prints the peak RSS.
+
+    python benchmarks/flow_starts.py [--people 20000] [--rounds 5]
+        [--million 1000000] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/db]
+
+With a PostgreSQL URL it empties that database's public schema first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.events import runtime, seed  # noqa: E402
+from benchmarks.webhook import reset_postgres  # noqa: E402
+from outreach.flows import state  # noqa: E402
+from outreach.services.runtime import Runtime  # noqa: E402
+from outreach.store import events as stored_events  # noqa: E402
+from outreach.store.database import Database  # noqa: E402
+from outreach.store.migrate import upgrade  # noqa: E402
+from outreach.store.models import DueWork, Message  # noqa: E402
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def engine_alone(rt: Runtime, event_id: str, people: int, tag: str) -> float:
+    """Seconds the engine takes to start the invitation flow for ``people`` people like those
+    invited (every tenth Welsh), with nothing stored."""
+    flow = rt.events.definitions[event_id].spec.invitation
+    with rt.db.transaction() as tx:
+        event = stored_events.fields(tx.connection(), event_id)
+    now = rt.conversations.clock()
+    contacts = [
+        state.Contact(
+            language="cy" if n % 10 == 0 else "en",
+            timezone="Europe/London",
+            fields={"first_name": None, "last_name": None},
+            tags=frozenset({tag}),
+        )
+        for n in range(people)
+    ]
+    engine = rt.engine
+    started = time.perf_counter()
+    for contact in contacts:
+        engine.handle(None, state.Start(flow=flow, at=now, contact=contact, event=event))
+    return time.perf_counter() - started
+
+
+def queued(rt: Runtime) -> int:
+    with rt.db.transaction() as tx:
+        return int(tx.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+def rounds(url: str, people: int, count: int) -> None:
+    db = Database(url)
+    tags = {f"round{r}": f"round{r}" for r in range(count)}
+    for r in range(count):
+        first = 1 + r * people
+        seed(db, first, first + people - 1, f"round{r}")
+    rt = runtime(url, tags)
+    rt.events.sync()
+    ratios, store_rates, engine_rates = [], [], []
+    for r in range(count):
+        event_id = f"round{r}"
+        invited = rt.events.invite(event_id)
+        engine_seconds = engine_alone(rt, event_id, invited, event_id)
+        before = queued(rt)
+        started = time.perf_counter()
+        done = rt.due.run()
+        store_seconds = time.perf_counter() - started
+        assert done["start"] == invited, done
+        messages = queued(rt) - before
+        store_rate, engine_rate = invited / store_seconds, invited / engine_seconds
+        ratios.append(store_rate / engine_rate)
+        store_rates.append(store_rate)
+        engine_rates.append(engine_rate)
+        print(
+            f"round {r}         {invited:,} people: store {store_rate:,.0f}/s "
+            f"({messages:,} messages queued), engine alone {engine_rate:,.0f}/s, "
+            f"ratio {store_rate / engine_rate:.3f}"
+        )
+    print(
+        f"median          store {statistics.median(store_rates):,.0f} people/s, engine alone "
+        f"{statistics.median(engine_rates):,.0f}/s, ratio {statistics.median(ratios):.3f}; "
+        f"peak RSS {peak_mb():.0f} MB"
+    )
+    rt.close()
+    db.close()
+
+
+def million(url: str, people: int) -> None:
+    db = Database(url)
+    started = time.perf_counter()
+    seed(db, 50_000_001, 50_000_000 + people, "everyone")
+    print(f"seeded          {people:,} contacts in {time.perf_counter() - started:.1f} s")
+    rt = runtime(url, {"big": "everyone"})
+    rt.events.sync()
+    before = peak_mb()
+    started = time.perf_counter()
+    invited = rt.events.invite("big")
+    expanded = time.perf_counter() - started
+    done = rt.due.run()
+    elapsed = time.perf_counter() - started
+    with rt.db.transaction() as tx:
+        first = tx.scalar(
+            text(
+                "SELECT count(DISTINCT m.contact_id) FROM messages m JOIN outbox o"
+                " ON o.message_id = m.id WHERE m.step = 'invitation'"
+            )
+        )
+        left = tx.scalar(select(func.count()).select_from(DueWork).where(DueWork.kind == "start"))
+    print(
+        f"invitation      {invited:,} invited, {done['start']:,} started, {first:,} first "
+        f"messages in the outbox, {left} starts left; {elapsed:.1f} s from invite to queued "
+        f"(expansion {expanded:.1f} s), {invited / elapsed:,.0f} people/s"
+    )
+    print(f"peak RSS        {peak_mb():.0f} MB (before inviting: {before:.0f} MB)")
+    rt.close()
+    db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--million", type=int, default=0)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'starts.db'}"
+    if url.startswith("postgresql"):
+        reset_postgres(url)
+    upgrade(Database(url))
+    print(f"database        {url.split(':')[0]}")
+    if args.million:
+        million(url, args.million)
+    else:
+        rounds(url, args.people, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
