@@ -218,11 +218,13 @@ class FakeTwilio:
         with self._lock:
             self.messages.append(message)
             self.arrivals.append(time.monotonic())
+        # Whether its reports get through is settled on arrival, not after the wait below.
+        reports = self.send_callbacks
         if self.latency:  # accepted, then slow to say so: a client that gives up never knows
             time.sleep(self.latency)
         self._json(request, 201, message)
         callback = form.get("StatusCallback")
-        if callback and self.send_callbacks:
+        if callback and reports:
             with self._lock:
                 self._held.append((callback, message))
             if not self.hold_callbacks:
