@@ -3,7 +3,18 @@ options into a service call and prints what happened."""
 
 from __future__ import annotations
 
-from outreach.cli import contacts, digests, events, flows, handoffs, i18n, processes, report, slack
+from outreach.cli import (
+    contacts,
+    digests,
+    events,
+    flows,
+    handoffs,
+    i18n,
+    processes,
+    report,
+    slack,
+    statements,
+)
 from outreach.cli.help import Typer
 
 app = Typer(help="Outreach: co-produce services by SMS and Slack.")
@@ -20,6 +31,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(slack.app, name="slack")
 app.add_typer(handoffs.app, name="handoffs")
 app.add_typer(digests.app, name="digests")
+app.add_typer(statements.app, name="statements")
 app.command()(report.report)
 
 

@@ -41,6 +41,10 @@ NOT_PERSONAL = {
     "outbox": {"state", "last_error", "claimed_by"},  # last_error never holds the body
     "rsvps": {"event_id", "status"},
     "due_work": {"kind", "event_id", "payload", "claimed_by"},  # payload: flow names and keys
+    # statements a person wrote: which conversation, language, moderation; their vote is a
+    # choice (like a choice answer's value) and stays counted after erasure
+    "statements": {"conversation", "language", "status", "moderated_by"},
+    "statement_votes": {"vote"},
     # where the conversation was and the Slack thread that takes it up; who closed it (a
     # coordinator or a partner's Slack user id, never the person)
     "handoffs": {
