@@ -19,6 +19,7 @@ from outreach.content import Choice, Content, Kind
 from outreach.errors import FlowNotFound
 from outreach.flows import matching, voting
 from outreach.flows.loader import FlowDefinition
+from outreach.flows.samples import SAMPLE_STATEMENTS
 from outreach.flows.schema import Condition, Step, TextSpec
 from outreach.flows.state import (
     Action,
@@ -390,7 +391,8 @@ class _Run:
         if step.statements is not None:
             if step.send:
                 yield "send", Content(self.text(step.send))
-            sample = "x" * voting.OWN_MAX_LENGTH  # the longest statement there can be
+            # Measured with a statement of typical length: the words are the person's own.
+            sample = SAMPLE_STATEMENTS[0]
             yield "statement", self._statement(flow_id, step, 0, sample).content
             yield "hint", Content(self._statement_hint(step), "hint")
             return
@@ -471,9 +473,11 @@ class _Run:
             if pressed is None or pressed[1] != wait.statement:
                 return self._unchanged(session)  # a button on a statement shown before
             chosen: voting.VoteKind | None = pressed[0]
+            own = None
         else:
-            chosen = reader.vote(text, self.language)
-        own = None if button or chosen is not None else reader.own(text, self.language)
+            # A statement of their own first: its words may hold a number or a "yes".
+            own = reader.own(text, self.language)
+            chosen = reader.vote(text, self.language) if own is None else None
         if chosen is not None and key is not None and wait.statement is not None:
             self.actions.append(Vote(key, wait.statement, chosen))
             votes = wait.votes + 1
