@@ -44,6 +44,10 @@ class StatementResult:
     text: str
     groups: tuple[GroupCounts, ...]
 
+    def cell(self, group: str) -> GroupCounts | None:
+        """The group's votes on this statement, if it has any."""
+        return next((g for g in self.groups if g.group == group), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Listed:
