@@ -14,6 +14,7 @@ from outreach.cli.common import database, fail, settings_of
 from outreach.clock import utcnow
 from outreach.services import exports
 from outreach.services.results import Results
+from outreach.services.statements import DEFAULT_GROUPS, Statements
 from outreach.web import report as document
 
 
@@ -44,9 +45,19 @@ def report(
             "--output", "-o", metavar="FILE", help="Write here (default: standard output)"
         ),
     ] = None,
+    groups: Annotated[
+        str,
+        typer.Option(
+            "--groups",
+            metavar="FIELD",
+            help="Group statement votes by a contact field (role, age_band...) or "
+            "tags:patient,carer,... (default: role)",
+        ),
+    ] = DEFAULT_GROUPS,
 ) -> None:
-    """An event's results: who was invited, came and answered, by declared group, and what
-    people said (counts under 5 shown as "<5")."""
+    """An event's results: who was invited, came and answered, by declared group, what
+    people said, and the common ground and divisions between groups on statements (counts
+    under 5 shown as "<5")."""
     try:
         chosen = Format(format_)
     except ValueError:
@@ -63,8 +74,11 @@ def report(
     with database(ctx) as db:
         results = Results(db)
         found = results.event(event_id)
+        common = Statements(db).common_ground(event_id, groups=groups)
         if chosen in (Format.html, Format.pdf):
-            text = document.html(found, results.quotes(event_id), now=utcnow())
+            text = document.html(
+                found, results.quotes(event_id), now=utcnow(), common_ground=common
+            )
             if chosen is Format.pdf:
                 _write(document.pdf(text), output)
                 return
@@ -72,7 +86,9 @@ def report(
             key = settings.secret_key.get_secret_value() if settings.secret_key else None
             rows = exports.pseudonymise(results.answers(event_id), exports.Pseudonyms(key))
             if chosen is Format.json:
-                text = exports.to_json({**found.to_json(), "answers": rows})
+                text = exports.to_json(
+                    {**found.to_json(), "common_ground": common.to_json(), "answers": rows}
+                )
             elif chosen is Format.csv:
                 text = exports.to_csv(rows)
             else:

@@ -93,12 +93,14 @@ def add(
 @app.command("seed")
 def seed(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(metavar="FILE", help="A statements YAML file")],
+    paths: Annotated[
+        list[Path], typer.Argument(metavar="PATH...", help="Statements files, or folders of them")
+    ],
 ) -> None:
-    """Add the statements of a YAML file (adding the same file again adds nothing)."""
+    """Add the statements of YAML files (adding the same file again adds nothing)."""
     with database(ctx) as db:
-        ids = Statements(db).seed(path, by=actor())
-    typer.echo(f"{len(ids)} statement(s) in place from {path}")
+        ids = Statements(db).seed(paths, by=actor())
+    typer.echo(f"{len(ids)} statement(s) in place")
 
 
 @app.command("results")

@@ -5,6 +5,7 @@ ground and the divisions between groups (counted in the database, analysed in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 
 from outreach.clock import Clock, utcnow
 from outreach.errors import StatementError
+from outreach.flows.loader import files_of_kind
 from outreach.services import consensus
 from outreach.services.results import Shown, shown, suppress
 from outreach.store import audit, opinions
@@ -146,26 +148,15 @@ class Statements:
             audit.record(tx, "statement-add", actor=by, at=now, detail={"statement": statement_id})
             return statement_id
 
-    def seed(self, path: Path, *, by: str) -> list[int]:
-        """Add the statements of a YAML file: ``conversation:`` and a list of
-        ``statements:``, each words or ``{text:, language:}``."""
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise StatementError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("statements"), list):
-            raise StatementError(f"{path}: give `conversation:` and a list of `statements:`")
-        conversation = str(data.get("conversation", ""))
-        language = str(data.get("language", "en"))
-        items = []
-        for n, item in enumerate(data["statements"], start=1):
-            if isinstance(item, dict) and isinstance(item.get("text"), str):
-                items.append((item["text"], str(item.get("language", language))))
-            elif isinstance(item, str):
-                items.append((item, language))
-            else:
-                raise StatementError(f"{path}: statement {n} is not words or {{text: ...}}")
-        return [self.add(conversation, text, language=lang, by=by) for text, lang in items]
+    def seed(self, paths: Sequence[Path], *, by: str) -> list[int]:
+        """Add the statements of YAML files (a folder: its statements files): each gives a
+        ``conversation:``, a default ``language:`` and a list of ``statements:``, each words
+        or ``{text:, language:}``. Everything is checked before anything is added."""
+        found = files_of_kind(paths, "statements")
+        if not found:
+            raise StatementError("no statements files there (they start with `statements:`)")
+        todo = [item for path in found for item in _read(path)]
+        return [self.add(key, text, language=language, by=by) for key, text, language in todo]
 
     def common_ground(self, conversation: str, *, groups: str = DEFAULT_GROUPS) -> CommonGround:
         """Consensus, division and what each group says more, for one conversation."""
@@ -210,6 +201,33 @@ class Statements:
             ),
             groups=tuple(sorted({g for by_group in declared.values() for g in by_group})),
         )
+
+
+def _read(path: Path) -> list[tuple[str, str, str]]:
+    """(conversation, text, language) of each statement in one file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise StatementError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("statements"), list):
+        raise StatementError(f"{path}: give `conversation:` and a list of `statements:`")
+    conversation = str(data.get("conversation", ""))
+    _check_key(conversation)
+    language = str(data.get("language", "en"))
+    items = []
+    for n, item in enumerate(data["statements"], start=1):
+        if isinstance(item, dict) and isinstance(item.get("text"), str):
+            items.append((conversation, item["text"], str(item.get("language", language))))
+        elif isinstance(item, str):
+            items.append((conversation, item, language))
+        else:
+            raise StatementError(f"{path}: statement {n} is not words or {{text: ...}}")
+        words = " ".join(items[-1][1].split())
+        if not words or len(words) > opinions.MAX_LENGTH:
+            raise StatementError(
+                f"{path}: statement {n} must have words, at most {opinions.MAX_LENGTH} characters"
+            )
+    return items
 
 
 def _counts(view: consensus.GroupView) -> GroupCounts:

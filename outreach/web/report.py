@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from outreach.services.results import STATUSES, EventResults, Quote
+from outreach.services.statements import CommonGround
 from outreach.web.pages import templates
 
 STYLES = Path(__file__).parent / "static"
@@ -29,8 +30,15 @@ def local_time(zone: str) -> Callable[[datetime], str]:
     return show
 
 
-def html(results: EventResults, quotes: list[Quote], *, now: datetime) -> str:
-    """The report as one self-contained HTML document."""
+def html(
+    results: EventResults,
+    quotes: list[Quote],
+    *,
+    now: datetime,
+    common_ground: CommonGround | None = None,
+) -> str:
+    """The report as one self-contained HTML document (with the common ground between
+    groups, where people voted on statements)."""
     css = (STYLES / "style.css").read_text() + (STYLES / "results.css").read_text()
     return templates.env.get_template("results/document.html").render(
         r=results,
@@ -40,6 +48,7 @@ def html(results: EventResults, quotes: list[Quote], *, now: datetime) -> str:
         now=now,
         local=local_time(results.timezone),
         answers_link=None,
+        found=common_ground if common_ground and common_ground.statements else None,
     )
 
 
