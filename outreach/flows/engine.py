@@ -423,7 +423,9 @@ class _Run:
         event_id = (self.trigger.event or {}).get("id")
         return spec.conversation or (str(event_id) if event_id else None)
 
-    def _offer(self, flow_id: str, step: Step, *, votes: int, after: int | None) -> Outcome | None:
+    def _offer(
+        self, flow_id: str, step: Step, *, votes: int, after: int | None, proposed: int = 0
+    ) -> Outcome | None:
         """Show the next statement and wait for the vote; None if none is left to show."""
         key = self._conversation(step)
         offers: tuple[Offer, ...] = self.trigger.offers.get(key, ()) if key else ()
@@ -444,7 +446,7 @@ class _Run:
         wait = Wait(
             step.id, self.seq, self.now, timeout_at, reminder_at, False, 0, offer.id, offer.text
         )
-        wait.votes = votes
+        wait.votes, wait.proposed = votes, proposed
         return self._outcome(flow_id, definition.digest, wait)
 
     def _statement(self, flow_id: str, step: Step, statement: int, text: str | None) -> SendMessage:
@@ -482,7 +484,9 @@ class _Run:
             self.actions.append(Vote(key, wait.statement, chosen))
             votes = wait.votes + 1
             if votes < spec.count:
-                offered = self._offer(flow_id, step, votes=votes, after=wait.statement)
+                offered = self._offer(
+                    flow_id, step, votes=votes, after=wait.statement, proposed=wait.proposed
+                )
                 if offered is not None:
                     return offered
             return self.go(flow_id, self._route(step))

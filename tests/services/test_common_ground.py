@@ -166,3 +166,32 @@ def test_own_statement_too_long_is_refused_and_not_kept(
     received = Phone(service, 0).text(reply)
     assert "under 280 characters" in received.queued[0].content.text
     assert count(db, Statement) == 1
+
+
+def test_erasing_the_author_clears_their_statement_and_keeps_the_votes(
+    db: Database, engine: Engine, settings: Settings, clock: ManualClock, t0: datetime
+) -> None:
+    from outreach.services.privacy import erase_contact
+    from tests.conftest import mobile
+
+    service = Conversations(db, engine, settings=settings, clock=clock)
+    event = add_event(db, at=t0)
+    desk = Statements(db, clock=clock)
+    desk.add(event, "Evening appointments would help.", language="en", by="lead")
+    author = add_contact(db, 0, at=t0)
+    service.start(author, "common-ground", event_id=event)
+    Phone(service, 0).text("NEW My street floods every winter")
+    own = desk.listing(status="pending")[0].id
+    desk.moderate(own, "approved", by="lead")
+    voter = add_contact(db, 1, at=t0)
+    with db.transaction() as tx:
+        opinions.vote(tx.connection(), own, voter, "agree", t0)
+
+    erase_contact(db, mobile(0))
+
+    [kept] = [s for s in desk.listing() if s.id == own]
+    assert (kept.text, kept.votes) == ("", 1)
+    newcomer = add_contact(db, 2, at=t0)
+    with db.transaction() as tx:
+        offered = opinions.offers(tx.connection(), event, newcomer, "en")
+    assert own not in [o.id for o in offered]  # words nobody has any more are not asked
