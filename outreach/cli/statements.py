@@ -11,7 +11,7 @@ import typer
 from outreach.cli.common import actor, database
 from outreach.cli.help import Typer
 from outreach.services.statements import DEFAULT_GROUPS, CommonGround, Statements
-from outreach.store.opinions import StatementRow
+from outreach.store.opinions import StatementRow, Status
 
 app = Typer(help="Statements people vote on: list, approve, reject, add, seed, results.")
 StatementId = Annotated[int, typer.Argument(metavar="ID", help="The statement's number (see list)")]
@@ -60,19 +60,20 @@ def list_(
 @app.command("approve")
 def approve(ctx: typer.Context, statements: list[int]) -> None:
     """Approve statements: from now on they are offered to people to vote on."""
-    with database(ctx) as db:
-        for statement in statements:
-            Statements(db).moderate(statement, "approved", by=actor())
-            typer.echo(f"statement #{statement} approved")
+    _moderate(ctx, statements, "approved")
 
 
 @app.command("reject")
 def reject(ctx: typer.Context, statements: list[int]) -> None:
     """Reject statements: nobody is asked about them (they stay in the record)."""
+    _moderate(ctx, statements, "rejected")
+
+
+def _moderate(ctx: typer.Context, statements: list[int], status: Status) -> None:
     with database(ctx) as db:
         for statement in statements:
-            Statements(db).moderate(statement, "rejected", by=actor())
-            typer.echo(f"statement #{statement} rejected")
+            Statements(db).moderate(statement, status, by=actor())
+            typer.echo(f"statement #{statement} {status}")
 
 
 @app.command("add")

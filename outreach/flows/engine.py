@@ -432,22 +432,10 @@ class _Run:
         offer = next((o for o in offers if o.id != after), None)
         if offer is None:
             return None
-        definition = self.engine.flows[flow_id]
-        self.seq += 1
-        reminder_at = self.now + step.remind_after if step.remind_after else None
-        if step.timeout_after is not None:
-            timeout_at = (reminder_at or self.now) + step.timeout_after
-        else:
-            timeout_at = self.now + definition.flow.expire_after
-        self.actions.append(self._statement(flow_id, step, offer.id, offer.text))
-        if reminder_at is not None and reminder_at < timeout_at:
-            self.actions.append(Schedule("reminder", reminder_at, self.seq))
-        self.actions.append(Schedule("timeout", timeout_at, self.seq))
-        wait = Wait(
-            step.id, self.seq, self.now, timeout_at, reminder_at, False, 0, offer.id, offer.text
-        )
+        wait = self._wait_for(flow_id, step, self._statement(flow_id, step, offer.id, offer.text))
+        wait.statement, wait.statement_text = offer.id, offer.text
         wait.votes, wait.proposed = votes, proposed
-        return self._outcome(flow_id, definition.digest, wait)
+        return self._outcome(flow_id, self.engine.flows[flow_id].digest, wait)
 
     def _statement(self, flow_id: str, step: Step, statement: int, text: str | None) -> SendMessage:
         choices = tuple(
@@ -543,19 +531,22 @@ class _Run:
             self.actions.append(Handoff(flow_id, step.id, note, step.handoff.team))
 
     def _wait(self, flow_id: str, step: Step) -> Outcome:
-        definition = self.engine.flows[flow_id]
+        wait = self._wait_for(flow_id, step, self._question(flow_id, step))
+        return self._outcome(flow_id, self.engine.flows[flow_id].digest, wait)
+
+    def _wait_for(self, flow_id: str, step: Step, asked: SendMessage) -> Wait:
+        """Send ``asked`` and wait for the answer: a new wait, its reminder and timeout."""
         self.seq += 1
         reminder_at = self.now + step.remind_after if step.remind_after else None
         if step.timeout_after is not None:
             timeout_at = (reminder_at or self.now) + step.timeout_after
         else:
-            timeout_at = self.now + definition.flow.expire_after
-        self.actions.append(self._question(flow_id, step))
+            timeout_at = self.now + self.engine.flows[flow_id].flow.expire_after
+        self.actions.append(asked)
         if reminder_at is not None and reminder_at < timeout_at:
             self.actions.append(Schedule("reminder", reminder_at, self.seq))
         self.actions.append(Schedule("timeout", timeout_at, self.seq))
-        wait = Wait(step.id, self.seq, self.now, timeout_at, reminder_at)
-        return self._outcome(flow_id, definition.digest, wait)
+        return Wait(step.id, self.seq, self.now, timeout_at, reminder_at)
 
     def _question(self, flow_id: str, step: Step, *, hint: str | None = None) -> SendMessage:
         if hint is not None:

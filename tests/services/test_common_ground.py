@@ -122,9 +122,8 @@ def test_people_vote_through_the_flow_fewest_votes_first_never_twice(
 
 
 def test_own_statement_is_shown_to_nobody_until_approved(
-    db: Database, engine: Engine, settings: Settings, clock: ManualClock, t0: datetime
+    db: Database, service: Conversations, clock: ManualClock, t0: datetime
 ) -> None:
-    service = Conversations(db, engine, settings=settings, clock=clock)
     event = add_event(db, at=t0)
     desk = Statements(db, clock=clock)
     seeded = desk.add(event, "Evening appointments would help.", language="en", by="lead")
@@ -156,9 +155,8 @@ def test_own_statement_is_shown_to_nobody_until_approved(
 
 @pytest.mark.parametrize("reply", ["NEW " + "x" * 300])
 def test_own_statement_too_long_is_refused_and_not_kept(
-    db: Database, engine: Engine, settings: Settings, clock: ManualClock, t0: datetime, reply: str
+    db: Database, service: Conversations, clock: ManualClock, t0: datetime, reply: str
 ) -> None:
-    service = Conversations(db, engine, settings=settings, clock=clock)
     event = add_event(db, at=t0)
     Statements(db, clock=clock).add(event, "Evening appointments.", language="en", by="lead")
     cid = add_contact(db, 0, at=t0)
@@ -169,12 +167,11 @@ def test_own_statement_too_long_is_refused_and_not_kept(
 
 
 def test_erasing_the_author_clears_their_statement_and_keeps_the_votes(
-    db: Database, engine: Engine, settings: Settings, clock: ManualClock, t0: datetime
+    db: Database, service: Conversations, clock: ManualClock, t0: datetime
 ) -> None:
     from outreach.services.privacy import erase_contact
     from tests.conftest import mobile
 
-    service = Conversations(db, engine, settings=settings, clock=clock)
     event = add_event(db, at=t0)
     desk = Statements(db, clock=clock)
     desk.add(event, "Evening appointments would help.", language="en", by="lead")
