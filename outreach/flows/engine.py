@@ -100,6 +100,8 @@ class Engine:
         self._static: dict[tuple[str, str], str] = {}
         self._questions: dict[tuple[str, str, str], Content] = {}
         self.votes = voting.VoteReader(vocabulary, translate)
+        # Worked out once: the hot path asks this of every reply.
+        self._statement_keys = {flow_id: self._statements_of(flow_id) for flow_id in self.flows}
 
     def keyword_flow(self, text: str, *, interrupting: bool = False) -> str | None:
         """The flow a text starts by keyword (only flows marked ``interrupts`` mid-conversation)."""
@@ -111,20 +113,32 @@ class Engine:
         (their statements steps and those of the flows they start): the service reads the
         offers of these, and of no others, before the engine runs."""
         found: set[str] = set()
-        todo, seen = [f for f in flow_ids if f in self.flows], set()
-        while todo:
-            flow_id = todo.pop()
-            if flow_id in seen:
-                continue
-            seen.add(flow_id)
-            for step in self.flows[flow_id].flow.steps:
-                if step.statements is not None:
-                    key = step.statements.conversation or event_id
-                    if key:
-                        found.add(key)
-                if step.start_flow is not None and step.start_flow.flow in self.flows:
-                    todo.append(step.start_flow.flow)
+        for flow_id in flow_ids:
+            named, of_event = self._statement_keys.get(flow_id, (frozenset(), False))
+            found |= named
+            if of_event and event_id:
+                found.add(event_id)
         return frozenset(found)
+
+    def _statements_of(self, flow_id: str) -> tuple[frozenset[str], bool]:
+        """The conversations named by the statements steps a flow reaches (through the
+        flows it starts too), and whether one takes the event's."""
+        named: set[str] = set()
+        of_event, todo, seen = False, [flow_id], set()
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in self.flows:
+                continue
+            seen.add(current)
+            for step in self.flows[current].flow.steps:
+                if step.statements is not None:
+                    if step.statements.conversation:
+                        named.add(step.statements.conversation)
+                    else:
+                        of_event = True
+                if step.start_flow is not None:
+                    todo.append(step.start_flow.flow)
+        return frozenset(named), of_event
 
     def handle(self, session: Session | None, trigger: Trigger) -> Outcome:
         """Apply ``trigger`` to ``session`` and say what should happen."""
