@@ -14,7 +14,9 @@ from outreach.services.statements import DEFAULT_GROUPS, CommonGround, Statement
 from outreach.store.opinions import StatementRow, Status
 
 app = Typer(help="Statements people vote on: list, approve, reject, add, seed, results.")
-StatementId = Annotated[int, typer.Argument(metavar="ID", help="The statement's number (see list)")]
+StatementIds = Annotated[
+    list[int], typer.Argument(metavar="ID...", help="The statements' numbers (see list)")
+]
 Conversation = Annotated[
     str, typer.Argument(metavar="CONVERSATION", help="The event id (or the flow step's name)")
 ]
@@ -48,7 +50,7 @@ def list_(
         typer.Option("--status", metavar="STATUS", help="pending, approved or rejected"),
     ] = None,
 ) -> None:
-    """Statements, oldest first; ``--status pending`` for those waiting for moderation."""
+    """Statements, oldest first (--status pending: those waiting for moderation)."""
     with database(ctx) as db:
         rows = Statements(db).listing(conversation=conversation, status=status)
     if not rows:
@@ -58,13 +60,13 @@ def list_(
 
 
 @app.command("approve")
-def approve(ctx: typer.Context, statements: list[int]) -> None:
+def approve(ctx: typer.Context, statements: StatementIds) -> None:
     """Approve statements: from now on they are offered to people to vote on."""
     _moderate(ctx, statements, "approved")
 
 
 @app.command("reject")
-def reject(ctx: typer.Context, statements: list[int]) -> None:
+def reject(ctx: typer.Context, statements: StatementIds) -> None:
     """Reject statements: nobody is asked about them (they stay in the record)."""
     _moderate(ctx, statements, "rejected")
 
