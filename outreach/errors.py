@@ -20,6 +20,7 @@
     ├── DemoRefused                         ``outreach demo`` cannot start without harm
     ├── SimulatorError (ValueError)         a phone-simulator request that cannot be done
     ├── HandoffError (LookupError)          a handoff that is not there or not open, a bad reply
+    ├── StatementError (ValueError)         no such statement, or a statement that cannot be kept
     ├── PartnerError (LookupError)          no such partner, or nowhere to post its digest
     ├── DecisionError (ValueError)          a decision that cannot be sent or recorded as asked
     └── RequestRefused                      a provider's request is unsigned or malformed
@@ -221,6 +222,10 @@ class SimulatorError(OutreachError, ValueError):
 
 class HandoffError(OutreachError, LookupError):
     """A handoff that is not there or not open, or a reply that cannot be sent."""
+
+
+class StatementError(OutreachError, ValueError):
+    """No statement with that id, or a statement a coordinator cannot add or moderate as asked."""
 
 
 class PartnerError(OutreachError, LookupError):

@@ -14,6 +14,7 @@ from outreach.cli import (
     processes,
     report,
     slack,
+    statements,
 )
 from outreach.cli.help import Typer
 
@@ -32,6 +33,7 @@ app.add_typer(slack.app, name="slack")
 app.add_typer(handoffs.app, name="handoffs")
 app.add_typer(digests.app, name="digests")
 app.add_typer(decisions.app, name="decisions")
+app.add_typer(statements.app, name="statements")
 app.command()(report.report)
 
 

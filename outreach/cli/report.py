@@ -15,6 +15,7 @@ from outreach.clock import utcnow
 from outreach.services import exports
 from outreach.services.decisions import all_results
 from outreach.services.results import Results
+from outreach.services.statements import DEFAULT_GROUPS, Statements
 from outreach.web import report as document
 
 
@@ -45,9 +46,19 @@ def report(
             "--output", "-o", metavar="FILE", help="Write here (default: standard output)"
         ),
     ] = None,
+    groups: Annotated[
+        str,
+        typer.Option(
+            "--groups",
+            metavar="FIELD",
+            help="Group statement votes by a contact field (role, age_band...) or "
+            "tags:patient,carer,... (default: role)",
+        ),
+    ] = DEFAULT_GROUPS,
 ) -> None:
-    """An event's results: who was invited, came and answered, by declared group, and what
-    people said (counts under 5 shown as "<5")."""
+    """An event's results: who was invited, came and answered, by declared group, what
+    people said, and the common ground and divisions between groups on statements (counts
+    under 5 shown as "<5")."""
     try:
         chosen = Format(format_)
     except ValueError:
@@ -65,8 +76,15 @@ def report(
         results = Results(db)
         found = results.event(event_id)
         decided = all_results(db, event=event_id)
+        common = Statements(db).common_ground(event_id, groups=groups)
         if chosen in (Format.html, Format.pdf):
-            text = document.html(found, results.quotes(event_id), now=utcnow(), decisions=decided)
+            text = document.html(
+                found,
+                results.quotes(event_id),
+                now=utcnow(),
+                decisions=decided,
+                common_ground=common,
+            )
             if chosen is Format.pdf:
                 _write(document.pdf(text), output)
                 return
@@ -77,6 +95,7 @@ def report(
                 text = exports.to_json(
                     {
                         **found.to_json(),
+                        "common_ground": common.to_json(),
                         "decisions": [decision.to_json() for decision in decided],
                         "answers": rows,
                     }

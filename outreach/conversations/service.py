@@ -39,7 +39,7 @@ from outreach.flows.engine import Engine
 from outreach.i18n.catalogs import Catalogs
 from outreach.i18n.vocabulary import Vocabulary
 from outreach.settings import Settings
-from outreach.store import contacts, due, handoffs, messages, rsvps, sessions
+from outreach.store import contacts, due, handoffs, messages, opinions, rsvps, sessions
 from outreach.store import events as stored_events
 from outreach.store.contacts import CONTACT_COLUMNS, Person
 from outreach.store.database import Database
@@ -372,7 +372,11 @@ class Conversations:
     ) -> None:
         event = turn.event_cache.fields_of(request.event_id)
         trigger = engine_state.Start(
-            flow=request.flow, at=turn.now, contact=self._engine_contact(turn), event=event
+            flow=request.flow,
+            at=turn.now,
+            contact=self._engine_contact(turn),
+            event=event,
+            offers=self._offers(turn, [request.flow], request.event_id),
         )
         outcome = self.engine.handle(_engine_session(current), trigger)
         gathered = all(isinstance(a, _GATHERED_ACTIONS) for a in outcome.actions)
@@ -424,6 +428,7 @@ class Conversations:
                 "at": turn.now,
                 "contact": self._engine_contact(turn),
                 "event": event,
+                "offers": self._offers(turn, _flows_of(state), row.event_id),
             }
             trigger: engine_state.Trigger = (
                 engine_state.ReminderDue(seq=item.seq, **common)
@@ -505,7 +510,13 @@ class Conversations:
             # The event has begun (or stopped taking replies): not an answer to go on with.
             closed = self._close(turn, row)
             row, state, event_id, event = None, None, None, None
-        common: dict[str, Any] = {"at": now, "contact": self._engine_contact(turn), "event": event}
+        flows = [*_flows_of(state), self.engine.keyword_flow(inbound.text) or ""]
+        common: dict[str, Any] = {
+            "at": now,
+            "contact": self._engine_contact(turn),
+            "event": event,
+            "offers": self._offers(turn, flows, event_id),
+        }
         trigger: engine_state.Trigger = (
             engine_state.Button(value=inbound.button, **common)
             if inbound.button is not None
@@ -555,7 +566,9 @@ class Conversations:
             return
         turn = _Turn(tx, person, now)
         row = self._waiting_session(turn)
-        start = engine_state.Start(flow=flow, at=now, contact=self._engine_contact(turn))
+        offers = self._offers(turn, [flow], None)
+        contact = self._engine_contact(turn)
+        start = engine_state.Start(flow=flow, at=now, contact=contact, offers=offers)
         self._apply(turn, row, self.engine.handle(_engine_session(row), start), None)
 
     # -- applying the engine's actions ---------------------------------------------------------
@@ -670,6 +683,17 @@ class Conversations:
                 contacts.add_tag(c, person.id, action.tag)
             elif isinstance(action, engine_state.Schedule):
                 wanted[action.kind], seq = action.due_at, action.seq
+            elif isinstance(action, engine_state.Vote):
+                opinions.vote(c, action.statement, person.id, action.vote, now)
+            elif isinstance(action, engine_state.Propose):
+                opinions.add(
+                    c,
+                    conversation=action.conversation,
+                    text=action.text,
+                    language=person.language,
+                    now=now,
+                    contact_id=person.id,
+                )
             elif isinstance(action, engine_state.Handoff):
                 hand_over(
                     c,
@@ -833,6 +857,17 @@ class Conversations:
             return None
         return sessions.waiting(turn.tx.connection(), turn.person.id)
 
+    def _offers(
+        self, turn: _Turn, flows: Collection[str], event_id: str | None
+    ) -> Mapping[str, tuple[engine_state.Offer, ...]]:
+        """The statements to offer the person next, in each statements conversation these
+        flows may show (none read for flows without statements steps)."""
+        keys = self.engine.conversations(flows, event_id)
+        if not keys:
+            return engine_state.NO_OFFERS
+        c, person = turn.tx.connection(), turn.person
+        return {key: opinions.offers(c, key, person.id, person.language) for key in keys}
+
     def _engine_contact(self, turn: _Turn) -> engine_state.Contact:
         person = turn.person
         tags = turn.tags
@@ -849,6 +884,13 @@ def _engine_session(row: SessionRow | None) -> engine_state.Session | None:
     if row is None or row.state is None:
         return None
     return engine_state.Session.from_json(row.state)
+
+
+def _flows_of(session: engine_state.Session | None) -> list[str]:
+    """The flows a session is in: its own and those it will return to."""
+    if session is None or not session.active:
+        return []
+    return [session.flow, *(frame.flow for frame in session.stack)]
 
 
 def _still_asking(

@@ -17,13 +17,16 @@ from typing import Any
 from outreach.channels.sms import SmsRenderer
 from outreach.durations import parse_duration
 from outreach.flows.engine import Engine
+from outreach.flows.samples import SAMPLE_STATEMENTS
 from outreach.flows.state import (
     AddTag,
     Button,
     Contact,
     EndSession,
     Handoff,
+    Offer,
     Outcome,
+    Propose,
     ReminderDue,
     Reply,
     Rsvp,
@@ -35,6 +38,7 @@ from outreach.flows.state import (
     Start,
     TimeoutDue,
     Trigger,
+    Vote,
 )
 
 
@@ -64,6 +68,9 @@ class Simulation:
     answers: dict[str, Any] = field(default_factory=dict)
     due: list[Schedule] = field(default_factory=list)
     phone: SmsRenderer = field(default_factory=SmsRenderer)
+    # Approved statements a statements step offers (numbered from 1), and the votes given.
+    statements: tuple[str, ...] = SAMPLE_STATEMENTS
+    votes: dict[int, str] = field(default_factory=dict)
 
     def start(self, flow: str) -> Outcome:
         return self._feed(Start(flow=flow, **self._common()))
@@ -115,7 +122,17 @@ class Simulation:
         }
 
     def _common(self) -> dict[str, Any]:
-        return {"at": self.now, "contact": self.contact, "event": self.event}
+        # A rehearsal offers the same statements in every conversation any flow shows.
+        keys = self.engine.conversations(self.engine.flows, (self.event or {}).get("id"))
+        left = tuple(
+            Offer(n, text) for n, text in enumerate(self.statements, start=1) if n not in self.votes
+        )
+        return {
+            "at": self.now,
+            "contact": self.contact,
+            "event": self.event,
+            "offers": dict.fromkeys(keys, left),
+        }
 
     def _feed(self, trigger: Trigger) -> Outcome:
         outcome = self.engine.handle(self.session, trigger)
@@ -157,6 +174,11 @@ class Simulation:
             note = f"handed to a person: {action.note}"
         elif isinstance(action, Rsvp):
             note = f"rsvp {action.status}"
+        elif isinstance(action, Vote):
+            self.votes[action.statement] = action.vote
+            note = f"{action.vote} with statement {action.statement}"
+        elif isinstance(action, Propose):
+            note = f"own statement waiting for a coordinator: {action.text}"
         elif isinstance(action, EndSession):
             detail = f" ({action.detail})" if action.detail else ""
             note = f"ended {action.flow}: {action.reason}{detail}"

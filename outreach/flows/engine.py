@@ -10,15 +10,16 @@ options as data, which each channel renders (numbered options in SMS, buttons in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from outreach.content import Choice, Content, Kind
 from outreach.errors import FlowNotFound
-from outreach.flows import matching
+from outreach.flows import matching, voting
 from outreach.flows.loader import FlowDefinition
+from outreach.flows.samples import SAMPLE_STATEMENTS
 from outreach.flows.schema import Condition, Step, TextSpec
 from outreach.flows.state import (
     Action,
@@ -29,7 +30,9 @@ from outreach.flows.state import (
     FlowChanged,
     Frame,
     Handoff,
+    Offer,
     Outcome,
+    Propose,
     ReminderDue,
     Reply,
     Rsvp,
@@ -41,6 +44,7 @@ from outreach.flows.state import (
     Start,
     TimeoutDue,
     Trigger,
+    Vote,
     Wait,
 )
 from outreach.flows.templates import Placeholder, render
@@ -95,11 +99,46 @@ class Engine:
         self._understanding: dict[tuple[str, str, str], matching.Choices] = {}
         self._static: dict[tuple[str, str], str] = {}
         self._questions: dict[tuple[str, str, str], Content] = {}
+        self.votes = voting.VoteReader(vocabulary, translate)
+        # Worked out once: the hot path asks this of every reply.
+        self._statement_keys = {flow_id: self._statements_of(flow_id) for flow_id in self.flows}
 
     def keyword_flow(self, text: str, *, interrupting: bool = False) -> str | None:
         """The flow a text starts by keyword (only flows marked ``interrupts`` mid-conversation)."""
         index = self._interrupting if interrupting else self._keywords
         return matching.match_keyword(text, index)
+
+    def conversations(self, flow_ids: Iterable[str], event_id: str | None) -> frozenset[str]:
+        """The statement conversations a trigger on these flows may show statements of
+        (their statements steps and those of the flows they start): the service reads the
+        offers of these, and of no others, before the engine runs."""
+        found: set[str] = set()
+        for flow_id in flow_ids:
+            named, of_event = self._statement_keys.get(flow_id, (frozenset(), False))
+            found |= named
+            if of_event and event_id:
+                found.add(event_id)
+        return frozenset(found)
+
+    def _statements_of(self, flow_id: str) -> tuple[frozenset[str], bool]:
+        """The conversations named by the statements steps a flow reaches (through the
+        flows it starts too), and whether one takes the event's."""
+        named: set[str] = set()
+        of_event, todo, seen = False, [flow_id], set()
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in self.flows:
+                continue
+            seen.add(current)
+            for step in self.flows[current].flow.steps:
+                if step.statements is not None:
+                    if step.statements.conversation:
+                        named.add(step.statements.conversation)
+                    else:
+                        of_event = True
+                if step.start_flow is not None:
+                    todo.append(step.start_flow.flow)
+        return frozenset(named), of_event
 
     def handle(self, session: Session | None, trigger: Trigger) -> Outcome:
         """Apply ``trigger`` to ``session`` and say what should happen."""
@@ -289,6 +328,16 @@ class _Run:
                 self._effects(flow_id, step)
                 return self._wait(flow_id, step)
             self._effects(flow_id, step)
+            if step.statements is not None:
+                if step.send:
+                    self.actions.append(
+                        SendMessage(flow_id, step.id, Content(self.text(step.send)), step.urgent)
+                    )
+                offered = self._offer(flow_id, step, votes=0, after=None)
+                if offered is not None:
+                    return offered
+                current = self._route(step)
+                continue
             if step.send:
                 self.actions.append(
                     SendMessage(flow_id, step.id, Content(self.text(step.send)), step.urgent)
@@ -309,6 +358,8 @@ class _Run:
     def answer(self, text: str, *, button: bool) -> Outcome:
         session, wait = self._waiting()
         step = self.engine.flows[session.flow].steps[wait.step]
+        if step.statements is not None:
+            return self._vote(session, wait, step, text, button=button)
         understood = self._understand(session.flow, step, text, button=button)
         if understood is not None:
             value = understood
@@ -339,12 +390,26 @@ class _Run:
         if seq != wait.seq or wait.reminded:
             return self._unchanged(session)
         step = self.engine.flows[session.flow].steps[wait.step]
-        self.actions.append(self._reminder(session.flow, step))
+        if step.statements is not None:
+            shown = self._statement(session.flow, step, wait.statement or 0, wait.statement_text)
+            text = self.text(REMINDER_PREFIX, question=shown.content.text)
+            content = replace(shown.content, text=text, kind="reminder")
+            self.actions.append(replace(shown, content=content))
+        else:
+            self.actions.append(self._reminder(session.flow, step))
         return self._unchanged(session, wait.evolve(reminded=True))
 
     def say(self, flow_id: str, step: Step) -> Iterator[tuple[str, Content]]:
         """Everything ``step`` can send, as it would be sent now: its message or question,
         the reminder and the hint after a reply not understood."""
+        if step.statements is not None:
+            if step.send:
+                yield "send", Content(self.text(step.send))
+            # Measured with a statement of typical length: the words are the person's own.
+            sample = SAMPLE_STATEMENTS[0]
+            yield "statement", self._statement(flow_id, step, 0, sample).content
+            yield "hint", Content(self._statement_hint(step), "hint")
+            return
         if step.ask is None:
             if step.send:
                 yield "send", Content(self.text(step.send))
@@ -363,6 +428,97 @@ class _Run:
         if target:
             return self.go(session.flow, target)
         return self.end(session.flow, "expired", f"no reply to {step.id!r} in time")
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def _conversation(self, step: Step) -> str | None:
+        spec = step.statements
+        assert spec is not None
+        event_id = (self.trigger.event or {}).get("id")
+        return spec.conversation or (str(event_id) if event_id else None)
+
+    def _offer(
+        self, flow_id: str, step: Step, *, votes: int, after: int | None, proposed: int = 0
+    ) -> Outcome | None:
+        """Show the next statement and wait for the vote; None if none is left to show."""
+        key = self._conversation(step)
+        offers: tuple[Offer, ...] = self.trigger.offers.get(key, ()) if key else ()
+        offer = next((o for o in offers if o.id != after), None)
+        if offer is None:
+            return None
+        wait = self._wait_for(flow_id, step, self._statement(flow_id, step, offer.id, offer.text))
+        wait.statement, wait.statement_text = offer.id, offer.text
+        wait.votes, wait.proposed = votes, proposed
+        return self._outcome(flow_id, self.engine.flows[flow_id].digest, wait)
+
+    def _statement(self, flow_id: str, step: Step, statement: int, text: str | None) -> SendMessage:
+        choices = tuple(
+            Choice(voting.button(key, statement), self.engine.static_text(self.language, label))
+            for key, label in voting.LABELS.items()
+        )
+        prompt = self.text(voting.PROMPT, statement=text or "")
+        content = Content(prompt, "question", choices, "choice")
+        return SendMessage(flow_id, step.id, content, step.urgent)
+
+    def _statement_hint(self, step: Step) -> str:
+        if step.hint:
+            return self.text(step.hint)
+        assert step.statements is not None
+        return self.text(voting.HINT_OWN if step.statements.own else voting.HINT)
+
+    def _vote(
+        self, session: Session, wait: Wait, step: Step, text: str, *, button: bool
+    ) -> Outcome:
+        spec, key = step.statements, self._conversation(step)
+        assert spec is not None
+        flow_id, reader = session.flow, self.engine.votes
+        if button:
+            pressed = voting.read_button(text)
+            if pressed is None or pressed[1] != wait.statement:
+                return self._unchanged(session)  # a button on a statement shown before
+            chosen: voting.VoteKind | None = pressed[0]
+            own = None
+        else:
+            # A statement of their own first: its words may hold a number or a "yes".
+            own = reader.own(text, self.language)
+            chosen = reader.vote(text, self.language) if own is None else None
+        if chosen is not None and key is not None and wait.statement is not None:
+            self.actions.append(Vote(key, wait.statement, chosen))
+            votes = wait.votes + 1
+            if votes < spec.count:
+                offered = self._offer(
+                    flow_id, step, votes=votes, after=wait.statement, proposed=wait.proposed
+                )
+                if offered is not None:
+                    return offered
+            return self.go(flow_id, self._route(step))
+        shown = self._statement(flow_id, step, wait.statement or 0, wait.statement_text)
+        if own and spec.own and key is not None:
+            if len(own) > voting.OWN_MAX_LENGTH:
+                reply = self.text(voting.OWN_TOO_LONG, max=voting.OWN_MAX_LENGTH)
+                self.actions.append(SendMessage(flow_id, step.id, Content(reply, "hint")))
+                return self._unchanged(session)
+            if wait.proposed >= voting.OWN_PER_STEP:
+                reply = self.text(voting.OWN_ENOUGH)
+                self.actions += [SendMessage(flow_id, step.id, Content(reply)), shown]
+                return self._unchanged(session)
+            self.actions += [
+                Propose(key, own),
+                SendMessage(flow_id, step.id, Content(self.text(voting.OWN_THANKS))),
+                shown,
+            ]
+            return self._unchanged(session, wait.evolve(proposed=1))
+        if own is not None and spec.own:  # NEW alone: how to send one
+            self.actions.append(SendMessage(flow_id, step.id, Content(self.text(voting.OWN_HOW))))
+            return self._unchanged(session)
+        invalid = wait.invalid + 1
+        if invalid <= step.retries:
+            hint = replace(shown.content, text=self._statement_hint(step), kind="hint")
+            self.actions.append(replace(shown, content=hint))
+            return self._unchanged(session, wait.evolve(invalid=invalid))
+        return self.end(
+            flow_id, "no-valid-answer", f"no vote understood at {step.id!r} after {invalid} tries"
+        )
 
     # -- pieces ------------------------------------------------------------------------------
 
@@ -389,19 +545,22 @@ class _Run:
             self.actions.append(Handoff(flow_id, step.id, note, step.handoff.team))
 
     def _wait(self, flow_id: str, step: Step) -> Outcome:
-        definition = self.engine.flows[flow_id]
+        wait = self._wait_for(flow_id, step, self._question(flow_id, step))
+        return self._outcome(flow_id, self.engine.flows[flow_id].digest, wait)
+
+    def _wait_for(self, flow_id: str, step: Step, asked: SendMessage) -> Wait:
+        """Send ``asked`` and wait for the answer: a new wait, its reminder and timeout."""
         self.seq += 1
         reminder_at = self.now + step.remind_after if step.remind_after else None
         if step.timeout_after is not None:
             timeout_at = (reminder_at or self.now) + step.timeout_after
         else:
-            timeout_at = self.now + definition.flow.expire_after
-        self.actions.append(self._question(flow_id, step))
+            timeout_at = self.now + self.engine.flows[flow_id].flow.expire_after
+        self.actions.append(asked)
         if reminder_at is not None and reminder_at < timeout_at:
             self.actions.append(Schedule("reminder", reminder_at, self.seq))
         self.actions.append(Schedule("timeout", timeout_at, self.seq))
-        wait = Wait(step.id, self.seq, self.now, timeout_at, reminder_at)
-        return self._outcome(flow_id, definition.digest, wait)
+        return Wait(step.id, self.seq, self.now, timeout_at, reminder_at)
 
     def _question(self, flow_id: str, step: Step, *, hint: str | None = None) -> SendMessage:
         if hint is not None:

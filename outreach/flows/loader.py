@@ -20,7 +20,7 @@ from outreach.flows import yamlnodes
 from outreach.flows.schema import SCHEMA_VERSION, Flow, Step
 
 FLOW_SUFFIXES = (".yaml", ".yml")
-OTHER_KINDS = ("event:", "digest:", "audience:", "partner:", "decision:")
+OTHER_KINDS = ("event:", "digest:", "audience:", "partner:", "decision:", "statements:")
 
 M = TypeVar("M", bound=BaseModel)
 D = TypeVar("D")

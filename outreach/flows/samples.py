@@ -1,5 +1,6 @@
 """A made-up Big Conversation, for rehearsing flows and measuring their messages before any
-real event exists (``outreach flows simulate``, golden transcripts, translation checks)."""
+real event exists (``outreach flows simulate``, golden transcripts, translation checks), and
+statements for rehearsing a statements step."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ def demo_event(now: datetime) -> dict[str, Any]:
     """A made-up Big Conversation ten days after ``now`` at 18:00 UTC, for rehearsals."""
     starts = (now + timedelta(days=10)).replace(hour=18, minute=0, second=0, microsecond=0)
     return {
+        "id": "demo-event",
         "title": "Big Conversation: mental health support in Worcester",
         "topic": "mental health support in the community",
         "starts_at": starts,
@@ -23,3 +25,11 @@ def demo_event(now: datetime) -> dict[str, Any]:
         "full": False,
         "paid": "travel and £20 for your time",
     }
+
+
+SAMPLE_STATEMENTS = (
+    "Appointments should be offered in the evening and at weekends.",
+    "It is too hard to get through on the phone to book help.",
+    "Peer support groups helped me more than anything else.",
+)
+"""Statements a rehearsal offers, as if coordinators had approved them."""

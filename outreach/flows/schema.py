@@ -1,9 +1,10 @@
 """The flow file format, as typed models (documented for coordinators in docs/flows.md).
 
 A flow is a list of steps. What a step does is given by which fields it has: ``send`` sends a
-message, ``ask`` waits for an answer, ``branch`` chooses the next step, ``set``/``tag`` change the
-contact, ``start_flow`` runs another flow, ``handoff`` passes the person to a human, ``rsvp``
-records an event reply and ``end`` stops. Several can be combined in one step; the changes
+message, ``ask`` waits for an answer, ``statements`` asks for votes on statements one at a
+time, ``branch`` chooses the next step, ``set``/``tag`` change the contact, ``start_flow``
+runs another flow, ``handoff`` passes the person to a human, ``rsvp`` records an event reply
+and ``end`` stops. Several can be combined in one step; the changes
 (``set``, ``tag``, ``rsvp``, ``handoff``) come first, then ``send``, then ``ask`` or the jump.
 """
 
@@ -175,6 +176,20 @@ class Ask(_Model):
         return ()
 
 
+class Statements(_Model):
+    """Statements to vote on, one at a time: 1 agree, 2 disagree, 3 pass (buttons in Slack).
+
+    ``conversation`` names the set of statements (by default the id of the event the
+    conversation is about); the step moves on after ``count`` votes or when none are left.
+    With ``own`` a person may reply NEW and a statement of their own, which nobody sees until
+    a coordinator approves it.
+    """
+
+    conversation: Identifier | None = None
+    count: int = Field(5, ge=1, le=100)
+    own: bool = True
+
+
 class Condition(_Model):
     """A test on a contact field, an answer or a tag; one operator besides ``field``."""
 
@@ -253,6 +268,9 @@ class Step(_Model):
     reminder: str | None = None
     timeout_after: Duration | None = None
 
+    # statements to vote on (agree, disagree, pass), one at a time
+    statements: Annotated[Statements | None, _shorthand("conversation")] = None
+
     # what it decides
     branch: list[Case] | None = None
     otherwise: Identifier | None = None
@@ -283,7 +301,7 @@ class Step(_Model):
 
     @property
     def waits(self) -> bool:
-        return self.ask is not None
+        return self.ask is not None or self.statements is not None
 
 
 class QuietWindow(_Model):

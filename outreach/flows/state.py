@@ -53,8 +53,16 @@ class Wait:
     reminder_at: datetime | None = None
     reminded: bool = False
     invalid: int = 0
+    # At a statements step: the statement shown (its id and words), the votes given at this
+    # step so far and the statements of their own the person sent.
+    statement: int | None = None
+    statement_text: str | None = None
+    votes: int = 0
+    proposed: int = 0
 
-    def evolve(self, *, reminded: bool | None = None, invalid: int | None = None) -> Wait:
+    def evolve(
+        self, *, reminded: bool | None = None, invalid: int | None = None, proposed: int = 0
+    ) -> Wait:
         """This wait after a reminder or an invalid reply (faster than dataclasses.replace)."""
         return Wait(
             self.step,
@@ -64,6 +72,10 @@ class Wait:
             self.reminder_at,
             self.reminded if reminded is None else reminded,
             self.invalid if invalid is None else invalid,
+            self.statement,
+            self.statement_text,
+            self.votes,
+            self.proposed + proposed,
         )
 
 
@@ -141,6 +153,17 @@ def _decode_time(key: str, value: Any) -> Any:
 # -- triggers: what happens to a session ---------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A statement the person may be shown next: its id and words."""
+
+    id: int
+    text: str
+
+
+NO_OFFERS: Mapping[str, tuple[Offer, ...]] = {}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Trigger:
     """Something that happens to a person's conversation at time ``at``: a start, a reply, a
@@ -150,6 +173,9 @@ class Trigger:
     at: datetime
     contact: Contact
     event: Mapping[str, Any] | None = None  # the Big Conversation this is about, if any
+    # The statements to offer next, best first, by conversation: read by the service before
+    # the engine runs, for the conversations ``Engine.conversations`` says it may need.
+    offers: Mapping[str, tuple[Offer, ...]] = field(default_factory=lambda: NO_OFFERS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,6 +280,23 @@ class Rsvp:
 
 
 @dataclass(slots=True)
+class Vote:
+    """The person's vote on a statement: agree, disagree or pass."""
+
+    conversation: str
+    statement: int
+    vote: Literal["agree", "disagree", "pass"]
+
+
+@dataclass(slots=True)
+class Propose:
+    """A statement of the person's own, to wait for a coordinator's approval."""
+
+    conversation: str
+    text: str
+
+
+@dataclass(slots=True)
 class EndSession:
     """The conversation ended; ``reason`` is a stable code, ``detail`` says more."""
 
@@ -262,7 +305,18 @@ class EndSession:
     detail: str = ""
 
 
-Action = SendMessage | SaveAnswer | SetField | AddTag | Schedule | Handoff | Rsvp | EndSession
+Action = (
+    SendMessage
+    | SaveAnswer
+    | SetField
+    | AddTag
+    | Schedule
+    | Handoff
+    | Rsvp
+    | Vote
+    | Propose
+    | EndSession
+)
 
 
 @dataclass(slots=True)

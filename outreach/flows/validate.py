@@ -137,6 +137,7 @@ def _check_step(
     does = [
         step.send,
         step.ask,
+        step.statements,
         step.branch,
         step.set,
         step.tag,
@@ -150,7 +151,7 @@ def _check_step(
             at,
             "empty-step",
             f"step {step.id!r} does nothing",
-            "give it send, ask, branch, set, tag, start_flow, handoff, rsvp or end",
+            "give it send, ask, statements, branch, set, tag, start_flow, handoff, rsvp or end",
         )
     for label, target in step.targets():
         if target not in ids:
@@ -165,8 +166,19 @@ def _check_step(
                 f"{label} goes to {target!r}, which is not a step here",
                 _did_you_mean(target, ids),
             )
+    if step.statements is not None:
+        for name in ("ask", "branch", "start_flow", "end", "save_as", "reminder"):
+            if getattr(step, name) not in (None, False):
+                yield definition.problem(
+                    (*at, name),
+                    "statements-conflict",
+                    f"a statements step cannot also have {name.replace('_', ' ')}",
+                    "put it in a step of its own before or after the statements",
+                )
     if step.ask is None:
-        for name in ("save_as", "remind_after", "reminder", "timeout_after", "hint"):
+        # A statements step waits for votes too: its conflicts are reported above.
+        needs = ("save_as", "remind_after", "reminder", "timeout_after", "hint")
+        for name in () if step.statements else needs:
             if getattr(step, name) is not None:
                 yield definition.problem(
                     (*at, name),

@@ -43,6 +43,10 @@ Meaning = Literal[
     "self-harm",
     "abuse",
     "crisis",
+    "agree",
+    "disagree",
+    "pass",
+    "new",
 ]
 ANSWERS: tuple[Meaning, ...] = ("yes", "no", "maybe", "more")
 COMMANDS: tuple[Meaning, ...] = ("stop", "start", "help", "human", "language")
@@ -132,6 +136,32 @@ ENGLISH: Mapping[str, str] = {
         "bus stop | full stop | non stop | nonstop | pit stop | next stop | last stop | "
         "stop by | stop off | stop over | the end | end of",
     ),
+    # TRANSLATORS: Words and short phrases people text to AGREE with a statement, separated
+    # by |. (They also reply 1.)
+    "agree": NC_(
+        "words: agree",
+        "agree | i agree | agreed | i do agree | yes | y | yeah | yep | true | that's true | "
+        "right | that's right | so true | definitely | absolutely | totally | "
+        "strongly agree | 👍 | ✅",
+    ),
+    # TRANSLATORS: Words and short phrases people text to DISAGREE with a statement,
+    # separated by |. (They also reply 2.)
+    "disagree": NC_(
+        "words: disagree",
+        "disagree | i disagree | don't agree | do not agree | i don't agree | no | n | nope | "
+        "not true | that's not true | untrue | false | wrong | that's wrong | "
+        "strongly disagree | 👎 | ❌",
+    ),
+    # TRANSLATORS: Words and short phrases people text to PASS on a statement (no view, not
+    # sure, skip it), separated by |. (They also reply 3.)
+    "pass": NC_(
+        "words: pass",
+        "pass | skip | next | unsure | not sure | don't know | dont know | dunno | idk | "
+        "no opinion | no view | neither | neutral | either way | 🤷",
+    ),
+    # TRANSLATORS: Words people put before a statement of THEIR OWN for others to vote on
+    # ("NEW The bus should run later"), separated by |. One or two words each.
+    "new": NC_("words: new", "new | add | mine | my own | suggest | idea"),
     # TRANSLATORS: Words that ask to START getting messages again after stopping, separated
     # by |.
     "start": NC_("words: start", "start | unstop | resume | subscribe | opt in | optin"),

@@ -78,6 +78,7 @@ def fields(connection: Connection, event_id: str | None) -> Mapping[str, Any] | 
         places_left = max(0, found.capacity - rsvps.places_taken(connection, event_id))
     return {
         **found.details,
+        "id": event_id,
         "title": found.title,
         "starts_at": found.starts_at,
         "ends_at": found.ends_at,

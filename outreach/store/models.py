@@ -240,6 +240,44 @@ class AnswerTheme(Base):
     tagged_at: Mapped[datetime]
 
 
+class Statement(Base):
+    """A statement people vote on (agree, disagree, pass) in one conversation: seeded by a
+    coordinator or written by a person (``contact_id``, the author), in which case nobody sees
+    it until a coordinator approves it. ``conversation`` is the key the flow step names, an
+    event's id by default."""
+
+    __tablename__ = "statements"
+    __table_args__ = (Index("ix_statements_conversation_status", "conversation", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(64))
+    # The author's own words are theirs: erasure clears them (votes on it stay counted).
+    text: Mapped[str] = mapped_column(Text, info=personal(erased=""))
+    language: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime]
+    moderated_at: Mapped[datetime | None]
+    moderated_by: Mapped[str | None] = mapped_column(String(64))  # a coordinator, or "seed"
+
+
+class StatementVote(Base):
+    """One person's vote on one statement; a later vote replaces an earlier one."""
+
+    __tablename__ = "statement_votes"
+    __table_args__ = (UniqueConstraint("statement_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    vote: Mapped[str] = mapped_column(String(8))  # agree | disagree | pass
+    at: Mapped[datetime]
+
+
 class Message(Base):
     """Every message in and out, with its delivery history. Bodies may be purged or erased."""
 

@@ -23,7 +23,16 @@ from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
 from outreach.services.spool import Intake, Spool
 from outreach.services.webhooks import Refusals
-from outreach.web import auth, handoffs, health, simulator, slack, slack_simulator, twilio
+from outreach.web import (
+    auth,
+    handoffs,
+    health,
+    simulator,
+    slack,
+    slack_simulator,
+    statements,
+    twilio,
+)
 from outreach.web.common import Counters
 from outreach.web.decisions import router as decisions_page
 from outreach.web.results import router as results_pages
@@ -164,6 +173,7 @@ def create_app(
     app.include_router(handoffs.router)
     app.state.fake_slack = fake_slack
     app.include_router(slack_simulator.router)
+    app.include_router(statements.router)
     app.include_router(results_pages)
     app.include_router(send_once_page)
     app.include_router(decisions_page)

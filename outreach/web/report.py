@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from outreach.services.decisions import DecisionResults
 from outreach.services.results import STATUSES, EventResults, Quote
+from outreach.services.statements import CommonGround
 from outreach.web.pages import templates
 
 STYLES = Path(__file__).parent / "static"
@@ -36,9 +37,11 @@ def html(
     *,
     now: datetime,
     decisions: list[DecisionResults] | None = None,
+    common_ground: CommonGround | None = None,
 ) -> str:
-    """The report as one self-contained HTML document, with the decisions that answer the
-    event's questions ("you said, we did")."""
+    """The report as one self-contained HTML document, with the common ground between groups
+    (where people voted on statements) and the decisions that answer the event's questions
+    ("you said, we did")."""
     css = (STYLES / "style.css").read_text() + (STYLES / "results.css").read_text()
     return templates.env.get_template("results/document.html").render(
         r=results,
@@ -49,6 +52,7 @@ def html(
         local=local_time(results.timezone),
         answers_link=None,
         decisions=decisions or [],
+        found=common_ground if common_ground and common_ground.statements else None,
     )
 
 

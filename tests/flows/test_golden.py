@@ -50,6 +50,8 @@ def play(engine: Engine, case: dict[str, Any]) -> dict[str, Any]:
     for name, value in case.get("event", {}).items():
         event[name] = datetime.fromisoformat(str(value)) if name.endswith("_at") else value
     sim = Simulation(engine, contact, start, event=event)
+    if "statements" in case:
+        sim.statements = tuple(case["statements"])
     sim.start(case["flow"])
     for reply in case.get("replies", []):
         if isinstance(reply, dict) and "wait" in reply:

@@ -44,6 +44,10 @@ NOT_PERSONAL = {
     # which decision a person was told, or why not, and in which language: kept after
     # erasure so a decision's counts stay (the words sent are in messages, erased)
     "decision_recipients": {"decision_id", "outcome", "language"},
+    # statements a person wrote: which conversation, language, moderation; their vote is a
+    # choice (like a choice answer's value) and stays counted after erasure
+    "statements": {"conversation", "language", "status", "moderated_by"},
+    "statement_votes": {"vote"},
     # where the conversation was and the Slack thread that takes it up; who closed it (a
     # coordinator or a partner's Slack user id, never the person)
     "handoffs": {

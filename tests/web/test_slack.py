@@ -333,3 +333,33 @@ def _contacts_named(db: Database, name: str) -> list[Contact]:
         found = list(tx.scalars(select(Contact).where(Contact.first_name == name)))
         tx.expunge_all()
         return found
+
+
+def test_statements_as_buttons_each_press_votes_on_the_statement_it_was_under(
+    site: Site, slack: FakeSlack, db: Database, clock: ManualClock
+) -> None:
+    from outreach.services.statements import Statements
+    from outreach.store.models import StatementVote
+
+    person = slack_person(db, clock)
+    event = add_event(db, at=clock())
+    desk = Statements(db, clock=clock)
+    first = desk.add(event, "Evening appointments would help.", language="en", by="lead")
+    second = desk.add(event, "Parking costs too much.", language="en", by="lead")
+    assert site.runtime.conversations.start(person, "common-ground", event_id=event)
+    site.runtime.dispatcher.flush()
+    [_, statement] = slack.dm(PERSON)
+    assert buttons(statement) == ["Agree", "Disagree", "Pass"]
+    assert "Evening appointments would help." in statement["text"]
+
+    shown = slack.dm(PERSON)[1]
+    assert slack.press(PERSON, statement["ts"], f"disagree:{first}", as_shown=shown) == 200
+    eventually(lambda: count(db, StatementVote) == 1)
+    site.runtime.dispatcher.flush()
+    following = slack.dm(PERSON)[2]
+    assert "Parking costs too much." in following["text"]
+    assert slack.press(PERSON, following["ts"], f"agree:{second}", as_shown=following) == 200
+    eventually(lambda: count(db, StatementVote) == 2)
+    with db.transaction() as tx:
+        votes = dict(tx.execute(select(StatementVote.statement_id, StatementVote.vote)).all())
+    assert votes == {first: "disagree", second: "agree"}
