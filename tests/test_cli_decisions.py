@@ -83,5 +83,6 @@ def test_decisions_bad_input_is_one_line_and_exit_one(
     statements.write_text(
         "version: 1\ndecision: s\ntitle: S\ntext: {en: Hi}\nstatements: [1]\n", encoding="utf-8"
     )
-    code, _, err = run(settings, db, "decisions", "check", str(statements))
-    assert code == 1 and "statements are not available" in err + _
+    code, _, err = run(settings, db, "decisions", "send", str(statements))
+    assert code == 1 and "statements that do not exist: 1" in err
+    assert err.count("\n") == 1

@@ -18,11 +18,6 @@ from outreach.flows.loader import (
     parse_document,
 )
 
-STATEMENTS_UNAVAILABLE = (
-    "statements are not available in this Outreach yet: remove statements: and name the "
-    "questions the decision answers"
-)
-
 
 @dataclass(frozen=True, kw_only=True)
 class DecisionDefinition(SourceFile):
@@ -53,24 +48,14 @@ def check_decisions(
     *,
     flows: Mapping[str, FlowDefinition],
     events: Collection[str],
-    statements: bool = False,
 ) -> list[Problem]:
     """What only makes sense with the flows and events: the questions a decision answers
-    exist and save answers, its events exist, ids are unique, the follow-up flow is loaded,
-    and statements are named only where statements exist (``statements``)."""
+    exist and save answers, its events exist, ids are unique, and the follow-up flow is loaded
+    (statements are checked against the store when the decision is sent)."""
     decisions = list(decisions)
     problems: list[Problem] = list(duplicate_ids(decisions))
     for decision in decisions:
         problems.extend(_questions(decision, flows, events))
-        if decision.spec.statements and not statements:
-            problems.append(
-                decision.problem(
-                    ("statements",),
-                    "statements-unavailable",
-                    "statements are not available in this Outreach yet",
-                    "remove statements: and name the questions the decision answers",
-                )
-            )
         if decision.spec.follow_up and FOLLOW_UP_FLOW not in flows:
             problems.append(
                 decision.problem(

@@ -2,7 +2,7 @@
 shaped it, once each, in their language, with an optional follow-up asking if it feels right.
 
 Who is told follows from the record: everyone who answered the questions the decision names
-(and, once statements exist, voted on its statements), not erased. The preview and the sending
+(or voted on its statements), not erased. The preview and the sending
 are the one-off message's (``once.py``): nobody gets words in a language the decision has no
 text in (they are counted), consent is checked by ``Sender.queue`` and again by the
 dispatcher, quiet hours hold the message until morning where each person is. Each person's
@@ -15,7 +15,7 @@ decision's.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from outreach.clock import Clock, utcnow
 from outreach.content import Content
 from outreach.conversations.sending import Sender
 from outreach.conversations.service import Conversations
-from outreach.decisions.library import STATEMENTS_UNAVAILABLE, check_decisions
+from outreach.decisions.library import check_decisions
 from outreach.decisions.library import load_decisions as load_decision_files
 from outreach.decisions.schema import FOLLOW_UP_FLOW, DecisionSpec, Question
 from outreach.errors import DecisionError, FlowLoadError
@@ -37,7 +37,7 @@ from outreach.flows.loader import FLOW_SUFFIXES, FlowDefinition
 from outreach.services.once import BATCH, OneOff, Preview, clean
 from outreach.services.results import Shown, answer_option, suppress
 from outreach.settings import Settings
-from outreach.store import audit, contacts
+from outreach.store import audit, contacts, opinions
 from outreach.store import decisions as stored
 from outreach.store.contacts import Person
 from outreach.store.database import Database
@@ -49,18 +49,20 @@ WHAT_WOULD_HELP = "what_would_help"
 """The follow-up flow's free-text answer, from those who said no or partly."""
 REASONS = ("opted_out", "no_text", "unreachable")
 
-Voters = Callable[[Session, Sequence[int | str]], Collection[int]]
-"""The contacts who voted on some statements (given by the statements feature)."""
+
+def _statement_refs(refs: Collection[int | str]) -> tuple[list[int], list[str]]:
+    """A decision's statements: ids, and conversations whose every statement it answers."""
+    return [r for r in refs if isinstance(r, int)], [r for r in refs if isinstance(r, str)]
 
 
 @dataclass(frozen=True)
 class Contributors:
     """The people a decision is for and not yet sent: whoever answered one of its questions,
-    or is among ``voters`` (those who voted on its statements)."""
+    or voted on one of its statements (given by id, or all of a conversation's by its name)."""
 
     decision: str
     questions: tuple[Question, ...]
-    voters: tuple[int, ...] | None = None
+    statements: tuple[int | str, ...] = ()
 
     def members(self) -> ColumnElement[bool]:
         clauses: list[ColumnElement[bool]] = []
@@ -70,8 +72,8 @@ class Contributors:
                     Answer.contact_id == Contact.id, or_(*(_answers(q) for q in self.questions))
                 )
             )
-        if self.voters is not None:
-            clauses.append(Contact.id.in_(self.voters))
+        if self.statements:
+            clauses.append(Contact.id.in_(opinions.voters(*_statement_refs(self.statements))))
         told = exists().where(
             DecisionRecipient.decision_id == self.decision,
             DecisionRecipient.contact_id == Contact.id,
@@ -148,13 +150,11 @@ class Decisions:
         *,
         settings: Settings,
         clock: Clock = utcnow,
-        voters: Voters | None = None,
     ) -> None:
         self.db = db
         self.conversations = conversations
         self.sender = conversations.sender
         self.clock = clock
-        self.voters = voters
         self.once = OneOff(
             db, self.sender, conversations.engine.translate, settings=settings, clock=clock
         )
@@ -285,13 +285,15 @@ class Decisions:
         return said[0]
 
     def _contributors(self, spec: DecisionSpec) -> Contributors:
-        voters = None
         if spec.statements:
-            if self.voters is None:
-                raise DecisionError(STATEMENTS_UNAVAILABLE)
             with self.db.transaction() as tx:
-                voters = tuple(self.voters(tx, spec.statements))
-        return Contributors(spec.decision, tuple(spec.questions), voters)
+                missing = opinions.unknown(tx.connection(), *_statement_refs(spec.statements))
+            if missing:
+                raise DecisionError(
+                    f"decision {spec.decision!r} names statements that do not exist: "
+                    f"{', '.join(missing)}; see `outreach statements list` for their ids"
+                )
+        return Contributors(spec.decision, tuple(spec.questions), tuple(spec.statements))
 
 
 def results(db: Database, decision_id: str) -> DecisionResults:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select, update
 
 from outreach.errors import StatementError
 from outreach.flows.state import Offer
@@ -184,14 +184,35 @@ def conversations(c: Connection) -> list[str]:
     return list(c.scalars(query))
 
 
-def voters(session: Any, statement_ids: Collection[int]) -> Select[tuple[int]]:
-    """The contacts who voted on any of these statements, as a query to compose (the people
-    a "you said, we did" decision about them goes to). ``session`` is unused but kept so
-    callers pass what they hold; the query runs where it is composed."""
-    del session
-    return (
-        select(_votes.c.contact_id).where(_votes.c.statement_id.in_(list(statement_ids))).distinct()
+def voters(
+    statement_ids: Collection[int], conversations: Collection[str] = ()
+) -> Select[tuple[int]]:
+    """The contacts who voted on any of these statements, or on any statement of these
+    conversations, as a query to compose (the people a "you said, we did" decision about
+    them goes to)."""
+    about: ColumnElement[bool] = _votes.c.statement_id.in_(list(statement_ids))
+    if conversations:
+        of = select(_statements.c.id).where(_statements.c.conversation.in_(list(conversations)))
+        about = or_(about, _votes.c.statement_id.in_(of))
+    return select(_votes.c.contact_id).where(about).distinct()
+
+
+def unknown(
+    c: Connection, statement_ids: Collection[int], conversations: Collection[str]
+) -> list[str]:
+    """Which of these statement ids and conversations hold no statement (a decision naming
+    them is mistaken)."""
+    ids = set(statement_ids)
+    names = set(conversations)
+    found_ids = set(c.scalars(select(_statements.c.id).where(_statements.c.id.in_(list(ids)))))
+    found_names = set(
+        c.scalars(
+            select(_statements.c.conversation)
+            .where(_statements.c.conversation.in_(list(names)))
+            .distinct()
+        )
     )
+    return [str(i) for i in sorted(ids - found_ids)] + sorted(names - found_names)
 
 
 # -- tallies for consensus -----------------------------------------------------------------------

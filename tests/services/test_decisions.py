@@ -17,7 +17,7 @@ from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
 from outreach.services.decisions import Decisions, all_results, results
 from outreach.settings import Settings
-from outreach.store import contacts
+from outreach.store import contacts, opinions
 from outreach.store.database import Database
 from outreach.store.models import AuditEntry, DecisionRecipient, Message, OutboxItem
 from tests.services.conftest import Phone, add_contact, add_event, answered
@@ -216,28 +216,52 @@ def test_a_decision_sent_at_night_waits_for_the_morning_where_each_person_is(
     assert times == [datetime(2026, 1, 13, 9, 0, tzinfo=UTC)] * 2  # the text and its question
 
 
-def test_statements_fail_plainly_until_statements_exist(
+def test_statements_that_do_not_exist_fail_plainly(
     db: Database, decisions: Decisions, clock: ManualClock
 ) -> None:
     spec = decision(statements=[3, "evening-opening"])
-    with pytest.raises(DecisionError, match="statements are not available") as raised:
+    with pytest.raises(DecisionError, match="do not exist: 3, evening-opening") as raised:
         decisions.send(spec, source="test", actor="c")
     assert "\n" not in str(raised.value)
     with db.transaction() as tx:
         assert tx.scalar(select(DecisionRecipient)) is None
 
 
-def test_statement_voters_are_one_more_way_to_have_contributed(
-    db: Database, translated: Conversations, settings: Settings, clock: ManualClock
+def test_people_who_voted_on_its_statements_are_told_and_nobody_else(
+    db: Database, decisions: Decisions, clock: ManualClock
 ) -> None:
-    voter = add_contact(db, 1, at=clock.now)
-    add_contact(db, 2, at=clock.now)  # did not vote
-    decisions = Decisions(
-        db, translated, settings=settings, clock=clock, voters=lambda tx, ids: [voter]
-    )
-    spec = decision(questions=[], statements=["evening-opening"])
-    assert decisions.send(spec, source="test", actor="c").sent == 1
+    voter, other_voter, bystander = (add_contact(db, n, at=clock.now) for n in (1, 2, 3))
+    writer = add_contact(db, 4, at=clock.now)
+    with db.transaction() as tx:
+        c = tx.connection()
+        buses = opinions.add(
+            c, conversation="bc-march", text="Buses", language="en", now=clock.now, approved_by="c"
+        )
+        parking = opinions.add(
+            c,
+            conversation="bc-march",
+            text="Parking",
+            language="en",
+            now=clock.now,
+            approved_by="c",
+        )
+        elsewhere = opinions.add(
+            c, conversation="bc-june", text="Cafe", language="en", now=clock.now, approved_by="c"
+        )
+        opinions.add(
+            c, conversation="bc-march", text="Mine", language="en", now=clock.now, contact_id=writer
+        )
+        opinions.vote(c, buses, voter, "agree", clock.now)
+        opinions.vote(c, parking, other_voter, "pass", clock.now)
+        opinions.vote(c, elsewhere, bystander, "disagree", clock.now)
+    by_id = decision(decision="buses", questions=[], statements=[buses])
+    assert decisions.send(by_id, source="test", actor="c").sent == 1
     assert set(sent_bodies(db)) == {voter}
+    # A whole conversation's statements: everyone who voted on any of them, once each.
+    by_name = decision(decision="march", questions=[], statements=["bc-march", buses])
+    assert decisions.send(by_name, source="test", actor="c").sent == 2
+    assert decisions.send(by_name, source="test", actor="c").sent == 0
+    assert set(sent_bodies(db)) == {voter, other_voter}
 
 
 def test_an_erased_person_is_not_told(
