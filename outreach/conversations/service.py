@@ -11,7 +11,7 @@ functions on this path run prebuilt Core statements (``outreach.store.statements
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -40,7 +40,7 @@ from outreach.settings import Settings
 from outreach.store import contacts, due, handoffs, messages, rsvps, sessions
 from outreach.store import events as stored_events
 from outreach.store.contacts import CONTACT_COLUMNS, Person
-from outreach.store.database import Database
+from outreach.store.database import Database, unreachable
 from outreach.store.sessions import SessionRow
 
 log = logging.getLogger(__name__)
@@ -103,13 +103,7 @@ class Conversations:
     def receive(self, inbound: Inbound) -> Received:
         """Record and act on one inbound message; a repeat of a known provider id is not
         processed again."""
-        if "\x00" in inbound.text or "\x00" in inbound.provider_id:
-            # PostgreSQL cannot store NUL in text; a message is never lost for one.
-            inbound = replace(
-                inbound,
-                text=inbound.text.replace("\x00", "\ufffd"),
-                provider_id=inbound.provider_id.replace("\x00", "\ufffd"),
-            )
+        inbound = _storable(inbound)
         try:
             with self.db.transaction() as tx:
                 return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
@@ -118,6 +112,46 @@ class Conversations:
             # from a new person created their contact a moment ago: look again.
             with self.db.transaction() as tx:
                 return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
+
+    def receive_all(self, inbounds: Sequence[Inbound]) -> list[Received | Exception]:
+        """Record and act on several inbound messages in one transaction (a group commit):
+        one commit, one wait for the disk, however many messages. Each message's work runs in
+        a savepoint of its own, so one that fails is rolled back alone and its error is
+        returned in its place while the others commit. An error that ends the transaction
+        itself (the database went away) is raised: nothing of the batch is stored."""
+        if len(inbounds) == 1:  # alone: its own transaction isolates it, no savepoint needed
+            try:
+                return [self.receive(inbounds[0])]
+            except Exception as exc:
+                if unreachable(exc):
+                    raise
+                return [exc]
+        # People are locked in the order of their addresses, whichever writer has them, so
+        # two batches holding the same two people cannot deadlock (one person's messages keep
+        # the order they came in: the sort is stable).
+        order = sorted(range(len(inbounds)), key=lambda i: (inbounds[i].scheme, inbounds[i].sender))
+        outcomes: dict[int, Received | Exception] = {}
+        with self.db.transaction() as tx:
+            for i in order:
+                outcomes[i] = self._receive_isolated(tx, _storable(inbounds[i]))
+        return [outcomes[i] for i in range(len(inbounds))]
+
+    def _receive_isolated(self, tx: Session, inbound: Inbound) -> Received | Exception:
+        """One message of a group commit, in its savepoint; looked at again after a conflict,
+        as ``receive`` does (a new person's contact may have been created a moment ago)."""
+        outcome = self._in_savepoint(tx, inbound)
+        if isinstance(outcome, IntegrityError):
+            outcome = self._in_savepoint(tx, inbound)
+        return outcome
+
+    def _in_savepoint(self, tx: Session, inbound: Inbound) -> Received | Exception:
+        try:
+            with tx.begin_nested():
+                return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
+        except Exception as exc:
+            if unreachable(exc):
+                raise
+            return exc
 
     def start(
         self,
@@ -625,6 +659,17 @@ class Conversations:
         return engine_state.Contact(
             language=person.language, timezone=person.timezone, fields=fields, tags=tags
         )
+
+
+def _storable(inbound: Inbound) -> Inbound:
+    """PostgreSQL cannot store NUL in text; a message is never lost for one."""
+    if "\x00" in inbound.text or "\x00" in inbound.provider_id:
+        return replace(
+            inbound,
+            text=inbound.text.replace("\x00", "\ufffd"),
+            provider_id=inbound.provider_id.replace("\x00", "\ufffd"),
+        )
+    return inbound
 
 
 def _engine_session(row: SessionRow | None) -> engine_state.Session | None:

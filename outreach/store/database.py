@@ -26,6 +26,13 @@ def unreachable(error: BaseException) -> bool:
     return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)
 
 
+def stale(error: BaseException) -> bool:
+    """True when ``error`` came from a connection the database had dropped (a restart since
+    it was last used): SQLAlchemy has dropped it and every older one from the pool, so the
+    work tried again now gets a fresh connection."""
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
 class Database:
     """The store's connection pool and its transactions."""
 
