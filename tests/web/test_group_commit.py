@@ -63,6 +63,16 @@ def text_all(site: Site, bodies: list[str], *, then: Any = None) -> list[httpx.R
         return list(senders.map(one, range(len(bodies))))
 
 
+def text_all_while_held(site: Site, bodies: list[str]) -> list[httpx.Response]:
+    """``text_all``, sent while the writers are held back, so the requests queue for them."""
+    with ThreadPoolExecutor(1) as background:
+        with writes_held(site.runtime.db):
+            sending = background.submit(text_all, site, bodies)
+            time.sleep(1.5)  # every request reaches the queue while the writers wait
+            assert not sending.done(), "answered while nothing could be written"
+        return sending.result(timeout=60)
+
+
 def stored(reader: Engine, sid: str) -> bool:
     with reader.connect() as connection:
         found = connection.scalar(
@@ -106,12 +116,7 @@ def test_texts_arriving_together_share_commits_and_are_all_stored(site: Site) ->
     db = site.runtime.db
     requests = 24
     with commits_counted(db) as commits:
-        with ThreadPoolExecutor(1) as background:
-            with writes_held(db):
-                sending = background.submit(text_all, site, ["JOIN"] * requests)
-                time.sleep(1.5)  # every request reaches the queue while the writers wait
-                assert not sending.done(), "answered while nothing could be written"
-            answers = sending.result(timeout=60)
+        answers = text_all_while_held(site, ["JOIN"] * requests)
     assert [a.status_code for a in answers] == [200] * requests
     assert inbound_count(db) == requests
     assert 1 <= len(commits) <= requests // 3, f"{len(commits)} commits for {requests} texts"
@@ -123,11 +128,7 @@ def test_a_text_that_fails_spoils_none_of_those_committed_with_it(site: Site) ->
     bodies = ["JOIN"] * 12
     bodies[5] = POISON
     with commits_counted(db) as commits:
-        with ThreadPoolExecutor(1) as background:
-            with writes_held(db):
-                sending = background.submit(text_all, site, bodies)
-                time.sleep(1.5)
-            answers = sending.result(timeout=60)
+        answers = text_all_while_held(site, bodies)
     assert [a.status_code for a in answers] == [500 if b == POISON else 200 for b in bodies]
     assert inbound_count(db) == len(bodies) - 1
     assert len(commits) < len(bodies) - 1, "the texts were not committed together"
