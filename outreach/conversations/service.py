@@ -115,11 +115,13 @@ class Conversations:
 
     def receive_all(self, inbounds: Sequence[Inbound]) -> list[Received | Exception]:
         """Record and act on several inbound messages in one transaction (a group commit):
-        one commit, one wait for the disk, however many messages. Each message's work runs in
-        a savepoint of its own, so one that fails is rolled back alone and its error is
-        returned in its place while the others commit. An error that ends the transaction
-        itself (the database went away) is raised: nothing of the batch is stored."""
-        if len(inbounds) == 1:  # alone: its own transaction isolates it, no savepoint needed
+        one commit, one wait for the disk, however many messages. A message that fails is
+        lost alone: the batch is written again, each message in a savepoint of its own, and
+        the failing one's error is returned in its place while the others commit. (Savepoints
+        cost two statements a message, so they are only paid for once something failed.) An
+        error that ends the transaction itself (the database went away) is raised: nothing
+        of the batch is stored."""
+        if len(inbounds) == 1:  # alone: its own transaction isolates it
             try:
                 return [self.receive(inbounds[0])]
             except Exception as exc:
@@ -130,10 +132,18 @@ class Conversations:
         # two batches holding the same two people cannot deadlock (one person's messages keep
         # the order they came in: the sort is stable).
         order = sorted(range(len(inbounds)), key=lambda i: (inbounds[i].scheme, inbounds[i].sender))
-        outcomes: dict[int, Received | Exception] = {}
-        with self.db.transaction() as tx:
-            for i in order:
-                outcomes[i] = self._receive_isolated(tx, _storable(inbounds[i]))
+        ordered = [_storable(inbounds[i]) for i in order]
+        try:
+            # No look for a repeat first (a statement a message): a repeat's insert fails on
+            # the provider id's unique key, and the batch written again finds it.
+            with self.db.transaction() as tx:
+                done: list[Received | Exception] = [self._receive(tx, i) for i in ordered]
+        except Exception as exc:
+            if unreachable(exc):
+                raise
+            with self.db.transaction() as tx:
+                done = [self._receive_isolated(tx, inbound) for inbound in ordered]
+        outcomes = dict(zip(order, done, strict=True))
         return [outcomes[i] for i in range(len(inbounds))]
 
     def _receive_isolated(self, tx: Session, inbound: Inbound) -> Received | Exception:
