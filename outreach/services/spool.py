@@ -32,7 +32,7 @@ from typing import Any, Literal, TypeVar
 from filelock import FileLock, Timeout
 
 from outreach.channels.base import DeliveryReport, Inbound
-from outreach.store.database import stale, unreachable
+from outreach.store.database import unreachable, worth_retrying
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -206,7 +206,9 @@ class Intake:
     A connection the database dropped since it was last used (a restart) fails the first
     statement sent on it; SQLAlchemy then drops every connection of the pool older than that
     error, so the webhook is tried once more, on a fresh connection, before it is spooled.
-    This replaces a ping before every transaction (a round trip per webhook).
+    This replaces a ping before every transaction (a round trip per webhook). A batch of texts
+    that lost a deadlock to another writer's batch (two people's rows locked in turn, an
+    event's row among them) is tried once more too, rather than taken for an outage.
     """
 
     def __init__(
@@ -230,7 +232,7 @@ class Intake:
         if not self.spool.has_waiting():  # else behind what waits, never ahead of it
             inbounds = [inbound for _, inbound in batch]
             try:
-                outcomes = _twice_if_stale(lambda: self._receive_all(inbounds))
+                outcomes = _again_if_worth_it(lambda: self._receive_all(inbounds))
             except Exception as exc:
                 if not unreachable(exc):
                     raise
@@ -259,7 +261,7 @@ class Intake:
             self.spool.add(entry)
             return None
         try:
-            return _twice_if_stale(lambda: self.handle(entry))
+            return _again_if_worth_it(lambda: self.handle(entry))
         except Exception as exc:
             if not unreachable(exc):
                 raise
@@ -268,12 +270,13 @@ class Intake:
             return None
 
 
-def _twice_if_stale(work: Callable[[], T]) -> T:
-    """``work()``, again if it failed on a connection the database had dropped (nothing of
-    it was stored, or a repeat is a no-op: webhooks are keyed by the provider's id)."""
+def _again_if_worth_it(work: Callable[[], T]) -> T:
+    """``work()``, once more if it failed in a way worth retrying (a dropped connection, a lost
+    deadlock: ``worth_retrying``); nothing of it was stored, or a repeat is a no-op, as
+    webhooks are keyed by the provider's id."""
     try:
         return work()
     except Exception as exc:
-        if not stale(exc):
+        if not worth_retrying(exc):
             raise
     return work()
