@@ -115,7 +115,7 @@ class Conversations:
 
     def receive_all(self, inbounds: Sequence[Inbound]) -> list[Received | Exception]:
         """Record and act on several inbound messages in one transaction (a group commit):
-        one commit, one wait for the disk, however many messages. A message that fails is
+        one commit however many messages. A message that fails is
         lost alone: the batch is written again, each message in a savepoint of its own, and
         the failing one's error is returned in its place while the others commit. (Savepoints
         cost two statements a message, so they are only paid for once something failed.) An

@@ -1,13 +1,13 @@
 """Group commit: the webhooks waiting for a writer are written in one transaction.
 
 A webhook is answered only once what it carried is durable, so each one used to pay for a
-commit of its own: a wait for the disk (fsync) on SQLite and a round trip plus a WAL flush on
-PostgreSQL, several times the cost of the work itself. Under load, requests queue for the few
-writer threads anyway; so each writer takes every request waiting in its queue at once and
-hands them to ``write_all``, which commits them together (each in a savepoint of its own, so
-one bad message is rolled back alone) and says what became of each. Only then is each request
-answered: with its result, or with the error that failed it alone. When the queue is empty a
-request is written alone at once, so nothing waits to fill a batch.
+commit of its own: on PostgreSQL a round trip and a wait for the WAL to reach the disk, on
+SQLite the commit and the hand-over of its one write lock. Under load, requests queue for the
+few writer threads anyway; so each writer takes every request waiting in its queue at once and
+hands them to ``write_all``, which commits them together (one bad message rolled back alone)
+and says what became of each. Only then is each request answered: with its result, or with
+the error that failed it alone. When the queue is empty a request is written alone at once,
+so nothing waits to fill a batch.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ class GroupCommit(Generic[T, R]):
     def submit(self, item: T) -> Future[R]:
         """Queue ``item``; the future is settled after the commit that holds it."""
         future: Future[R] = Future()
+        # Running from the start, so it cannot be cancelled: a request that stops waiting
+        # (its client went away) leaves its message in the batch, written all the same.
+        future.set_running_or_notify_cancel()
         self._queue.put((item, future))
         return future
 
