@@ -42,7 +42,7 @@ from outreach.settings import Settings
 from outreach.store import contacts, due, handoffs, messages, opinions, rsvps, sessions
 from outreach.store import events as stored_events
 from outreach.store.contacts import CONTACT_COLUMNS, Person
-from outreach.store.database import Database
+from outreach.store.database import Database, unreachable
 from outreach.store.sessions import SessionRow
 
 log = logging.getLogger(__name__)
@@ -183,13 +183,7 @@ class Conversations:
     def receive(self, inbound: Inbound) -> Received:
         """Record and act on one inbound message; a repeat of a known provider id is not
         processed again."""
-        if "\x00" in inbound.text or "\x00" in inbound.provider_id:
-            # PostgreSQL cannot store NUL in text; a message is never lost for one.
-            inbound = replace(
-                inbound,
-                text=inbound.text.replace("\x00", "\ufffd"),
-                provider_id=inbound.provider_id.replace("\x00", "\ufffd"),
-            )
+        inbound = _storable(inbound)
         try:
             with self.db.transaction() as tx:
                 return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
@@ -198,6 +192,56 @@ class Conversations:
             # from a new person created their contact a moment ago: look again.
             with self.db.transaction() as tx:
                 return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
+
+    def receive_all(self, inbounds: Sequence[Inbound]) -> list[Received | Exception]:
+        """Record and act on several inbound messages in one transaction (a group commit):
+        one commit however many messages. A message that fails is
+        lost alone: the batch is written again, each message in a savepoint of its own, and
+        the failing one's error is returned in its place while the others commit. (Savepoints
+        cost two statements a message, so they are only paid for once something failed.) An
+        error that ends the transaction itself (the database went away) is raised: nothing
+        of the batch is stored."""
+        if len(inbounds) == 1:  # alone: its own transaction isolates it
+            try:
+                return [self.receive(inbounds[0])]
+            except Exception as exc:
+                if unreachable(exc):
+                    raise
+                return [exc]
+        # People are locked in the order of their addresses, whichever writer has them, so
+        # two batches holding the same two people cannot deadlock (one person's messages keep
+        # the order they came in: the sort is stable).
+        order = sorted(range(len(inbounds)), key=lambda i: (inbounds[i].scheme, inbounds[i].sender))
+        ordered = [_storable(inbounds[i]) for i in order]
+        try:
+            # No look for a repeat first (a statement a message): a repeat's insert fails on
+            # the provider id's unique key, and the batch written again finds it.
+            with self.db.transaction() as tx:
+                done: list[Received | Exception] = [self._receive(tx, i) for i in ordered]
+        except Exception as exc:
+            if unreachable(exc):
+                raise
+            with self.db.transaction() as tx:
+                done = [self._receive_isolated(tx, inbound) for inbound in ordered]
+        outcomes = dict(zip(order, done, strict=True))
+        return [outcomes[i] for i in range(len(inbounds))]
+
+    def _receive_isolated(self, tx: Session, inbound: Inbound) -> Received | Exception:
+        """One message of a group commit, in its savepoint; looked at again after a conflict,
+        as ``receive`` does (a new person's contact may have been created a moment ago)."""
+        outcome = self._in_savepoint(tx, inbound)
+        if isinstance(outcome, IntegrityError):
+            outcome = self._in_savepoint(tx, inbound)
+        return outcome
+
+    def _in_savepoint(self, tx: Session, inbound: Inbound) -> Received | Exception:
+        try:
+            with tx.begin_nested():
+                return self._find_duplicate(tx, inbound) or self._receive(tx, inbound)
+        except Exception as exc:
+            if unreachable(exc):
+                raise
+            return exc
 
     def start(
         self,
@@ -877,6 +921,17 @@ class Conversations:
         return engine_state.Contact(
             language=person.language, timezone=person.timezone, fields=fields, tags=tags
         )
+
+
+def _storable(inbound: Inbound) -> Inbound:
+    """PostgreSQL cannot store NUL in text; a message is never lost for one."""
+    if "\x00" in inbound.text or "\x00" in inbound.provider_id:
+        return replace(
+            inbound,
+            text=inbound.text.replace("\x00", "\ufffd"),
+            provider_id=inbound.provider_id.replace("\x00", "\ufffd"),
+        )
+    return inbound
 
 
 def _engine_session(row: SessionRow | None) -> engine_state.Session | None:

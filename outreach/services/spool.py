@@ -24,17 +24,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from filelock import FileLock, Timeout
 
 from outreach.channels.base import DeliveryReport, Inbound
-from outreach.store.database import unreachable
+from outreach.store.database import unreachable, worth_retrying
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUEUE = "inbound.jsonl"  # appended to by every web process of this machine
 REPLAYING = "replay-"  # a queue taken for replay: replay-<ns>.jsonl, oldest first
@@ -89,14 +90,17 @@ class Spool:
             return False
         return os.access(self.directory, os.W_OK)
 
-    def add(self, entry: Spooled) -> None:
-        """Append ``entry`` and sync it to disk: once this returns, it survives a crash."""
-        line = json.dumps({"kind": entry.kind, "channel": entry.channel, **entry.fields})
+    def add(self, *entries: Spooled) -> None:
+        """Append ``entries`` and sync them to disk: once this returns, they survive a crash."""
+        lines = "".join(
+            json.dumps({"kind": entry.kind, "channel": entry.channel, **entry.fields}) + "\n"
+            for entry in entries
+        )
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock, FileLock(self.directory / ".queue.lock"):
             fd = os.open(self.directory / QUEUE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line.encode() + b"\n")
+                os.write(fd, lines.encode())
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -197,21 +201,46 @@ def _count_lines(path: Path) -> int:
 
 
 class Intake:
-    """Webhooks into the store through the services, or into the spool while it is away."""
+    """Webhooks into the store through the services, or into the spool while it is away.
+
+    A connection the database dropped since it was last used (a restart) fails the first
+    statement sent on it; SQLAlchemy then drops every connection of the pool older than that
+    error, so the webhook is tried once more, on a fresh connection, before it is spooled.
+    This replaces a ping before every transaction (a round trip per webhook). A batch of texts
+    that lost a deadlock to another writer's batch (two people's rows locked in turn, an
+    event's row among them) is tried once more too, rather than taken for an outage.
+    """
 
     def __init__(
         self,
         spool: Spool,
         receive: Callable[[Inbound], object],
         record_delivery: Callable[[str, DeliveryReport], bool],
+        *,
+        receive_all: Callable[[Sequence[Inbound]], Sequence[object]],
     ) -> None:
         self.spool = spool
         self._receive = receive
+        self._receive_all = receive_all
         self._record_delivery = record_delivery
 
-    def message(self, channel: str, inbound: Inbound) -> None:
-        """A person's message: handled now, or spooled (and handled within seconds)."""
-        self._take(Spooled.message(channel, inbound))
+    def messages(self, batch: Sequence[tuple[str, Inbound]]) -> list[Exception | None]:
+        """People's messages, written together (a group commit, see
+        ``outreach.services.group_commit``): for each, None once it is durable, in the store
+        or in the spool, or the error that failed it alone."""
+        entries = [Spooled.message(channel, inbound) for channel, inbound in batch]
+        if not self.spool.has_waiting():  # else behind what waits, never ahead of it
+            inbounds = [inbound for _, inbound in batch]
+            try:
+                outcomes = _again_if_worth_it(lambda: self._receive_all(inbounds))
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                log.warning("the database is unreachable: %d message(s) spooled", len(entries))
+            else:
+                return [o if isinstance(o, Exception) else None for o in outcomes]
+        self.spool.add(*entries)
+        return [None] * len(entries)
 
     def status(self, channel: str, report: DeliveryReport) -> bool | None:
         """A delivery report; False if it matches no message of ours, None if spooled."""
@@ -232,10 +261,22 @@ class Intake:
             self.spool.add(entry)
             return None
         try:
-            return self.handle(entry)
+            return _again_if_worth_it(lambda: self.handle(entry))
         except Exception as exc:
             if not unreachable(exc):
                 raise
             log.warning("the database is unreachable: a %s webhook is spooled", entry.kind)
             self.spool.add(entry)
             return None
+
+
+def _again_if_worth_it(work: Callable[[], T]) -> T:
+    """``work()``, once more if it failed in a way worth retrying (a dropped connection, a lost
+    deadlock: ``worth_retrying``); nothing of it was stored, or a repeat is a no-op, as
+    webhooks are keyed by the provider's id."""
+    try:
+        return work()
+    except Exception as exc:
+        if not worth_retrying(exc):
+            raise
+    return work()

@@ -26,6 +26,19 @@ def unreachable(error: BaseException) -> bool:
     return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)
 
 
+CONFLICTS = ("40P01", "40001")  # deadlock detected, serialization failure (PostgreSQL)
+
+
+def worth_retrying(error: BaseException) -> bool:
+    """True when the work that raised ``error`` was rolled back whole and may simply run again:
+    it met a connection the database had dropped (a restart since it was last used; SQLAlchemy
+    has dropped it and every older one from the pool, so a retry gets a fresh one), or lost a
+    deadlock to another transaction (which PostgreSQL ended by rolling this one back)."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    return error.connection_invalidated or getattr(error.orig, "sqlstate", None) in CONFLICTS
+
+
 class Database:
     """The store's connection pool and its transactions."""
 

@@ -10,8 +10,10 @@ CTEs in one statement (a round trip saved on the hot path) and takes several wri
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -32,6 +34,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import Dialect as SADialect
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from outreach.errors import BatchRefused
 
@@ -89,7 +93,37 @@ def make_engine(url: str, **options: Any) -> Engine:
     # waiting on it is spooled in time for the provider's own time-out (15 s at Twilio).
     options.setdefault("connect_args", {"connect_timeout": 5})
     options.setdefault("pool_timeout", 10)
-    return create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, **options)
+    # No ping before every transaction (a round trip per webhook): a connection in steady use
+    # is known good, and one the database dropped meanwhile fails its first statement, which
+    # drops the whole pool's older connections and is retried where it matters (webhooks:
+    # ``outreach.services.spool.Intake``). Only a connection that sat idle, when a restart
+    # is likelier to have passed unseen, is pinged as it is taken from the pool.
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+IDLE_BEFORE_PING = 5.0  # seconds a pooled connection may sit unused before it is pinged
+
+
+def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(
+    dialect: SADialect, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any
+) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+        return
+    record.info.pop("idle_since")
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except Exception:
+        alive = False
+    if not alive:  # SQLAlchemy then opens a fresh connection in its place
+        raise DisconnectionError("a pooled connection had gone")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

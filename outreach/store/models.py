@@ -180,6 +180,8 @@ class ConversationSession(Base):
             sqlite_where=text("status = 'waiting'"),
             postgresql_where=text("status = 'waiting'"),
         ),
+        # A person's latest conversation, found without walking everyone's.
+        Index("ix_sessions_contact_id_id", "contact_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outreach.channels.fake_slack import FakeSlack
+from outreach.services.group_commit import GroupCommit
 from outreach.services.logins import LoginThrottle, Sessions
 from outreach.services.runtime import Runtime
 from outreach.services.spool import Intake, Spool
@@ -127,6 +128,7 @@ def create_app(
                 task.cancel()
             if background is not None:
                 background.stop()  # type: ignore[attr-defined]
+            app.state.messages.close()
             app.state.writer.submit(app.state.refusals.flush)
             app.state.writer.shutdown(wait=True)
             app.state.slack_executor.shutdown(wait=True)
@@ -141,6 +143,12 @@ def create_app(
         Spool(settings.spool_dir),
         runtime.conversations.receive,
         runtime.dispatcher.record_delivery,
+        receive_all=runtime.conversations.receive_all,
+    )
+    app.state.messages = GroupCommit(
+        app.state.intake.messages,
+        threads=runtime.db.dialect.writer_threads,
+        name="messages",
     )
     app.state.login_throttle = LoginThrottle(runtime.db, clock=runtime.clock)
     app.state.sessions = Sessions(runtime.db, clock=runtime.clock)

@@ -12,6 +12,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Path, Request
 
+from outreach.channels.base import Inbound
+from outreach.services.group_commit import GroupCommit
 from outreach.services.runtime import Runtime
 from outreach.services.spool import Intake
 from outreach.services.webhooks import Refusals
@@ -55,6 +57,14 @@ async def in_writer(request: Request, work: Callable[..., T], *args: Any) -> T:
     and their hand-offs cost more than the millisecond a write takes."""
     writer: ThreadPoolExecutor = request.app.state.writer
     return await asyncio.get_running_loop().run_in_executor(writer, work, *args)
+
+
+async def in_group_commit(request: Request, channel: str, inbound: Inbound) -> None:
+    """Hand a person's message to the writers of inbound messages, which commit every
+    message waiting together (``outreach.services.group_commit``); returns once it is
+    durable, or raises the error that failed it alone."""
+    messages: GroupCommit[tuple[str, Inbound], None] = request.app.state.messages
+    await asyncio.wrap_future(messages.submit((channel, inbound)))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -18,7 +18,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from outreach.channels.base import ProviderRequest, ReceivingChannel
 from outreach.errors import RequestRefused
 from outreach.services.runtime import Runtime
-from outreach.web.common import in_writer, intake, read_body, refuse, runtime
+from outreach.web.common import in_group_commit, in_writer, intake, read_body, refuse, runtime
 
 router = APIRouter(prefix="/twilio")
 log = logging.getLogger("outreach.web")
@@ -73,7 +73,7 @@ def _signed_url(rt: Runtime, request: Request) -> str:
 async def inbound_sms(request: Request) -> Response:
     """A person texted one of our numbers."""
     channel, inbound = await _read(request, lambda channel, req: channel.read_message(req))
-    await in_writer(request, intake(request).message, channel.name, inbound)
+    await in_group_commit(request, channel.name, inbound)
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
