@@ -25,7 +25,7 @@ class CuttableProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.cut()
-        self._listener.close()
+        _hang_up(self._listener)  # wakes the accepting thread: no connection after the test
 
     def cut(self) -> None:
         """Drop every connection and refuse new ones, until ``restore``."""
@@ -33,9 +33,7 @@ class CuttableProxy:
             self._up = False
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+            _hang_up(sock)
 
     def restore(self) -> None:
         with self._lock:
@@ -77,5 +75,13 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
                 sink.sendall(data)
     finally:
         for sock in (source, sink):
-            with contextlib.suppress(OSError):
-                sock.close()
+            _hang_up(sock)
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """Shut down, then close. Closing alone leaves a thread blocked reading the socket holding
+    it open: the server never hears the hang-up and keeps the dead client's transaction (and its
+    row locks) open for good."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
