@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
+
 from outreach.content import Content
 
 # -- what the engine knows of a person -----------------------------------------------------------
@@ -111,11 +113,17 @@ class Session:
         data = _shallow(self)
         data["stack"] = [_shallow(frame) for frame in self.stack]
         data["wait"] = _shallow(self.wait) if self.wait is not None else None
-        return json.dumps(data, default=_encode, sort_keys=True, ensure_ascii=False)
+        try:
+            return orjson.dumps(data, default=_encode, option=_ORJSON).decode()
+        except orjson.JSONEncodeError:  # what orjson cannot write (a 65-bit integer)
+            return json.dumps(data, default=_encode, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Session:
-        raw = json.loads(text)
+        try:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError:  # a NaN the standard library wrote in an older version
+            raw = json.loads(text)
         wait = raw.pop("wait")
         return cls(
             **{k: _decode_time(k, v) for k, v in raw.items() if k != "stack"},
@@ -125,6 +133,11 @@ class Session:
 
     def evolve(self, **changes: Any) -> Session:
         return replace(self, **changes)
+
+
+# orjson: a session is written with every start and reply, and the standard library's
+# encoder was most of the writing; keys sorted and non-string keys kept, as before.
+_ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def _shallow(value: Any) -> dict[str, Any]:

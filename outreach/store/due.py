@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 
 from outreach.store import leases
-from outreach.store.dialect import insert_many
+from outreach.store.dialect import OneOf, insert_many
 from outreach.store.models import DueWork
 from outreach.store.statements import TABLES, insert_row
 
@@ -43,14 +43,12 @@ _DELETE_SESSION = delete(due_work).where(due_work.c.session_id == bindparam("ses
 # for this transaction and then finds it gone.
 _ITEMS = (
     select(*_ITEM_COLUMNS)
-    .where(due_work.c.id.in_(bindparam("due_ids", expanding=True)))
+    .where(OneOf(due_work.c.id, "due_ids"))
     .order_by(due_work.c.id)
     .with_for_update()
 )
-_DELETE_MANY = delete(due_work).where(due_work.c.id.in_(bindparam("due_ids", expanding=True)))
-_DELETE_SESSIONS = delete(due_work).where(
-    due_work.c.session_id.in_(bindparam("session_ids", expanding=True))
-)
+_DELETE_MANY = delete(due_work).where(OneOf(due_work.c.id, "due_ids"))
+_DELETE_SESSIONS = delete(due_work).where(OneOf(due_work.c.session_id, "session_ids"))
 _INSERT_TIMER = insert(due_work)
 
 

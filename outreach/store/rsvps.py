@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Select
 
+from outreach.store.dialect import OneOf
 from outreach.store.models import Contact, Event, Rsvp
 from outreach.store.statements import TABLES
 
@@ -51,7 +52,7 @@ def status(tx: Session, event_id: str, contact_id: int) -> str | None:
 
 _STATUSES = select(rsvps.c.contact_id, rsvps.c.status).where(
     rsvps.c.event_id == bindparam("event_id"),
-    rsvps.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
+    OneOf(rsvps.c.contact_id, "contact_ids"),
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, literal, select, update
 
-from outreach.store.dialect import insert_many, reserve_ids
+from outreach.store.dialect import OneOf, insert_many, reserve_ids
 from outreach.store.statements import TABLES, insert_row
 
 sessions = TABLES["sessions"]
@@ -46,7 +46,7 @@ _WAITING = select(*_COLUMNS).where(
 )
 # A batch's people at once; the same literal, so the partial index serves it too.
 _WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
-    sessions.c.contact_id.in_(bindparam("contact_ids", expanding=True)),
+    OneOf(sessions.c.contact_id, "contact_ids"),
     sessions.c.status == literal("waiting", literal_execute=True),
 )
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))

@@ -24,10 +24,17 @@ from tests.conftest import mobile
 
 
 def generic_plan(
-    db: Database, statement: Any, params: dict[str, Any], *, avoid: tuple[str, ...] = ()
+    db: Database,
+    statement: Any,
+    params: dict[str, Any],
+    *,
+    avoid: tuple[str, ...] = (),
+    stored: bool = False,
 ) -> str:
     """The plan PostgreSQL would keep for ``statement`` prepared with ``params`` as its
-    parameters (each list expanded into one parameter an item, as SQLAlchemy sends it)."""
+    parameters (a batch's ids as one array, other lists one parameter an item, as
+    SQLAlchemy sends them). ``stored``: the tables hold rows, and the plan is the one the
+    planner picks for them (else sequential scans are ruled out, to say what is usable)."""
     compiled = statement.compile(dialect=postgresql.dialect())
     expanded = compiled.construct_expanded_state(params)
     sql = expanded.statement
@@ -37,7 +44,8 @@ def generic_plan(
     values = ", ".join(_literal(expanded.parameters[name]) for name in names)
     with db.transaction() as tx:
         tx.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-        tx.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: say what is usable
+        if not stored:
+            tx.execute(text("SET LOCAL enable_seqscan = off"))
         for step in avoid:  # and what it could do without
             tx.execute(text(f"SET LOCAL enable_{step} = off"))
         tx.execute(text(f"PREPARE hot_plan AS {sql}"))
@@ -47,6 +55,8 @@ def generic_plan(
 
 
 def _literal(value: Any) -> str:
+    if isinstance(value, list):
+        return f"ARRAY{value!r}::bigint[]"
     return f"'{value.isoformat()}'" if isinstance(value, datetime) else repr(value)
 
 
@@ -90,6 +100,7 @@ HOT_BATCH_QUERIES: list[tuple[str, Executable, dict[str, Any], tuple[str, ...]]]
         {"keys": [1, 2, 3], "prefer": ["tel"]},
         ("pk_contacts", "ix_contact_addresses_contact_id"),
     ),
+    ("a batch's tags", contacts._TAGS_OF, {"contact_ids": [1, 2, 3]}, ("pk_contact_tags",)),
     (
         "a batch's RSVPs",
         rsvps._STATUSES,
@@ -115,6 +126,32 @@ def test_a_batch_of_flow_starts_reads_and_writes_through_indexes(
     plan = generic_plan(db, statement, params)
     for index in indexes:
         assert index in plan, f"{what}:\n{plan}"
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_batch_of_people_is_locked_without_reading_everyones_address_after_an_import(
+    db: Database,
+) -> None:
+    # Rows just imported, the statistics not yet brought up to date: a join to the chosen
+    # address was planned as a hash of every address, read again for every batch.
+    with db.transaction() as tx:
+        tx.execute(
+            text(
+                "INSERT INTO contacts (language, timezone, fields, opted_out, created_at,"
+                " updated_at) SELECT 'en', 'Europe/London', '{}', false, now(), now()"
+                " FROM generate_series(1, 50000)"
+            )
+        )
+        tx.execute(
+            text(
+                "INSERT INTO contact_addresses (contact_id, scheme, address, created_at)"
+                " SELECT id, 'tel', '+4477' || id, now() FROM contacts"
+            )
+        )
+    keys = list(range(1, 501))
+    plan = generic_plan(db, contacts._BY_IDS, {"keys": keys, "prefer": ["tel"]}, stored=True)
+    assert "Seq Scan on contact_addresses" not in plan, plan
+    assert "Hash" not in plan, plan
 
 
 def sent_plan(tx: Session, statement: str) -> str:
