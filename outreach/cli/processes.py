@@ -20,6 +20,7 @@ from outreach.cli.help import Typer
 from outreach.clock import FastClock, utcnow
 from outreach.services import demo as demo_data
 from outreach.services import flows as flow_service
+from outreach.services.runtime import settle_for_a_long_run
 from outreach.store import migrate
 from outreach.store.migrate import open_database
 from outreach.web.app import create_app
@@ -90,6 +91,7 @@ def demo(
             )
             typer.echo("  Press Ctrl+C to stop; the next start begins afresh.\n")
             app = create_app(rt, background=rt.worker(), fake_slack=slack)
+            settle_for_a_long_run()
             _serve(app, host, port, listener=claimed.listener)
 
 
@@ -105,14 +107,18 @@ def web(
     """Run the web process: Twilio webhooks, health checks and the phone simulator."""
     log_to_terminal()
     with runtime(ctx) as rt:
-        _serve(create_app(rt), host, port)
+        application = create_app(rt)
+        settle_for_a_long_run()
+        _serve(application, host, port)
 
 
 def worker(ctx: typer.Context) -> None:
     """Run the worker: send the outbox, fire reminders and timeouts."""
     log_to_terminal()
     with runtime(ctx) as rt, contextlib.suppress(KeyboardInterrupt, SystemExit):
-        rt.worker().run_forever()
+        worker = rt.worker()
+        settle_for_a_long_run()
+        worker.run_forever()
 
 
 @outbox_app.command("flush")

@@ -9,6 +9,7 @@ what they are.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,18 @@ from outreach.services.events import Events
 from outreach.services.flows import build_engine, load_events, load_partners
 from outreach.settings import Settings
 from outreach.store.database import Database
+
+
+def settle_for_a_long_run() -> None:
+    """For a process that runs until stopped (the web process, the worker), once its runtime
+    is built. What it built lives as long as the process (flows, catalogs, SQLAlchemy's
+    statements): frozen, the garbage collector stops walking all of it at every full
+    collection, and a larger first generation means fewer collections while a batch makes
+    its many short-lived rows. A fifth more flow starts a second (docs/performance.md).
+    Not for tests or one-off commands: what is frozen is never freed."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def sms_limits(settings: Settings, db: Database) -> list[Limiter]:
