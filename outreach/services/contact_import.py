@@ -268,6 +268,8 @@ def import_contacts(
         report.rejects_path.unlink(missing_ok=True)
     if not dry_run:
         with db.transaction() as tx:
+            if report.created or report.updated:
+                contacts.refresh_statistics(tx.connection())
             audit.record(
                 tx,
                 "import",

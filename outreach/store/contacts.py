@@ -349,6 +349,17 @@ def by_addresses(connection: Connection, scheme: str, values: Sequence[str]) -> 
     }
 
 
+def refresh_statistics(connection: Connection) -> None:
+    """After a bulk import on PostgreSQL, the planner's picture of the contact tables: left
+    to autovacuum (a minute or more later), an invitation sent straight after the import is
+    planned as if the tables were still as small as before. SQLite plans by its indexes
+    without statistics, and is left as it is."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "ANALYZE contacts, contact_addresses, contact_tags, consent_events"
+        )
+
+
 _TAGS_OF = select(contact_tags.c.contact_id, contact_tags.c.tag).where(
     OneOf(contact_tags.c.contact_id, "contact_ids")
 )
