@@ -459,29 +459,120 @@ class Conversations:
             prefer = self._preferred(turn.event_cache, state.flow if state else None, row.event_id)
             if prefer:  # the person is locked already: this only picks the address again
                 turn.person = self._lock(tx, item.contact_id, prefer)
-            event = turn.event_cache.fields_of(row.event_id)
-            closes = cutoff.closes_at(event, state.started_at) if state is not None else None
-            if closes is not None and (turn.now >= closes or item.due_at >= closes):
-                self._close(turn, row)
-                return True
-            wanted = cutoff.remembered(item.payload)
-            if wanted is not None:  # the event moved later: the flow's own timers stand again
-                self._schedule(turn, row.id, item.seq, wanted, closes)
-                return True
-            common: dict[str, Any] = {
-                "at": turn.now,
-                "contact": self._engine_contact(turn),
-                "event": event,
-                "offers": self._offers(turn, _flows_of(state), row.event_id),
-            }
-            trigger: engine_state.Trigger = (
-                engine_state.ReminderDue(seq=item.seq, **common)
-                if item.kind == "reminder"
-                else engine_state.TimeoutDue(seq=item.seq, **common)
-            )
-            outcome = self.engine.handle(state, trigger)
-            self._apply(turn, row, outcome, row.event_id, event=event, initiated=True)
+            self._fire_one(turn, item, row, state)
             return True
+
+    def fire_due(self, due_ids: Sequence[int]) -> None:
+        """Fire a batch of reminders and timeouts in one transaction: the people, their rows
+        and their conversations read once for the batch, and the writes gathered and stored
+        together, as ``start_due`` does. If the batch fails, each is fired in a transaction
+        of its own, so one person never holds up the others."""
+        try:
+            with self.db.transaction() as tx:
+                self._fire_due(tx, due_ids)
+            return
+        except Exception:
+            if len(due_ids) == 1:
+                raise
+            log.warning("a batch of %d timers failed; firing each on its own", len(due_ids))
+        for due_id in due_ids:
+            try:
+                self.fire(due_id)
+            except Exception:  # one bad row must not stop the rest; its lease runs out
+                log.exception("due work %s (timer) failed; it will be tried again", due_id)
+
+    def _fire_due(self, tx: Session, due_ids: Sequence[int]) -> None:
+        c = tx.connection()
+        pending = list(due_ids)
+        while pending:
+            people: set[int] = set()
+            # A person with two timers in the batch has the second fired in a later round,
+            # once the first one's writes are stored (it may have cancelled the second).
+            firsts: dict[int, int] = {}
+            later: list[int] = []
+            for item in due.peek_many(c, pending):  # rows gone were done meanwhile
+                if item.contact_id is None or item.session_id is None:
+                    continue
+                if item.contact_id in people:
+                    later.append(item.id)
+                else:
+                    firsts[item.id] = item.contact_id
+                people.add(item.contact_id)
+            self._fire_round(tx, firsts)
+            pending = later
+
+    def _fire_round(self, tx: Session, people_of: Mapping[int, int]) -> None:
+        """Fire the timers ``people_of`` names (due id -> contact), one per person."""
+        c = tx.connection()
+        now = self.clock()
+        events = _EventCache(c)
+        writes = BatchWrites(c)
+        # The people first, then their rows: the order a reply takes, so the two cannot
+        # deadlock; early rows (the simulator moved a clock) wait for their time.
+        people = contacts.lock_many(c, sorted(set(people_of.values())))
+        items = [i for i in due.get_many(c, list(people_of)) if i.due_at <= now]
+        due.done_many(c, [item.id for item in items])
+        rows = sessions.by_ids(c, [item.session_id for item in items])
+        fired = []
+        by_prefer: dict[tuple[str, ...], list[int]] = {}
+        for item in items:
+            row = rows.get(item.session_id)
+            if row is None or row.status != "waiting" or item.seq is None:
+                continue
+            state = _engine_session(row)
+            fired.append((item, row, state))
+            prefer = self._preferred(events, state.flow if state else None, row.event_id)
+            if prefer:  # the people are locked already: this only picks their address again
+                by_prefer.setdefault(prefer, []).append(item.contact_id)
+        for prefer, ids in by_prefer.items():
+            people.update(contacts.lock_many(c, ids, prefer=prefer))
+        tags = contacts.tags_of(c, [item.contact_id for item, _, _ in fired])
+        for item, row, state in fired:
+            person = people.get(item.contact_id)
+            if person is None:
+                raise ContactNotFound()
+            tagged = frozenset(tags.get(person.id, ()))
+            turn = _Turn(tx, person, now, events=events, tags=tagged)
+            self._fire_one(turn, item, row, state, batch=writes)
+        writes.flush()
+
+    def _fire_one(
+        self,
+        turn: _Turn,
+        item: Any,
+        row: SessionRow,
+        state: engine_state.Session | None,
+        *,
+        batch: BatchWrites | None = None,
+    ) -> None:
+        """Fire the reminder or timeout ``item`` of the waiting conversation ``row``; its
+        writes go to ``batch`` where they can wait for the batch's end."""
+        event = turn.event_cache.fields_of(row.event_id)
+        closes = cutoff.closes_at(event, state.started_at) if state is not None else None
+        if closes is not None and (turn.now >= closes or item.due_at >= closes):
+            self._close(turn, row)
+            return
+        if batch is not None:
+            turn.writes = batch
+        wanted = cutoff.remembered(item.payload)
+        if wanted is not None:  # the event moved later: the flow's own timers stand again
+            self._schedule(turn, row.id, item.seq, wanted, closes)
+            return
+        common: dict[str, Any] = {
+            "at": turn.now,
+            "contact": self._engine_contact(turn),
+            "event": event,
+            "offers": self._offers(turn, _flows_of(state), row.event_id),
+        }
+        trigger: engine_state.Trigger = (
+            engine_state.ReminderDue(seq=item.seq, **common)
+            if item.kind == "reminder"
+            else engine_state.TimeoutDue(seq=item.seq, **common)
+        )
+        outcome = self.engine.handle(state, trigger)
+        if not all(isinstance(a, _GATHERED_ACTIONS) for a in outcome.actions):
+            turn.writes = Writes(turn.tx.connection())  # an answer or a tag: stored at once
+        self._apply(turn, row, outcome, row.event_id, event=event, initiated=True)
 
     # -- receiving -----------------------------------------------------------------------------
 

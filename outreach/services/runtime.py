@@ -76,8 +76,9 @@ def outbox_window(settings: Settings) -> int:
     return settings.send_batch or max(50, math.ceil(settings.send_rate / 2))
 
 
-# People whose flows start in one transaction: big enough that a commit and a dozen
-# statements are shared by hundreds, small enough that a batch's rows and writes stay small.
+# People whose flows start (or whose reminders and timeouts fire) in one transaction: big
+# enough that a commit and a dozen statements are shared by hundreds, small enough that a
+# batch's rows and writes stay small.
 START_BATCH = 500
 
 
@@ -93,8 +94,8 @@ def due_work(
 ) -> DueWorkRunner:
     """A due-work runner with every feature's handler registered."""
     runner = DueWorkRunner(db, clock=clock, name=name)
-    runner.register("reminder", conversations.fire)
-    runner.register("timeout", conversations.fire)
+    runner.register_batch("reminder", conversations.fire_due, size=START_BATCH)
+    runner.register_batch("timeout", conversations.fire_due, size=START_BATCH)
     runner.register("event", events.expand)
     runner.register_batch("start", events.start_batch, size=START_BATCH)
     if threads is not None:

@@ -47,6 +47,9 @@ _ITEMS = (
     .order_by(due_work.c.id)
     .with_for_update()
 )
+# The same rows unlocked: to learn whose they are, so that the people are locked first (the
+# order a reply takes: the person, then their timers).
+_PEEK = select(*_ITEM_COLUMNS).where(OneOf(due_work.c.id, "due_ids"))
 _DELETE_MANY = delete(due_work).where(OneOf(due_work.c.id, "due_ids"))
 _DELETE_SESSIONS = delete(due_work).where(OneOf(due_work.c.session_id, "session_ids"))
 _INSERT_TIMER = insert(due_work)
@@ -66,6 +69,13 @@ def get_many(connection: Connection, due_ids: Sequence[int]) -> list[Any]:
     if not due_ids:
         return []
     return list(connection.execute(_ITEMS, {"due_ids": list(due_ids)}).all())
+
+
+def peek_many(connection: Connection, due_ids: Sequence[int]) -> list[Any]:
+    """A batch's rows still there, not locked (one statement)."""
+    if not due_ids:
+        return []
+    return list(connection.execute(_PEEK, {"due_ids": list(due_ids)}).all())
 
 
 def done_many(connection: Connection, due_ids: Sequence[int]) -> None:

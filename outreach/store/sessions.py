@@ -50,6 +50,7 @@ _WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
     sessions.c.status == literal("waiting", literal_execute=True),
 )
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
+_BY_IDS = select(*_COLUMNS).where(OneOf(sessions.c.id, "session_ids"))
 _LATEST = (
     select(*_COLUMNS)
     .where(sessions.c.contact_id == bindparam("contact_id"))
@@ -81,6 +82,14 @@ def latest(connection: Connection, contact_id: int) -> SessionRow | None:
 def by_id(connection: Connection, session_id: int) -> SessionRow | None:
     found = connection.execute(_BY_ID, {"session_id": session_id}).first()
     return SessionRow(*found) if found is not None else None
+
+
+def by_ids(connection: Connection, session_ids: Sequence[int]) -> dict[int, SessionRow]:
+    """Conversations by id (one statement)."""
+    if not session_ids:
+        return {}
+    rows = connection.execute(_BY_IDS, {"session_ids": list(session_ids)})
+    return {found.id: SessionRow(*found) for found in rows}
 
 
 def create(connection: Connection, values: dict[str, Any]) -> int:

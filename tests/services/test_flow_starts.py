@@ -98,20 +98,15 @@ def test_a_batch_of_invited_people_each_get_one_invitation_in_their_language(
 
 POISON = {
     "sqlite": [
-        "CREATE TRIGGER poisoned BEFORE INSERT ON sessions WHEN NEW.contact_id = {id}"
+        "CREATE TRIGGER poisoned BEFORE INSERT ON {table} WHEN NEW.contact_id = {id}"
         " BEGIN SELECT RAISE(ABORT, 'this person cannot be stored'); END"
     ],
     "postgresql": [
         "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
         " IF NEW.contact_id = {id} THEN RAISE 'this person cannot be stored'; END IF;"
         " RETURN NEW; END $$",
-        "CREATE TRIGGER poisoned BEFORE INSERT ON sessions FOR EACH ROW"
-        " EXECUTE FUNCTION poisoned()",
+        "CREATE TRIGGER poisoned BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION poisoned()",
     ],
-}
-CURE = {
-    "sqlite": ["DROP TRIGGER poisoned"],
-    "postgresql": ["DROP TRIGGER poisoned ON sessions", "DROP FUNCTION poisoned()"],
 }
 
 
@@ -119,6 +114,16 @@ def run_sql(db: Database, statements: list[str], **values: object) -> None:
     with db.transaction() as tx:
         for statement in statements:
             tx.execute(text(statement.format(**values)))
+
+
+def poison(db: Database, table: str, contact_id: int) -> dict[str, list[str]]:
+    """Have the database refuse rows of ``table`` for one person (as a constraint or a full
+    disk would: the whole transaction fails with it); returns what takes it back."""
+    run_sql(db, POISON[db.engine.dialect.name], table=table, id=contact_id)
+    return {
+        "sqlite": ["DROP TRIGGER poisoned"],
+        "postgresql": [f"DROP TRIGGER poisoned ON {table}", "DROP FUNCTION poisoned()"],
+    }
 
 
 def test_people_whose_start_fails_do_not_stop_the_rest_of_their_batch(
@@ -132,7 +137,7 @@ def test_people_whose_start_fails_do_not_stop_the_rest_of_their_batch(
     with town.db.transaction() as tx:
         contacts.update_contact(tx.connection(), unknown_zone, {"timezone": "Mars/Olympus"})
     dialect = town.db.engine.dialect.name
-    run_sql(town.db, POISON[dialect], id=refused)
+    cure = poison(town.db, "sessions", refused)
 
     with caplog.at_level(logging.ERROR):
         assert town.runner.run() == {"start": PEOPLE}
@@ -142,7 +147,7 @@ def test_people_whose_start_fails_do_not_stop_the_rest_of_their_batch(
 
     # Nothing is lost: once the person's record is put right and the lease runs out, the
     # worker starts both, each once.
-    run_sql(town.db, CURE[dialect])
+    run_sql(town.db, cure[dialect])
     with town.db.transaction() as tx:
         contacts.update_contact(tx.connection(), unknown_zone, {"timezone": "Europe/London"})
     town.clock.advance(timedelta(minutes=3))

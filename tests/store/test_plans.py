@@ -87,6 +87,8 @@ HOT_BATCH_QUERIES: list[tuple[str, Executable, dict[str, Any], tuple[str, ...]]]
         ("uq_sessions_waiting_contact",),
     ),
     ("a batch's due rows", due._ITEMS, {"due_ids": [1, 2, 3]}, ("pk_due_work",)),
+    ("a batch's due rows, unlocked", due._PEEK, {"due_ids": [1, 2, 3]}, ("pk_due_work",)),
+    ("a batch's conversations", sessions._BY_IDS, {"session_ids": [1, 2, 3]}, ("pk_sessions",)),
     ("a batch's due rows done", due._DELETE_MANY, {"due_ids": [1, 2, 3]}, ("pk_due_work",)),
     (
         "a batch's timers cancelled",
