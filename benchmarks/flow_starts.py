@@ -4,8 +4,10 @@ Each round invites ``--people`` new people (10% Welsh) to an event of their own,
 turn, (a) the engine alone starts the invitation flow for each of them, as many times as the
 round has people (the baseline: no database), and (b) the worker's due-work runner starts
 them through the store, one batch and one transaction at a time, until every first message
-is in the outbox. Rounds interleave the two, so a loaded machine slows both alike; the median
-of the rounds' ratios is printed, with people a second and this process's peak memory.
+is in the outbox. Then their reminders fall due (nobody has answered), and the same again:
+the engine alone firing them, then the worker through the store. Rounds interleave the two,
+so a loaded machine slows both alike; the median of the rounds' ratios is printed, with
+people a second and this process's peak memory.
 
 ``--million`` instead times a whole invitation of that many people end to end on one worker:
 from ``outreach events invite`` (the RSVP and start rows) until every first message is
@@ -25,9 +27,10 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,9 +49,9 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def engine_alone(rt: Runtime, event_id: str, people: int, tag: str) -> float:
+def engine_alone(rt: Runtime, event_id: str, people: int, tag: str) -> tuple[float, float]:
     """Seconds the engine takes to start the invitation flow for ``people`` people like those
-    invited (every tenth Welsh), with nothing stored."""
+    invited (every tenth Welsh), with nothing stored; and then to fire their reminders."""
     flow = rt.events.definitions[event_id].spec.invitation
     with rt.db.transaction() as tx:
         event = stored_events.fields(tx.connection(), event_id)
@@ -64,14 +67,37 @@ def engine_alone(rt: Runtime, event_id: str, people: int, tag: str) -> float:
     ]
     engine = rt.engine
     started = time.perf_counter()
-    for contact in contacts:
+    outcomes = [
         engine.handle(None, state.Start(flow=flow, at=now, contact=contact, event=event))
-    return time.perf_counter() - started
+        for contact in contacts
+    ]
+    start_seconds = time.perf_counter() - started
+    # Then each one's reminder, as the worker fires it when nobody has answered.
+    reminders = [
+        (outcome.session, action.seq, contact)
+        for outcome, contact in zip(outcomes, contacts, strict=True)
+        for action in outcome.actions
+        if isinstance(action, state.Schedule) and action.kind == "reminder"
+    ]
+    started = time.perf_counter()
+    for session, seq, contact in reminders:
+        engine.handle(session, state.ReminderDue(seq=seq, at=now, contact=contact, event=event))
+    return start_seconds, time.perf_counter() - started
 
 
 def queued(rt: Runtime) -> int:
     with rt.db.transaction() as tx:
         return int(tx.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+def fall_due(rt: Runtime, kind: str) -> None:
+    """Bring every ``kind`` timer forward to now, as if the days it waits had passed."""
+    with rt.db.transaction() as tx:
+        tx.execute(
+            update(DueWork)
+            .where(DueWork.kind == kind)
+            .values(due_at=rt.conversations.clock() - timedelta(seconds=1))
+        )
 
 
 def rounds(url: str, people: int, count: int) -> None:
@@ -83,33 +109,56 @@ def rounds(url: str, people: int, count: int) -> None:
     rt = runtime(url, tags)
     rt.events.sync()
     settle_for_a_long_run()  # as the worker process does
-    ratios, store_rates, engine_rates = [], [], []
+    starts, reminders = Rates("flow starts"), Rates("reminders")
     for r in range(count):
         event_id = f"round{r}"
         invited = rt.events.invite(event_id)
-        engine_seconds = engine_alone(rt, event_id, invited, event_id)
+        start_seconds, remind_seconds = engine_alone(rt, event_id, invited, event_id)
         before = queued(rt)
         started = time.perf_counter()
         done = rt.due.run()
         store_seconds = time.perf_counter() - started
         assert done["start"] == invited, done
-        messages = queued(rt) - before
-        store_rate, engine_rate = invited / store_seconds, invited / engine_seconds
-        ratios.append(store_rate / engine_rate)
-        store_rates.append(store_rate)
-        engine_rates.append(engine_rate)
-        print(
-            f"round {r}         {invited:,} people: store {store_rate:,.0f}/s "
-            f"({messages:,} messages queued), engine alone {engine_rate:,.0f}/s, "
-            f"ratio {store_rate / engine_rate:.3f}"
-        )
-    print(
-        f"median          store {statistics.median(store_rates):,.0f} people/s, engine alone "
-        f"{statistics.median(engine_rates):,.0f}/s, ratio {statistics.median(ratios):.3f}; "
-        f"peak RSS {peak_mb():.0f} MB"
-    )
+        starts.add(r, invited, store_seconds, start_seconds, queued(rt) - before)
+        fall_due(rt, "reminder")
+        before = queued(rt)
+        started = time.perf_counter()
+        done = rt.due.run()
+        store_seconds = time.perf_counter() - started
+        assert done["reminder"] == invited, done
+        reminders.add(r, invited, store_seconds, remind_seconds, queued(rt) - before)
+    starts.report()
+    reminders.report()
+    print(f"peak RSS        {peak_mb():.0f} MB")
     rt.close()
     db.close()
+
+
+class Rates:
+    """One kind of due work's rounds: through the store against the engine alone."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.ratios: list[float] = []
+        self.store: list[float] = []
+        self.engine: list[float] = []
+
+    def add(self, r: int, people: int, store: float, engine: float, messages: int) -> None:
+        self.store.append(people / store)
+        self.engine.append(people / engine)
+        self.ratios.append(self.store[-1] / self.engine[-1])
+        print(
+            f"round {r}         {self.what}, {people:,} people: store {self.store[-1]:,.0f}/s "
+            f"({messages:,} messages queued), engine alone {self.engine[-1]:,.0f}/s, "
+            f"ratio {self.ratios[-1]:.3f}"
+        )
+
+    def report(self) -> None:
+        print(
+            f"median          {self.what}: store {statistics.median(self.store):,.0f} people/s, "
+            f"engine alone {statistics.median(self.engine):,.0f}/s, "
+            f"ratio {statistics.median(self.ratios):.3f}"
+        )
 
 
 def million(url: str, people: int) -> None:
