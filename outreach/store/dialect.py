@@ -295,6 +295,9 @@ class OneOf(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    # A comparison, as ``IN`` is: without this, SQLite (no native booleans) is given
+    # ``... IN (...) = 1``, which no index serves, and scanned the whole table.
+    _is_implicitly_boolean = True
     _traverse_internals = [  # noqa: RUF012 (SQLAlchemy declares it a list)
         ("column", InternalTraversal.dp_clauseelement),
         ("ids", InternalTraversal.dp_clauseelement),
