@@ -100,6 +100,16 @@ def fall_due(rt: Runtime, kind: str) -> None:
         )
 
 
+def through_store(rt: Runtime, kind: str, people: int) -> tuple[float, int]:
+    """The worker doing what is due (``people`` rows of ``kind``): seconds, messages queued."""
+    before = queued(rt)
+    started = time.perf_counter()
+    done = rt.due.run()
+    seconds = time.perf_counter() - started
+    assert done[kind] == people, done
+    return seconds, queued(rt) - before
+
+
 def rounds(url: str, people: int, count: int) -> None:
     db = Database(url)
     tags = {f"round{r}": f"round{r}" for r in range(count)}
@@ -114,19 +124,9 @@ def rounds(url: str, people: int, count: int) -> None:
         event_id = f"round{r}"
         invited = rt.events.invite(event_id)
         start_seconds, remind_seconds = engine_alone(rt, event_id, invited, event_id)
-        before = queued(rt)
-        started = time.perf_counter()
-        done = rt.due.run()
-        store_seconds = time.perf_counter() - started
-        assert done["start"] == invited, done
-        starts.add(r, invited, store_seconds, start_seconds, queued(rt) - before)
+        starts.add(r, invited, start_seconds, *through_store(rt, "start", invited))
         fall_due(rt, "reminder")
-        before = queued(rt)
-        started = time.perf_counter()
-        done = rt.due.run()
-        store_seconds = time.perf_counter() - started
-        assert done["reminder"] == invited, done
-        reminders.add(r, invited, store_seconds, remind_seconds, queued(rt) - before)
+        reminders.add(r, invited, remind_seconds, *through_store(rt, "reminder", invited))
     starts.report()
     reminders.report()
     print(f"peak RSS        {peak_mb():.0f} MB")
@@ -143,7 +143,7 @@ class Rates:
         self.store: list[float] = []
         self.engine: list[float] = []
 
-    def add(self, r: int, people: int, store: float, engine: float, messages: int) -> None:
+    def add(self, r: int, people: int, engine: float, store: float, messages: int) -> None:
         self.store.append(people / store)
         self.engine.append(people / engine)
         self.ratios.append(self.store[-1] / self.engine[-1])
