@@ -485,7 +485,7 @@ class Conversations:
         c = tx.connection()
         pending = list(due_ids)
         while pending:
-            people: set[int] = set()
+            seen: set[int] = set()
             # A person with two timers in the batch has the second fired in a later round,
             # once the first one's writes are stored (it may have cancelled the second).
             firsts: dict[int, int] = {}
@@ -493,11 +493,11 @@ class Conversations:
             for item in due.peek_many(c, pending):  # rows gone were done meanwhile
                 if item.contact_id is None or item.session_id is None:
                     continue
-                if item.contact_id in people:
+                if item.contact_id in seen:
                     later.append(item.id)
                 else:
                     firsts[item.id] = item.contact_id
-                people.add(item.contact_id)
+                seen.add(item.contact_id)
             self._fire_round(tx, firsts)
             pending = later
 
