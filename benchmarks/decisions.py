@@ -2,8 +2,10 @@
 without its follow-up, against the one-off message to the same people as the baseline (the
 same sending policy, queued in batches of 500 a transaction), interleaved round by round.
 
-A decision is told one person a transaction, under their lock, because each person's claim,
-message and follow-up conversation commit together; this prints what that costs.
+A decision is told 500 people a transaction, under their locks; with a follow-up, each
+person's claim, message and follow-up conversation commit together in that transaction (the
+conversations started as a batch, as the worker starts an invitation's); this prints what
+that costs.
 
     python benchmarks/decisions.py [--contacts 1000] [--rounds 3]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]

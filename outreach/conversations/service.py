@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +46,8 @@ from outreach.store.database import Database, unreachable
 from outreach.store.sessions import SessionRow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +84,11 @@ class StartedBatch:
     started: list[int] = field(default_factory=list)
     void: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
-    sessions: list[int] = field(default_factory=list)  # the conversations the starts were in
+    sessions: dict[int, int] = field(default_factory=dict)  # the conversation each person is in
 
     def __iadd__(self, other: StartedBatch) -> StartedBatch:
         self.started += other.started
-        self.sessions += other.sessions
+        self.sessions |= other.sessions
         self.void += other.void
         self.failed += other.failed
         return self
@@ -251,27 +253,69 @@ class Conversations:
         event_id: str | None = None,
         only_if: Collection[str] | None = None,
         expires_at: datetime | None = None,
-        before: Callable[[Connection, Person, datetime], bool] | None = None,
-        started: Callable[[Connection, int], None] | None = None,
     ) -> bool:
         """Start ``flow`` for a contact (a coordinator's send, the simulator's "now"); see
-        ``StartRequest``. A feature that starts a flow as part of its own work (a decision's
-        follow-up) does that work in the same transaction: ``before`` runs under the
-        person's lock (False: start nothing) and ``started`` is told the new conversation's
-        id. False if nothing was started."""
+        ``StartRequest``. False if nothing was started."""
         if flow not in self.engine.flows:
             raise FlowNotFound(flow, list(self.engine.flows))
         request = StartRequest(contact_id, flow, event_id, only_if, expires_at)
         with self.db.transaction() as tx:
-            c = tx.connection()
-            if before is not None:
-                prefer = self._preferred(_EventCache(c), flow, event_id)
-                if not before(c, self._lock(tx, contact_id, prefer), self.clock()):
-                    return False
-            done = self._start_batch(tx, [request], isolate=False)
-            if started is not None and done.sessions:
-                started(c, done.sessions[0])
-            return bool(done.started)
+            return bool(self._start_batch(tx, [request], isolate=False).started)
+
+    def start_each(
+        self,
+        contact_ids: Sequence[int],
+        flow: str,
+        *,
+        before: Callable[[Connection, Person, datetime], tuple[T, bool]],
+        started: Callable[[Connection, int, int], None],
+    ) -> dict[int, T]:
+        """Start ``flow`` for each of ``contact_ids`` as part of a feature's own work for each
+        person (a decision's message, then its follow-up), all in one transaction: ``before``
+        runs under the person's lock, does that work and says what it did and whether to
+        start; ``started`` is told each new conversation (person, conversation). Returns what
+        ``before`` said of each person once it is stored (people gone are left out). If the
+        batch cannot be stored, each person is done in a transaction of their own."""
+        if flow not in self.engine.flows:
+            raise FlowNotFound(flow, list(self.engine.flows))
+        ids = list(dict.fromkeys(contact_ids))
+        try:
+            with self.db.transaction() as tx:
+                return self._start_each(tx, ids, flow, before, started)
+        except Exception:
+            if len(ids) <= 1:
+                raise
+            log.warning("a batch of %d starts failed; starting each on its own", len(ids))
+        said: dict[int, T] = {}
+        for contact_id in ids:
+            said |= self.start_each([contact_id], flow, before=before, started=started)
+        return said
+
+    def _start_each(
+        self,
+        tx: Session,
+        contact_ids: Sequence[int],
+        flow: str,
+        before: Callable[[Connection, Person, datetime], tuple[T, bool]],
+        started: Callable[[Connection, int, int], None],
+    ) -> dict[int, T]:
+        c = tx.connection()
+        now = self.clock()
+        people = contacts.lock_many(
+            c, contact_ids, prefer=self._preferred(_EventCache(c), flow, None)
+        )
+        said: dict[int, T] = {}
+        requests = []
+        for contact_id in contact_ids:
+            if (person := people.get(contact_id)) is None:
+                continue
+            said[contact_id], wanted = before(c, person, now)
+            if wanted:
+                requests.append(StartRequest(contact_id, flow))
+        done = self._start_batch(tx, requests, isolate=False)
+        for contact_id, session_id in done.sessions.items():
+            started(c, contact_id, session_id)
+        return said
 
     def start_due(self, due_ids: Sequence[int]) -> StartedBatch:
         """Start the flows a batch of ``start`` due-work rows ask for, in one transaction
@@ -381,9 +425,9 @@ class Conversations:
                 continue
             result.started.append(r.due_id or 0)
             if turn.session_id is not None:
-                result.sessions.append(turn.session_id)
+                result.sessions[person.id] = turn.session_id
         real = writes.flush()
-        result.sessions = [real(i) for i in result.sessions]
+        result.sessions = {person: real(i) for person, i in result.sessions.items()}
         return result
 
     def _wanted(

@@ -251,38 +251,32 @@ class Decisions:
         return outcome
 
     def _tell(self, spec: DecisionSpec, texts: dict[str, str], ids: list[int]) -> Counter[str]:
-        """Tell each person, or record why not; how many each way. Without a follow-up,
-        ``BATCH`` people a transaction (as a one-off message); with one, a transaction each,
-        since each person's message and follow-up conversation commit together."""
+        """Tell each person, or record why not, ``BATCH`` people a transaction; how many each
+        way. With a follow-up, each person's message and follow-up conversation are stored
+        in the same transaction."""
         tally: Counter[str] = Counter()
-        if not spec.follow_up:
-            for start in range(0, len(ids), BATCH):
-                with self.db.transaction() as tx:
-                    connection = tx.connection()
-                    now = self.clock()
-                    for contact_id in ids[start : start + BATCH]:
-                        person = contacts.lock(connection, contact_id)
-                        if person is not None:
-                            tally[_queue(self.sender, spec, texts, connection, person, now)] += 1
-            return tally
-        for contact_id in ids:
-            tally[self._tell_and_ask(spec, texts, contact_id)] += 1
-        return tally
 
-    def _tell_and_ask(self, spec: DecisionSpec, texts: dict[str, str], contact_id: int) -> str:
-        """Tell one person and start their follow-up, in one transaction; what became of
-        it ("" if they were told already or are gone)."""
-        said = [""]
+        def tell(connection: Connection, person: Person, now: datetime) -> tuple[str, bool]:
+            said = _queue(self.sender, spec, texts, connection, person, now)
+            return said, said == stored.SENT
 
-        def claim(connection: Connection, person: Person, now: datetime) -> bool:
-            said[0] = _queue(self.sender, spec, texts, connection, person, now)
-            return said[0] == stored.SENT
-
-        def started(connection: Connection, session_id: int) -> None:
+        def asked(connection: Connection, contact_id: int, session_id: int) -> None:
             stored.follow_up_started(connection, spec.decision, contact_id, session_id)
 
-        self.conversations.start(contact_id, FOLLOW_UP_FLOW, before=claim, started=started)
-        return said[0]
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH]
+            if spec.follow_up:
+                said = self.conversations.start_each(
+                    batch, FOLLOW_UP_FLOW, before=tell, started=asked
+                )
+                tally.update(said.values())
+                continue
+            with self.db.transaction() as tx:
+                connection = tx.connection()
+                now = self.clock()
+                for person in contacts.lock_many(connection, batch).values():
+                    tally[tell(connection, person, now)[0]] += 1
+        return tally
 
     def _contributors(self, spec: DecisionSpec) -> Contributors:
         if spec.statements:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from outreach.clock import ManualClock
@@ -154,3 +156,54 @@ def answered(db: Database, contact_id: int, name: str, *, at: datetime, event: s
                 "at": at,
             },
         )
+
+
+@contextmanager
+def commits(db: Database) -> Iterator[list[int]]:
+    """Counts the transactions committed on ``db`` inside the block."""
+    seen: list[int] = []
+
+    def committed(_connection: object) -> None:
+        seen.append(1)
+
+    event.listen(db.engine, "commit", committed)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "commit", committed)
+
+
+_REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refused BEFORE INSERT ON {table} WHEN NEW.contact_id = {id}"
+        " BEGIN SELECT RAISE(ABORT, 'this person cannot be stored'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refused() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.contact_id = {id} THEN RAISE 'this person cannot be stored'; END IF;"
+        " RETURN NEW; END $$",
+        "CREATE TRIGGER refused BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refused()",
+    ],
+}
+_ACCEPT = {
+    "sqlite": ["DROP TRIGGER refused"],
+    "postgresql": ["DROP TRIGGER refused ON {table}", "DROP FUNCTION refused()"],
+}
+
+
+@contextmanager
+def refusing(db: Database, table: str, contact_id: int) -> Iterator[None]:
+    """Inside the block the database refuses rows of ``table`` for one person (as a
+    constraint or a full disk would: the whole transaction fails with it)."""
+    dialect = db.engine.dialect.name
+    _run(db, _REFUSE[dialect], table=table, id=contact_id)
+    try:
+        yield
+    finally:
+        _run(db, _ACCEPT[dialect], table=table)
+
+
+def _run(db: Database, statements: list[str], **values: object) -> None:
+    with db.transaction() as tx:
+        for statement in statements:
+            tx.execute(text(statement.format(**values)))

@@ -3,16 +3,18 @@ questions once, in their language, and nobody else; the follow-up's replies are 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from outreach.clock import ManualClock
 from outreach.conversations.service import Conversations
 from outreach.decisions.schema import DecisionSpec
-from outreach.errors import DecisionError
+from outreach.errors import BatchRefused, DecisionError
 from outreach.flows.engine import Engine
 from outreach.flows.loader import FlowDefinition
 from outreach.services.decisions import Decisions, all_results, results
@@ -20,7 +22,7 @@ from outreach.settings import Settings
 from outreach.store import contacts, opinions
 from outreach.store.database import Database
 from outreach.store.models import AuditEntry, DecisionRecipient, Message, OutboxItem
-from tests.services.conftest import Phone, add_contact, add_event, answered
+from tests.services.conftest import Phone, add_contact, add_event, answered, commits, refusing
 
 ENGLISH = "You said the bus fare was too much. We now pay it. Thank you."
 WELSH = "Dywedoch fod tocyn bws yn costio gormod. Rydym nawr yn ei dalu. Diolch."
@@ -282,3 +284,67 @@ def test_a_web_decision_may_not_take_a_file_decisions_id(
     decisions.record(decision(), source="flows/decisions/bus.yaml", actor="c")
     with pytest.raises(DecisionError, match="choose another id"):
         decisions.record(decision(), source="web", actor="c")
+
+
+def contributors(db: Database, clock: ManualClock, people: int) -> list[int]:
+    """``people`` people who answered the decision's question, every third Welsh."""
+    add_event(db, at=clock.now)
+    ids = []
+    for n in range(people):
+        ids.append(add_contact(db, n, at=clock.now, language="cy" if n % 3 == 2 else "en"))
+        answered(db, ids[-1], "change", at=clock.now, event="bc-march")
+    return ids
+
+
+def told_and_asked(db: Database) -> dict[int, list[str]]:
+    """What each person was sent (each text's first sentence or line): the decision's
+    text, then the follow-up's question."""
+    return {
+        person: [re.split(r"[.\n]", body)[0] for body in bodies]
+        for person, bodies in sent_bodies(db).items()
+    }
+
+
+def test_a_follow_up_goes_to_a_batch_of_people_in_one_transaction(
+    db: Database, decisions: Decisions, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("outreach.services.decisions.BATCH", 10)
+    people = contributors(db, clock, 25)
+    with commits(db) as committed:
+        assert decisions.send(decision(follow_up=True), source="test", actor="c").sent == 25
+    # Three batches of people, and the record, the audience and the audit around them:
+    # not a transaction a person.
+    assert len(committed) <= 7, len(committed)
+    sent = told_and_asked(db)
+    assert sorted(sent) == people
+    for n, person in enumerate(people):
+        english = n % 3 != 2
+        assert sent[person] == (
+            ["You said the bus fare was too much", "Does this feel right to you?"]
+            if english
+            else ["Dywedoch fod tocyn bws yn costio gormod", "Ydy hyn yn teimlo'n iawn i chi?"]
+        )
+    with db.transaction() as tx:
+        asked = tx.scalars(
+            select(DecisionRecipient.contact_id).where(DecisionRecipient.session_id.is_not(None))
+        )
+        assert sorted(asked) == people  # each one's follow-up is kept with the decision
+
+
+def test_a_person_who_cannot_be_asked_stops_the_send_and_nothing_is_sent_twice(
+    db: Database, decisions: Decisions, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("outreach.services.decisions.BATCH", 10)
+    people = contributors(db, clock, 25)
+    refused = people[13]  # in the second batch: the first is stored, then the rest of the
+    # second up to them, each on their own
+    with refusing(db, "sessions", refused), pytest.raises((DBAPIError, BatchRefused)):
+        decisions.send(decision(follow_up=True), source="test", actor="c")
+    assert sorted(told_and_asked(db)) == people[:13]
+    assert all(len(said) == 2 for said in told_and_asked(db).values())
+
+    # Once the database takes them, sending again tells the rest, and nobody twice.
+    assert decisions.send(decision(follow_up=True), source="test", actor="c").sent == 12
+    sent = told_and_asked(db)
+    assert sorted(sent) == people
+    assert all(len(said) == 2 for said in sent.values())

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select
 
 from outreach.clock import ManualClock
 from outreach.flows.loader import FlowDefinition
@@ -20,6 +18,7 @@ from outreach.settings import Settings
 from outreach.store import contacts
 from outreach.store.database import Database
 from outreach.store.models import DueWork, Message, OutboxItem
+from tests.services.conftest import commits, refusing
 from tests.services.test_events import Town
 
 PEOPLE = 30
@@ -31,21 +30,6 @@ def town(
 ) -> Town:
     """The events' town, with an engine that speaks every language of the catalogs."""
     return Town(db, build_engine(settings, shipped_flows), settings, ManualClock(t0))
-
-
-@contextmanager
-def commits(db: Database) -> Iterator[list[int]]:
-    """Counts the transactions committed on ``db`` inside the block."""
-    seen: list[int] = []
-
-    def committed(_connection: object) -> None:
-        seen.append(1)
-
-    event.listen(db.engine, "commit", committed)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "commit", committed)
 
 
 def invitations(db: Database) -> dict[int, list[str]]:
@@ -96,36 +80,6 @@ def test_a_batch_of_invited_people_each_get_one_invitation_in_their_language(
     assert reminders == Counter(dict.fromkeys(languages, 1))
 
 
-POISON = {
-    "sqlite": [
-        "CREATE TRIGGER poisoned BEFORE INSERT ON {table} WHEN NEW.contact_id = {id}"
-        " BEGIN SELECT RAISE(ABORT, 'this person cannot be stored'); END"
-    ],
-    "postgresql": [
-        "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        " IF NEW.contact_id = {id} THEN RAISE 'this person cannot be stored'; END IF;"
-        " RETURN NEW; END $$",
-        "CREATE TRIGGER poisoned BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION poisoned()",
-    ],
-}
-
-
-def run_sql(db: Database, statements: list[str], **values: object) -> None:
-    with db.transaction() as tx:
-        for statement in statements:
-            tx.execute(text(statement.format(**values)))
-
-
-def poison(db: Database, table: str, contact_id: int) -> dict[str, list[str]]:
-    """Have the database refuse rows of ``table`` for one person (as a constraint or a full
-    disk would: the whole transaction fails with it); returns what takes it back."""
-    run_sql(db, POISON[db.engine.dialect.name], table=table, id=contact_id)
-    return {
-        "sqlite": ["DROP TRIGGER poisoned"],
-        "postgresql": [f"DROP TRIGGER poisoned ON {table}", "DROP FUNCTION poisoned()"],
-    }
-
-
 def test_people_whose_start_fails_do_not_stop_the_rest_of_their_batch(
     town: Town, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -136,10 +90,7 @@ def test_people_whose_start_fails_do_not_stop_the_rest_of_their_batch(
     unknown_zone, refused = ids[4], ids[17]
     with town.db.transaction() as tx:
         contacts.update_contact(tx.connection(), unknown_zone, {"timezone": "Mars/Olympus"})
-    dialect = town.db.engine.dialect.name
-    cure = poison(town.db, "sessions", refused)
-
-    with caplog.at_level(logging.ERROR):
+    with refusing(town.db, "sessions", refused), caplog.at_level(logging.ERROR):
         assert town.runner.run() == {"start": PEOPLE}
     assert sorted(invitations(town.db)) == [i for i in ids if i not in (unknown_zone, refused)]
     failed = {r.getMessage() for r in caplog.records if "will be tried again" in r.getMessage()}
@@ -147,7 +98,6 @@ def test_people_whose_start_fails_do_not_stop_the_rest_of_their_batch(
 
     # Nothing is lost: once the person's record is put right and the lease runs out, the
     # worker starts both, each once.
-    run_sql(town.db, cure[dialect])
     with town.db.transaction() as tx:
         contacts.update_contact(tx.connection(), unknown_zone, {"timezone": "Europe/London"})
     town.clock.advance(timedelta(minutes=3))

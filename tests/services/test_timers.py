@@ -13,14 +13,9 @@ from sqlalchemy import func, insert, select
 
 from outreach.store.database import Database
 from outreach.store.models import DueWork, Message, OutboxItem
+from tests.services.conftest import commits, refusing
 from tests.services.test_events import Town
-from tests.services.test_flow_starts import (
-    PEOPLE,
-    commits,
-    invite_town,
-    poison,
-    run_sql,
-)
+from tests.services.test_flow_starts import PEOPLE, invite_town
 from tests.services.test_flow_starts import town as town  # the fixture
 
 
@@ -102,11 +97,9 @@ def test_a_reminder_that_cannot_be_stored_does_not_stop_the_rest_of_its_batch(
     languages = invited_and_waiting(town)
     ids = sorted(languages)
     refused = ids[11]
-    dialect = town.db.engine.dialect.name
-    cure = poison(town.db, "messages", refused)
     town.clock.now = reminder_time(town.db)
 
-    with caplog.at_level(logging.ERROR):
+    with refusing(town.db, "messages", refused), caplog.at_level(logging.ERROR):
         assert town.runner.run() == {"reminder": PEOPLE}
     assert sorted(reminded(town.db)) == [i for i in ids if i != refused]
     failed = [r.getMessage() for r in caplog.records if "will be tried again" in r.getMessage()]
@@ -114,7 +107,6 @@ def test_a_reminder_that_cannot_be_stored_does_not_stop_the_rest_of_its_batch(
 
     # Nothing is lost: once the database takes it and the lease runs out, the worker
     # reminds them, once.
-    run_sql(town.db, cure[dialect])
     town.clock.advance(timedelta(minutes=3))
     assert town.runner.sweep() == 1
     assert town.runner.run() == {"reminder": 1}
