@@ -8,7 +8,8 @@ at once, and so does anything marked urgent (a same-day cancellation).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -29,10 +30,19 @@ class QuietHours:
         >>> hours.next_allowed(datetime(2026, 7, 10, 23, 0, tzinfo=UTC), "Europe/London")
         datetime.datetime(2026, 7, 11, 8, 0, tzinfo=datetime.timezone.utc)
         """
-        zone = ZoneInfo(timezone)
-        local = moment.astimezone(zone)
-        if self.start <= local.time() < self.end:
-            return moment
-        day = local.date() if local.time() < self.start else local.date() + timedelta(days=1)
-        opens = datetime.combine(day, self.start, tzinfo=zone)
-        return opens.astimezone(moment.tzinfo)
+        return _next_allowed(self.start, self.end, moment, moment.tzinfo, timezone)
+
+
+@lru_cache(maxsize=4096)
+def _next_allowed(
+    start: time, end: time, moment: datetime, given: tzinfo | None, timezone: str
+) -> datetime:
+    # Remembered: a batch of starts asks this for one moment and a handful of time zones.
+    # ``given`` is in the key because equal moments in other zones would share an entry.
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    if start <= local.time() < end:
+        return moment
+    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+    opens = datetime.combine(day, start, tzinfo=zone)
+    return opens.astimezone(moment.tzinfo)

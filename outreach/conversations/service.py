@@ -131,12 +131,14 @@ class _Turn:
     events: _EventCache | None = None
     tags: frozenset[str] | None = None
     session_id: int | None = None  # the conversation the engine's outcome was applied to
+    connection: Connection = field(init=False)  # the transaction's, asked for once
 
     def __post_init__(self) -> None:
         if self.writes is None:
             self.writes = Writes(self.tx.connection())
+        self.connection = self.writes.connection
         if self.events is None:
-            self.events = _EventCache(self.tx.connection())
+            self.events = _EventCache(self.connection)
 
     @property
     def write(self) -> Writes:
@@ -385,7 +387,7 @@ class Conversations:
         c = tx.connection()
         now = self.clock()
         events = _EventCache(c)
-        writes = BatchWrites(c)
+        writes, direct = BatchWrites(c), Writes(c)
         contact_ids = [r.contact_id for r in requests]
         people: dict[int, Person] = {}
         by_prefer: dict[tuple[str, ...], list[int]] = {}
@@ -412,7 +414,8 @@ class Conversations:
                 if r.due_id is not None:
                     result.void.append(r.due_id)
                 continue
-            turn = _Turn(tx, person, now, events=events, tags=frozenset(tags.get(person.id, ())))
+            tagged = frozenset(tags.get(person.id, ()))
+            turn = _Turn(tx, person, now, writes=direct, events=events, tags=tagged)
             mark = writes.mark()
             try:
                 self._start_one(turn, r, waiting.get(person.id), writes)
@@ -550,7 +553,7 @@ class Conversations:
         c = tx.connection()
         now = self.clock()
         events = _EventCache(c)
-        writes = BatchWrites(c)
+        writes, direct = BatchWrites(c), Writes(c)
         # The people first, then their rows: the order a reply takes, so the two cannot
         # deadlock; early rows (the simulator moved a clock) wait for their time.
         people = contacts.lock_many(c, sorted(set(people_of.values())))
@@ -576,7 +579,7 @@ class Conversations:
             if person is None:
                 raise ContactNotFound()
             tagged = frozenset(tags.get(person.id, ()))
-            turn = _Turn(tx, person, now, events=events, tags=tagged)
+            turn = _Turn(tx, person, now, writes=direct, events=events, tags=tagged)
             self._fire_one(turn, item, row, state, batch=writes)
         writes.flush()
 
@@ -615,7 +618,7 @@ class Conversations:
         )
         outcome = self.engine.handle(state, trigger)
         if not all(isinstance(a, _GATHERED_ACTIONS) for a in outcome.actions):
-            turn.writes = Writes(turn.tx.connection())  # an answer or a tag: stored at once
+            turn.writes = Writes(turn.connection)  # an answer or a tag: stored at once
         self._apply(turn, row, outcome, row.event_id, event=event, initiated=True)
 
     # -- receiving -----------------------------------------------------------------------------
@@ -774,7 +777,7 @@ class Conversations:
         closes = cutoff.closes_at(event, session.started_at)
         if closes is not None and (expires_at is None or closes < expires_at):
             expires_at = closes
-        tx, person, now, c = turn.tx, turn.person, turn.now, turn.tx.connection()
+        tx, person, now, c = turn.tx, turn.person, turn.now, turn.connection
         final: dict[str, Any] = {
             "flow": session.flow,
             "flow_version": session.version,
@@ -951,7 +954,7 @@ class Conversations:
 
     def _close(self, turn: _Turn, row: SessionRow) -> SessionRow:
         """End a conversation quietly at its event's close; returns it as it now stands."""
-        c = turn.tx.connection()
+        c = turn.connection
         values = sessions.ended(cutoff.END_REASON, "the event stopped taking replies", turn.now)
         state = _engine_session(row)
         if state is not None:
@@ -967,13 +970,13 @@ class Conversations:
         """The person's last conversation, if its event closed it."""
         if turn.person.created:
             return None
-        last = sessions.latest(turn.tx.connection(), turn.person.id)
+        last = sessions.latest(turn.connection, turn.person.id)
         return last if last is not None and last.end_reason == cutoff.END_REASON else None
 
     def _tell_late(self, turn: _Turn, closed: SessionRow) -> bool:
         """Tell someone replying to a closed conversation why it cannot go on (once per
         conversation: the answer is its only system message); False if they were told."""
-        c = turn.tx.connection()
+        c = turn.connection
         event = stored_events.fields(c, closed.event_id)
         if event is None or messages.said_in(c, closed.id, "system"):
             return False
@@ -1034,7 +1037,7 @@ class Conversations:
     def _waiting_session(self, turn: _Turn) -> SessionRow | None:
         if turn.person.created:
             return None
-        return sessions.waiting(turn.tx.connection(), turn.person.id)
+        return sessions.waiting(turn.connection, turn.person.id)
 
     def _offers(
         self, turn: _Turn, flows: Collection[str], event_id: str | None
@@ -1044,14 +1047,14 @@ class Conversations:
         keys = self.engine.conversations(flows, event_id)
         if not keys:
             return engine_state.NO_OFFERS
-        c, person = turn.tx.connection(), turn.person
+        c, person = turn.connection, turn.person
         return {key: opinions.offers(c, key, person.id, person.language) for key in keys}
 
     def _engine_contact(self, turn: _Turn) -> engine_state.Contact:
         person = turn.person
         tags = turn.tags
         if tags is None:
-            tags = frozenset() if person.created else contacts.tags(turn.tx.connection(), person.id)
+            tags = frozenset() if person.created else contacts.tags(turn.connection, person.id)
         fields = {**person.fields, "first_name": person.first_name, "last_name": person.last_name}
         return engine_state.Contact(
             language=person.language, timezone=person.timezone, fields=fields, tags=tags
@@ -1114,4 +1117,4 @@ def _set_field(turn: _Turn, name: str, value: Any) -> None:
     else:
         person.fields = {**person.fields, name: value}
         changes = {"fields": person.fields}
-    contacts.update_contact(turn.tx.connection(), person.id, {**changes, "updated_at": turn.now})
+    contacts.update_contact(turn.connection, person.id, {**changes, "updated_at": turn.now})

@@ -112,10 +112,10 @@ class BatchWrites(Writes):
 
         sessions.save_many(c, [(real(i), values) for i, values in gathered.saved if i < 0])
         due.cancel_timers_many(c, gathered.cancelled)
-        messages.queue_many(
-            c, [({**m, "session_id": real(m["session_id"])}, o) for m, o in gathered.queued]
-        )
-        due.schedule_timers(
-            c, [{**t, "session_id": real(t["session_id"])} for t in gathered.timers]
-        )
+        for message, _ in gathered.queued:  # the batch's own rows: filled in where they are
+            message["session_id"] = real(message["session_id"])
+        messages.queue_many(c, gathered.queued)
+        for timer in gathered.timers:
+            timer["session_id"] = real(timer["session_id"])
+        due.schedule_timers(c, gathered.timers)
         return real

@@ -46,7 +46,19 @@ STATUS_RANK = {
 
 def entry(status: str, at: datetime, **detail: Any) -> dict[str, Any]:
     """One step of a message's status history (empty details left out)."""
-    return {"status": status, "at": at.isoformat(), **{k: v for k, v in detail.items() if v}}
+    global _written
+    when, text = _written
+    if when is not at:  # a batch's messages share one moment: written once, not each time
+        text = at.isoformat()
+        _written = (at, text)
+    step = {"status": status, "at": text}
+    for key, value in detail.items():
+        if value:
+            step[key] = value
+    return step
+
+
+_written: tuple[datetime | None, str] = (None, "")
 
 
 def _add(message: Message, status: str, at: datetime, **detail: Any) -> None:
