@@ -62,9 +62,10 @@ def test_a_batch_of_invited_people_each_get_one_invitation_in_their_language(
     languages = invite_town(town)
     with commits(town.db) as committed:
         assert town.runner.run() == {"start": PEOPLE}
-    # Claim, start the batch, find nothing more (in each of PostgreSQL's two due-work
-    # threads): a handful of transactions for thirty people.
-    assert len(committed) <= 4
+    # Claim, start the batch, find nothing more, in each of PostgreSQL's two due-work
+    # threads (when both claim at once, each takes part of the rows): a handful of
+    # transactions for thirty people.
+    assert len(committed) <= 6
     assert town.runner.run() == {}
 
     sent = invitations(town.db)

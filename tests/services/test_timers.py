@@ -58,9 +58,10 @@ def test_everyone_waiting_is_reminded_once_in_their_language_in_a_few_transactio
     town.clock.now = reminder_time(town.db)
     with commits(town.db) as committed:
         assert town.runner.run() == {"reminder": PEOPLE}
-    # Claim, fire the batch, find nothing more (in each of PostgreSQL's two due-work
-    # threads): a handful of transactions for thirty people.
-    assert len(committed) <= 4
+    # Claim, fire the batch, find nothing more, in each of PostgreSQL's two due-work
+    # threads (when both claim at once, each takes part of the rows): a handful of
+    # transactions for thirty people.
+    assert len(committed) <= 6
     assert town.runner.run() == {}
 
     sent = reminded(town.db)
