@@ -314,6 +314,7 @@ class Conversations:
             said[contact_id], wanted = before(c, person, now)
             if wanted:
                 requests.append(StartRequest(contact_id, flow))
+        # The batch locks them again: held already, so a second read of the same rows.
         done = self._start_batch(tx, requests, isolate=False)
         for contact_id, session_id in done.sessions.items():
             started(c, contact_id, session_id)

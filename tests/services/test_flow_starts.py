@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from outreach.clock import ManualClock
 from outreach.flows.loader import FlowDefinition
@@ -32,18 +32,23 @@ def town(
     return Town(db, build_engine(settings, shipped_flows), settings, ManualClock(t0))
 
 
-def invitations(db: Database) -> dict[int, list[str]]:
-    """The invitations in the outbox (the flow's first message), by person."""
+def in_outbox(db: Database, *where: ColumnElement[bool]) -> dict[int, list[str]]:
+    """The bodies of the messages in the outbox that match ``where``, by person."""
     found: dict[int, list[str]] = {}
     with db.transaction() as tx:
         rows = tx.execute(
             select(Message.contact_id, Message.body)
             .join(OutboxItem, OutboxItem.message_id == Message.id)
-            .where(Message.step == "invitation")
+            .where(*where)
         )
         for contact_id, body in rows:
             found.setdefault(contact_id, []).append(body)
     return found
+
+
+def invitations(db: Database) -> dict[int, list[str]]:
+    """The invitations in the outbox (the flow's first message), by person."""
+    return in_outbox(db, Message.step == "invitation")
 
 
 def invite_town(town: Town) -> dict[int, str]:
@@ -56,17 +61,21 @@ def invite_town(town: Town) -> dict[int, str]:
     return languages
 
 
+def run_in_a_few_transactions(town: Town, kind: str) -> None:
+    """The worker does all ``PEOPLE`` rows of ``kind`` due now: claim, do the batch, find
+    nothing more, in each of PostgreSQL's two due-work threads (when both claim at once, each
+    takes part of the rows). A handful of transactions for thirty people, and nothing left."""
+    with commits(town.db) as committed:
+        assert town.runner.run() == {kind: PEOPLE}
+    assert len(committed) <= 6
+    assert town.runner.run() == {}
+
+
 def test_a_batch_of_invited_people_each_get_one_invitation_in_their_language(
     town: Town,
 ) -> None:
     languages = invite_town(town)
-    with commits(town.db) as committed:
-        assert town.runner.run() == {"start": PEOPLE}
-    # Claim, start the batch, find nothing more, in each of PostgreSQL's two due-work
-    # threads (when both claim at once, each takes part of the rows): a handful of
-    # transactions for thirty people.
-    assert len(committed) <= 6
-    assert town.runner.run() == {}
+    run_in_a_few_transactions(town, "start")
 
     sent = invitations(town.db)
     assert sorted(sent) == sorted(languages)

@@ -12,25 +12,21 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from outreach.store.database import Database
-from outreach.store.models import DueWork, Message, OutboxItem
-from tests.services.conftest import commits, refusing
+from outreach.store.models import DueWork, Message
+from tests.services.conftest import refusing
 from tests.services.test_events import Town
-from tests.services.test_flow_starts import PEOPLE, invite_town
+from tests.services.test_flow_starts import (
+    PEOPLE,
+    in_outbox,
+    invite_town,
+    run_in_a_few_transactions,
+)
 from tests.services.test_flow_starts import town as town  # the fixture
 
 
 def reminded(db: Database) -> dict[int, list[str]]:
     """The reminders in the outbox, by person."""
-    found: dict[int, list[str]] = {}
-    with db.transaction() as tx:
-        rows = tx.execute(
-            select(Message.contact_id, Message.body)
-            .join(OutboxItem, OutboxItem.message_id == Message.id)
-            .where(Message.kind == "reminder")
-        )
-        for contact_id, body in rows:
-            found.setdefault(contact_id, []).append(body)
-    return found
+    return in_outbox(db, Message.kind == "reminder")
 
 
 def timers(db: Database, kind: str) -> Counter[int]:
@@ -56,13 +52,7 @@ def test_everyone_waiting_is_reminded_once_in_their_language_in_a_few_transactio
 ) -> None:
     languages = invited_and_waiting(town)
     town.clock.now = reminder_time(town.db)
-    with commits(town.db) as committed:
-        assert town.runner.run() == {"reminder": PEOPLE}
-    # Claim, fire the batch, find nothing more, in each of PostgreSQL's two due-work
-    # threads (when both claim at once, each takes part of the rows): a handful of
-    # transactions for thirty people.
-    assert len(committed) <= 6
-    assert town.runner.run() == {}
+    run_in_a_few_transactions(town, "reminder")
 
     sent = reminded(town.db)
     assert sorted(sent) == sorted(languages)
