@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, literal, select, u
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Insert
 
+from outreach.store.lean import Lean
 from outreach.store.models import ConsentEvent
 from outreach.store.statements import TABLES
 from outreach.store.types import UTCDateTime
@@ -27,8 +28,8 @@ contacts = TABLES["contacts"]
 consent_events = TABLES["consent_events"]
 CONSENT_COLUMNS = ("status", "source", "words", "at")
 
-_INSERT = insert(consent_events)
-_SET_OPTED_OUT = (
+_INSERT = Lean(insert(consent_events))
+_SET_OPTED_OUT = Lean(
     update(contacts)
     .where(contacts.c.id == bindparam("contact_id"))
     .values(opted_out=bindparam("opted_out"), updated_at=bindparam("at"))
@@ -47,14 +48,14 @@ def record(
 ) -> bool:
     """Append a consent event for a contact whose state is now ``opted_out``, keeping
     ``contacts.opted_out`` in step; returns True if it changed the person's state."""
-    connection.execute(
-        _INSERT,
+    _INSERT.run(
+        connection,
         {"contact_id": contact_id, "status": status, "source": source, "words": words, "at": at},
     )
     now_out = status == "opted_out"
     if now_out == opted_out:
         return False
-    connection.execute(_SET_OPTED_OUT, {"contact_id": contact_id, "opted_out": now_out, "at": at})
+    _SET_OPTED_OUT.run(connection, {"contact_id": contact_id, "opted_out": now_out, "at": at})
     return True
 
 
@@ -84,7 +85,7 @@ def record_imported(
 
 def block_erased(connection: Connection, contact_id: int, at: datetime) -> None:
     """An erased record can never be messaged again: no consent is left to act on."""
-    connection.execute(_SET_OPTED_OUT, {"contact_id": contact_id, "opted_out": True, "at": at})
+    _SET_OPTED_OUT.run(connection, {"contact_id": contact_id, "opted_out": True, "at": at})
 
 
 def consent_status(tx: Session, contact_id: int) -> Status | None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from outreach.store import consent
 from outreach.store.dialect import OneOf, dialect_of
+from outreach.store.lean import Lean
 from outreach.store.models import ContactAddress
 from outreach.store.statements import TABLES
 
@@ -169,7 +170,7 @@ def replied_from(connection: Connection, address_id: int, at: datetime) -> None:
 
 def lock_by_address(connection: Connection, scheme: str, address: str) -> Person | None:
     """The contact reached at this address, locked, with that address as theirs to answer."""
-    row = connection.execute(_BY_ADDRESS, {"scheme": scheme, "address": address}).first()
+    row = _LOCK_BY_ADDRESS.first(connection, {"scheme": scheme, "address": address})
     return Person.from_row(row) if row is not None else None
 
 
@@ -205,8 +206,9 @@ def _create_statement(writes_in_ctes: bool) -> Any:
     )
 
 
-_CREATE = {True: _create_statement(True), False: _create_statement(False)}
-_INSERT_ADDRESS = insert(addresses).returning(addresses.c.id)
+_CREATE = {True: Lean(_create_statement(True)), False: Lean(_create_statement(False))}
+_INSERT_ADDRESS = Lean(insert(addresses).returning(addresses.c.id))
+_LOCK_BY_ADDRESS = Lean(_BY_ADDRESS)
 
 
 def create(
@@ -222,18 +224,18 @@ def create(
     params = {f"c_{n}": values[n] for n in NEW_CONTACT}
     params.update({f"k_{n}": first_consent[n] for n in consent.CONSENT_COLUMNS})
     params.update({"a_scheme": scheme, "a_address": address})
-    row = connection.execute(_CREATE[writes_in_ctes], params).one()
+    row = _CREATE[writes_in_ctes].one(connection, params)
     if writes_in_ctes:
         return Person.from_row(row, created=True)
-    address_id = connection.execute(
-        _INSERT_ADDRESS,
+    address_id = _INSERT_ADDRESS.scalar(
+        connection,
         {
             "contact_id": row.id,
             "scheme": scheme,
             "address": address,
             "created_at": values["created_at"],
         },
-    ).scalar_one()
+    )
     consent.record(
         connection,
         row.id,
@@ -243,7 +245,7 @@ def create(
         at=first_consent["at"],
         opted_out=values["opted_out"],
     )
-    found = dict(row._mapping) | {"address_id": address_id, "scheme": scheme}
+    found = row._asdict() | {"address_id": address_id, "scheme": scheme}
     return Person(**found, created=True)
 
 
@@ -294,10 +296,10 @@ def find_address(tx: Session, scheme: str, address: str) -> ContactAddress | Non
 def add_address(tx: Session, contact_id: int, scheme: str, address: str, at: datetime) -> int:
     """Give a contact another way to reach them; returns the address's id."""
     return int(
-        tx.execute(
-            _INSERT_ADDRESS,
+        _INSERT_ADDRESS.scalar(
+            tx.connection(),
             {"contact_id": contact_id, "scheme": scheme, "address": address, "created_at": at},
-        ).scalar_one()
+        )
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.sql.expression import Select
 
 from outreach.store import leases
 from outreach.store.dialect import OneOf, insert_many
+from outreach.store.lean import Lean
 from outreach.store.models import DueWork
 from outreach.store.statements import TABLES, insert_row
 
@@ -52,7 +53,8 @@ _ITEMS = (
 _PEEK = select(*_ITEM_COLUMNS).where(OneOf(due_work.c.id, "due_ids"))
 _DELETE_MANY = delete(due_work).where(OneOf(due_work.c.id, "due_ids"))
 _DELETE_SESSIONS = delete(due_work).where(OneOf(due_work.c.session_id, "session_ids"))
-_INSERT_TIMER = insert(due_work)
+_INSERT_TIMER = Lean(insert(due_work))
+_CANCEL_TIMERS = Lean(_DELETE_SESSION)
 
 
 def get(connection: Connection, due_id: int) -> Any:
@@ -97,7 +99,7 @@ def cancel_timers_many(connection: Connection, session_ids: Sequence[int]) -> No
 
 def schedule_timer(connection: Connection, row: dict[str, Any]) -> None:
     """A conversation's reminder or timeout (its row: ``timer``)."""
-    connection.execute(_INSERT_TIMER, row)
+    _INSERT_TIMER.run(connection, row)
 
 
 def timer(
@@ -124,7 +126,7 @@ def timer(
 
 def cancel_timers(connection: Connection, session_id: int) -> None:
     """Everything a conversation had scheduled (it moved on, or ended)."""
-    connection.execute(_DELETE_SESSION, {"session_id": session_id})
+    _CANCEL_TIMERS.run(connection, {"session_id": session_id})
 
 
 def cancel_person(connection: Connection, contact_id: int) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from outreach.store import leases
 from outreach.store.dialect import dialect_of, insert_many, reserve_ids
+from outreach.store.lean import Lean
 from outreach.store.models import Message, OutboxItem
 from outreach.store.statements import TABLES, insert_row
 
@@ -123,15 +124,14 @@ def _message_and_outbox() -> Any:
     )
 
 
-_MESSAGE_AND_OUTBOX = _message_and_outbox()
-_INSERT_OUTBOX = insert(outbox)
+_MESSAGE_AND_OUTBOX = Lean(_message_and_outbox())
+_INSERT_OUTBOX = Lean(insert(outbox))
+_FIND_BY_PROVIDER_ID = Lean(_BY_PROVIDER_ID)
 
 
 def find_by_provider_id(connection: Connection, channel: str, provider_id: str) -> Any:
     """The message a provider knows by ``provider_id`` (its id and contact), if logged."""
-    return connection.execute(
-        _BY_PROVIDER_ID, {"channel": channel, "provider_id": provider_id}
-    ).first()
+    return _FIND_BY_PROVIDER_ID.first(connection, {"channel": channel, "provider_id": provider_id})
 
 
 _ASKED = select(
@@ -202,11 +202,11 @@ def queue(connection: Connection, message: dict[str, Any], queued: dict[str, Any
     if queued is None or not dialect_of(connection).writes_in_ctes:
         message_id = insert_row(connection, "messages", message)
         if queued is not None:
-            connection.execute(_INSERT_OUTBOX, {**queued, "message_id": message_id})
+            _INSERT_OUTBOX.run(connection, {**queued, "message_id": message_id})
         return message_id
     params = {f"m_{k}": message[k] for k in QUEUED_MESSAGE}
     params.update({f"o_{k}": queued[k] for k in OUTBOX_ROW})
-    return int(connection.execute(_MESSAGE_AND_OUTBOX, params).scalar_one())
+    return int(_MESSAGE_AND_OUTBOX.scalar(connection, params))
 
 
 def queue_many(

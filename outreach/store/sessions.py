@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, literal, select, update
+from sqlalchemy import Connection, bindparam, literal_column, select, update
 
 from outreach.store.dialect import OneOf, insert_many, reserve_ids
+from outreach.store.lean import Lean
 from outreach.store.statements import TABLES, insert_row
 
 sessions = TABLES["sessions"]
@@ -40,14 +41,15 @@ _COLUMNS = (
 # 'waiting' is written into the SQL, not bound: PostgreSQL's generic plan for a prepared
 # statement cannot use the partial index (WHERE status = 'waiting') for a bound value, and
 # scanned the whole table once per reply as it grew.
+_WAITING_STATUS = literal_column("'waiting'", sessions.c.status.type)
 _WAITING = select(*_COLUMNS).where(
     sessions.c.contact_id == bindparam("contact_id"),
-    sessions.c.status == literal("waiting", literal_execute=True),
+    sessions.c.status == _WAITING_STATUS,
 )
 # A batch's people at once; the same literal, so the partial index serves it too.
 _WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
     OneOf(sessions.c.contact_id, "contact_ids"),
-    sessions.c.status == literal("waiting", literal_execute=True),
+    sessions.c.status == _WAITING_STATUS,
 )
 _BY_ID = select(*_COLUMNS).where(sessions.c.id == bindparam("session_id"))
 _BY_IDS = select(*_COLUMNS).where(OneOf(sessions.c.id, "session_ids"))
@@ -59,9 +61,13 @@ _LATEST = (
 )
 
 
+_FIND_WAITING = Lean(_WAITING)
+_SAVE: dict[tuple[str, ...], Lean] = {}  # by the columns saved
+
+
 def waiting(connection: Connection, contact_id: int) -> SessionRow | None:
     """The person's conversation waiting for a reply, if any."""
-    found = connection.execute(_WAITING, {"contact_id": contact_id}).first()
+    found = _FIND_WAITING.first(connection, {"contact_id": contact_id})
     return SessionRow(*found) if found is not None else None
 
 
@@ -124,7 +130,15 @@ def save_many(connection: Connection, changes: Sequence[tuple[int, dict[str, Any
 
 
 def save(connection: Connection, session_id: int, values: dict[str, Any]) -> None:
-    connection.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
+    names = tuple(values)
+    statement = _SAVE.get(names)
+    if statement is None:
+        statement = _SAVE[names] = Lean(
+            update(sessions)
+            .where(sessions.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in names})
+        )
+    statement.run(connection, {**values, "_id": session_id})
 
 
 def ended(reason: str, detail: str, now: datetime) -> dict[str, Any]:

@@ -14,14 +14,18 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from outreach.store.lean import Lean
 from outreach.store.models import Base
 
 TABLES = Base.metadata.tables
 _RETURNING_ID = {
-    name: insert(table).returning(table.c.id) for name, table in TABLES.items() if "id" in table.c
+    name: Lean(insert(table).returning(table.c.id))
+    for name, table in TABLES.items()
+    if "id" in table.c
 }
 
 
 def insert_row(connection: Connection, table: str, values: dict[str, Any]) -> int:
-    """Insert one row into ``table``; returns its id."""
-    return int(connection.execute(_RETURNING_ID[table], values).scalar_one())
+    """Insert one row into ``table`` (on the driver's cursor: ``outreach.store.lean``);
+    returns its id."""
+    return int(_RETURNING_ID[table].scalar(connection, values))
