@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
@@ -136,6 +137,9 @@ class Runtime:
     digests: Digests
     partners: dict[str, PartnerDefinition] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
+    _receiving: dict[str, tuple[Channel | None, bool]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @classmethod
     def build(
@@ -258,7 +262,12 @@ class Runtime:
     def receiving_channel(self, scheme: str) -> ReceivingChannel | None:
         """The channel whose provider posts messages for ``scheme`` to us, if it is set up."""
         channel = self.channels.get(scheme)
-        return channel if isinstance(channel, ReceivingChannel) else None
+        # Each webhook asks, and a protocol's isinstance check reads every attribute each
+        # time: the answer is kept for as long as the scheme has the same channel.
+        known = self._receiving.get(scheme)
+        if known is None or known[0] is not channel:
+            known = self._receiving[scheme] = (channel, isinstance(channel, ReceivingChannel))
+        return cast(ReceivingChannel, channel) if known[1] else None
 
     def close(self) -> None:
         self.db.close()

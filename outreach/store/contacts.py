@@ -135,7 +135,7 @@ _BY_ADDRESS = (
     .where(addresses.c.scheme == bindparam("scheme"), addresses.c.address == bindparam("address"))
     .with_for_update(of=contacts)
 )
-_TAGS = select(contact_tags.c.tag).where(contact_tags.c.contact_id == bindparam("contact_id"))
+_TAGS = Lean(select(contact_tags.c.tag).where(contact_tags.c.contact_id == bindparam("contact_id")))
 
 
 def lock(connection: Connection, contact_id: int, *, prefer: Sequence[str] = ()) -> Person | None:
@@ -156,7 +156,7 @@ def lock_many(
     return {row.id: Person.from_row(row) for row in rows}
 
 
-_REPLIED = (
+_REPLIED = Lean(
     update(addresses)
     .where(addresses.c.id == bindparam("address_id"))
     .values(last_inbound_at=bindparam("at"))
@@ -165,7 +165,7 @@ _REPLIED = (
 
 def replied_from(connection: Connection, address_id: int, at: datetime) -> None:
     """The person wrote from this address at ``at`` (one update by key)."""
-    connection.execute(_REPLIED, {"address_id": address_id, "at": at})
+    _REPLIED.run(connection, {"address_id": address_id, "at": at})
 
 
 def lock_by_address(connection: Connection, scheme: str, address: str) -> Person | None:
@@ -250,7 +250,7 @@ def create(
 
 
 def tags(connection: Connection, contact_id: int) -> frozenset[str]:
-    return frozenset(connection.execute(_TAGS, {"contact_id": contact_id}).scalars())
+    return frozenset(row.tag for row in _TAGS.rows(connection, {"contact_id": contact_id}))
 
 
 def update_contact(connection: Connection, contact_id: int, values: Mapping[str, Any]) -> None:

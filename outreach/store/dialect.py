@@ -73,7 +73,7 @@ class Dialect:
 
 
 POSTGRESQL = Dialect(
-    "postgresql", writes_in_ctes=True, one_writer=False, writer_threads=4, due_threads=2
+    "postgresql", writes_in_ctes=True, one_writer=False, writer_threads=2, due_threads=2
 )
 SQLITE = Dialect("sqlite", writes_in_ctes=False, one_writer=True, writer_threads=1)
 

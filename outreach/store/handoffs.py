@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, literal_column, select, update
 
+from outreach.store.lean import Lean
 from outreach.store.models import Handoff
 from outreach.store.statements import insert_row
 
@@ -64,20 +65,41 @@ def is_open(connection: Connection, contact_id: int, reason: str) -> bool:
     return found is not None
 
 
+def _words(*values: str) -> list[Any]:
+    """Fixed words written into the SQL (``IN ('open', 'claimed')``), not bound as a list."""
+    assert all(value.isidentifier() for value in values)
+    return [literal_column(f"'{value}'") for value in values]
+
+
+# Asked of every text a person sends, so it is run lean (``outreach.store.lean``).
+_TALKING = Lean(
+    select(Handoff.id)
+    .where(
+        Handoff.contact_id == bindparam("contact_id"),
+        Handoff.status.in_(_words(*OPEN)),
+        Handoff.reason.in_(_words(*TALKING)) | Handoff.answered_at.is_not(None),
+    )
+    .order_by(Handoff.id.desc())
+    .limit(1)
+)
+
+
 def talking(connection: Connection, contact_id: int, *, reason: str | None = None) -> int | None:
     """The open handoff the person's texts go to, if any: one they asked for, or one the
     team has answered (only one for ``reason``, if given)."""
-    which = (
-        Handoff.reason == reason
-        if reason is not None
-        else Handoff.reason.in_(TALKING) | Handoff.answered_at.is_not(None)
-    )
-    found = connection.execute(
-        select(Handoff.id)
-        .where(Handoff.contact_id == contact_id, Handoff.status.in_(OPEN), which)
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).first()
+    if reason is None:
+        found = _TALKING.first(connection, {"contact_id": contact_id})
+    else:
+        found = connection.execute(
+            select(Handoff.id)
+            .where(
+                Handoff.contact_id == contact_id,
+                Handoff.status.in_(OPEN),
+                Handoff.reason == reason,
+            )
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        ).first()
     return int(found.id) if found is not None else None
 
 

@@ -35,8 +35,9 @@ class _Compiled:
 
     sql: str
     positional: tuple[str, ...] | None  # the parameters' order, for "?" placeholders
-    binds: tuple[tuple[str, Processor], ...]
-    defaults: tuple[tuple[str, Callable[[], Any]], ...]  # columns the caller may leave out
+    binds: tuple[tuple[str, str, Processor], ...]  # (in the SQL, in the caller's values, ...)
+    # What the caller may leave out: columns' defaults, values the statement carries (LIMIT 1)
+    defaults: tuple[tuple[str, Callable[[], Any]], ...]
     row: Any  # a namedtuple class for the rows, or None if nothing is returned
     results: tuple[Processor, ...]
 
@@ -90,7 +91,7 @@ class Lean:
         for name, make in compiled.defaults:
             if name not in values:
                 values[name] = make()
-        bound = {name: p(values[name]) if p else values[name] for name, p in compiled.binds}
+        bound = {name: p(values[key]) if p else values[key] for name, key, p in compiled.binds}
         order = compiled.positional
         args: Any = bound if order is None else [bound[name] for name in order]
         cursor = connection.connection.cursor()
@@ -127,12 +128,16 @@ def _compile(statement: ClauseElement, connection: Connection, keys: Sequence[st
             "at execution: write those with literal_column)"
         )
     binds = tuple(
-        (name, bind.type.dialect_impl(dialect).bind_processor(dialect))
-        for name, bind in compiled.binds.items()
+        (name, bind.key, bind.type.dialect_impl(dialect).bind_processor(dialect))
+        for bind, name in compiled.bind_names.items()
     )
-    defaults = tuple(
-        (column.key, _default_of(column)) for column in getattr(compiled, "insert_prefetch", ())
-    )
+    prefetch = {column.key: _default_of(column) for column in compiled.insert_prefetch}
+    carried = {
+        bind.key: _value_of(bind)
+        for bind in compiled.bind_names
+        if bind.key not in keys and bind.key not in prefetch and not bind.required
+    }
+    defaults = tuple({**carried, **prefetch}.items())
     exported = list(getattr(statement, "exported_columns", ()))
     writes = compiled.isinsert or compiled.isupdate or compiled.isdelete
     returns = bool(exported) and (bool(compiled.returning) if writes else True)
@@ -146,6 +151,11 @@ def _compile(statement: ClauseElement, connection: Connection, keys: Sequence[st
         row=row,
         results=results if returns else (),
     )
+
+
+def _value_of(bind: Any) -> Callable[[], Any]:
+    """A value the statement carries (``.limit(1)``'s 1), as SQLAlchemy would send it."""
+    return bind.callable if bind.callable is not None else lambda: bind.value
 
 
 def _default_of(column: Any) -> Callable[[], Any]:

@@ -53,7 +53,7 @@ def intake(request: Request) -> Intake:
 
 async def in_writer(request: Request, work: Callable[..., T], *args: Any) -> T:
     """Run a write off the event loop, in the app's few writer threads: one on SQLite, which
-    has one writer anyway; four on PostgreSQL. More threads only queue for locks and the GIL,
+    has one writer anyway; two on PostgreSQL. More threads only queue for locks and the GIL,
     and their hand-offs cost more than the millisecond a write takes."""
     writer: ThreadPoolExecutor = request.app.state.writer
     return await asyncio.get_running_loop().run_in_executor(writer, work, *args)

@@ -8,13 +8,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import DateTime, bindparam, event, insert, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from outreach.store.database import Database, unreachable
 from outreach.store.lean import Lean
 from outreach.store.models import Contact, ContactAddress, Message, OutboxItem
 from outreach.store.statements import TABLES
+from outreach.store.types import UTCDateTime
 
 NOW = datetime(2026, 3, 2, 9, 30, 15, 120000, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 1, 19, 0, tzinfo=ZoneInfo("Europe/London"))  # 18:00 UTC, no µs
@@ -168,3 +170,37 @@ def test_a_connection_the_server_dropped_is_reported_lost_and_replaced(db: Datab
     assert unreachable(raised.value)  # what sends a webhook to the spool
     with db.transaction() as tx:  # a fresh connection takes its place
         INSERT_MESSAGE.one(tx.connection(), message(contact_id, "SMz", NOW))
+
+
+def test_times_are_written_on_sqlite_exactly_as_sqlalchemys_datetime_writes_them() -> None:
+    # UTCDateTime takes one step where SQLAlchemy's DATETIME takes two; the text must be the
+    # same, or times stored before and after would not compare.
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    for at in (NOW, SUMMER, datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC)):
+        assert ours(at) == theirs(at.astimezone(UTC).replace(tzinfo=None))
+    assert ours(SUMMER) == "2026-07-01 18:00:00.000000"
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        ours(datetime(2026, 3, 2, 9, 30))
+
+
+def test_values_a_statement_carries_go_with_it(db: Database) -> None:
+    contact_id = person(db)
+    latest = Lean(
+        select(messages.c.provider_id)
+        .where(messages.c.contact_id == bindparam("contact_id"))
+        .order_by(messages.c.id.desc())
+        .limit(2)
+    )
+    with db.transaction() as tx:
+        c = tx.connection()
+        for sid in ("SM1", "SM2", "SM3"):
+            INSERT_MESSAGE.one(c, message(contact_id, sid, NOW))
+        assert [row.provider_id for row in latest.rows(c, {"contact_id": contact_id})] == [
+            "SM3",
+            "SM2",
+        ]
+        assert latest.rows(c, {"contact_id": contact_id + 1}) == []
