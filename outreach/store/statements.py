@@ -5,7 +5,9 @@ time-out however many arrive. Going through the ORM's unit of work cost about 0.
 statement there, three times the database's own time; Core statements, compiled once and
 cached by SQLAlchemy, skip that. So each writer module in ``outreach.store`` builds the
 statements of the receive path (and the dispatcher's bookkeeping, a batch at a time) once, at
-import, from these tables; the ORM stays for the rarer paths (RSVPs, events, reports).
+import, from these tables; the ORM stays for the rarer paths (RSVPs, events, reports). The
+statements every webhook runs go further and skip SQLAlchemy's per-call machinery too
+(``outreach.store.lean``).
 """
 
 from __future__ import annotations
