@@ -43,9 +43,10 @@ class _Compiled:
 
 
 class Lean:
-    """One Core statement (an ``insert``, or a ``select``, with or without CTEs) run on the
-    driver's cursor. Refuses what it cannot run as SQLAlchemy would (expanding ``IN``
-    parameters, escaped parameter names) when it is first compiled."""
+    """One Core statement (an insert, update, delete or select, with or without CTEs) run
+    on the driver's cursor. What it cannot run as SQLAlchemy would (expanding ``IN``
+    parameters, literals rendered at execution, escaped parameter names) is refused when it
+    is first compiled; a call outside a transaction is refused every time."""
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
