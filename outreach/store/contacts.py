@@ -129,7 +129,7 @@ _BY_IDS = (
     .order_by(contacts.c.id)
     .with_for_update(of=contacts)
 )
-_BY_ADDRESS = (
+_BY_ADDRESS = Lean(
     select(*PERSON_COLUMNS, addresses.c.id.label("address_id"), addresses.c.scheme)
     .select_from(addresses.join(contacts, contacts.c.id == addresses.c.contact_id))
     .where(addresses.c.scheme == bindparam("scheme"), addresses.c.address == bindparam("address"))
@@ -170,7 +170,7 @@ def replied_from(connection: Connection, address_id: int, at: datetime) -> None:
 
 def lock_by_address(connection: Connection, scheme: str, address: str) -> Person | None:
     """The contact reached at this address, locked, with that address as theirs to answer."""
-    row = _LOCK_BY_ADDRESS.first(connection, {"scheme": scheme, "address": address})
+    row = _BY_ADDRESS.first(connection, {"scheme": scheme, "address": address})
     return Person.from_row(row) if row is not None else None
 
 
@@ -208,7 +208,6 @@ def _create_statement(writes_in_ctes: bool) -> Any:
 
 _CREATE = {True: Lean(_create_statement(True)), False: Lean(_create_statement(False))}
 _INSERT_ADDRESS = Lean(insert(addresses).returning(addresses.c.id))
-_LOCK_BY_ADDRESS = Lean(_BY_ADDRESS)
 
 
 def create(

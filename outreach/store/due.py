@@ -39,7 +39,7 @@ _ITEM_COLUMNS = (
 )
 _ITEM = select(*_ITEM_COLUMNS).where(due_work.c.id == bindparam("due_id"))
 _DELETE = delete(due_work).where(due_work.c.id == bindparam("due_id"))
-_DELETE_SESSION = delete(due_work).where(due_work.c.session_id == bindparam("session_id"))
+_DELETE_SESSION = Lean(delete(due_work).where(due_work.c.session_id == bindparam("session_id")))
 # A batch's rows, locked: another worker doing the same row (after our lease ran out) waits
 # for this transaction and then finds it gone.
 _ITEMS = (
@@ -54,7 +54,6 @@ _PEEK = select(*_ITEM_COLUMNS).where(OneOf(due_work.c.id, "due_ids"))
 _DELETE_MANY = delete(due_work).where(OneOf(due_work.c.id, "due_ids"))
 _DELETE_SESSIONS = delete(due_work).where(OneOf(due_work.c.session_id, "session_ids"))
 _INSERT_TIMER = Lean(insert(due_work))
-_CANCEL_TIMERS = Lean(_DELETE_SESSION)
 
 
 def get(connection: Connection, due_id: int) -> Any:
@@ -126,7 +125,7 @@ def timer(
 
 def cancel_timers(connection: Connection, session_id: int) -> None:
     """Everything a conversation had scheduled (it moved on, or ended)."""
-    _CANCEL_TIMERS.run(connection, {"session_id": session_id})
+    _DELETE_SESSION.run(connection, {"session_id": session_id})
 
 
 def cancel_person(connection: Connection, contact_id: int) -> None:

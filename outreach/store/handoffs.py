@@ -71,17 +71,23 @@ def _words(*values: str) -> list[Any]:
     return [literal_column(f"'{value}'") for value in values]
 
 
-# Asked of every text a person sends, so it is run lean (``outreach.store.lean``).
-_TALKING = Lean(
-    select(Handoff.id)
-    .where(
-        Handoff.contact_id == bindparam("contact_id"),
-        Handoff.status.in_(_words(*OPEN)),
-        Handoff.reason.in_(_words(*TALKING)) | Handoff.answered_at.is_not(None),
+def _latest_open(which: Any) -> Lean:
+    """A person's newest open handoff of those ``which`` picks (asked of every text a person
+    sends, so it is run lean: ``outreach.store.lean``)."""
+    return Lean(
+        select(Handoff.id)
+        .where(
+            Handoff.contact_id == bindparam("contact_id"),
+            Handoff.status.in_(_words(*OPEN)),
+            which,
+        )
+        .order_by(Handoff.id.desc())
+        .limit(1)
     )
-    .order_by(Handoff.id.desc())
-    .limit(1)
-)
+
+
+_TALKING = _latest_open(Handoff.reason.in_(_words(*TALKING)) | Handoff.answered_at.is_not(None))
+_TALKING_FOR = _latest_open(Handoff.reason == bindparam("reason"))
 
 
 def talking(connection: Connection, contact_id: int, *, reason: str | None = None) -> int | None:
@@ -90,16 +96,7 @@ def talking(connection: Connection, contact_id: int, *, reason: str | None = Non
     if reason is None:
         found = _TALKING.first(connection, {"contact_id": contact_id})
     else:
-        found = connection.execute(
-            select(Handoff.id)
-            .where(
-                Handoff.contact_id == contact_id,
-                Handoff.status.in_(OPEN),
-                Handoff.reason == reason,
-            )
-            .order_by(Handoff.id.desc())
-            .limit(1)
-        ).first()
+        found = _TALKING_FOR.first(connection, {"contact_id": contact_id, "reason": reason})
     return int(found.id) if found is not None else None
 
 

@@ -98,8 +98,11 @@ OUTBOX_ROW = (
     "attempts",
     "created_at",
 )
-_BY_PROVIDER_ID = select(messages.c.id, messages.c.contact_id).where(
-    messages.c.channel == bindparam("channel"), messages.c.provider_id == bindparam("provider_id")
+_BY_PROVIDER_ID = Lean(
+    select(messages.c.id, messages.c.contact_id).where(
+        messages.c.channel == bindparam("channel"),
+        messages.c.provider_id == bindparam("provider_id"),
+    )
 )
 
 
@@ -126,12 +129,11 @@ def _message_and_outbox() -> Any:
 
 _MESSAGE_AND_OUTBOX = Lean(_message_and_outbox())
 _INSERT_OUTBOX = Lean(insert(outbox))
-_FIND_BY_PROVIDER_ID = Lean(_BY_PROVIDER_ID)
 
 
 def find_by_provider_id(connection: Connection, channel: str, provider_id: str) -> Any:
     """The message a provider knows by ``provider_id`` (its id and contact), if logged."""
-    return _FIND_BY_PROVIDER_ID.first(connection, {"channel": channel, "provider_id": provider_id})
+    return _BY_PROVIDER_ID.first(connection, {"channel": channel, "provider_id": provider_id})
 
 
 _ASKED = select(

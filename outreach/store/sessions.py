@@ -6,12 +6,13 @@ A session row holds the engine's state as JSON between two messages; at most one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, literal_column, select, update
+from sqlalchemy import Connection, Update, bindparam, literal_column, select, update
 
 from outreach.store.dialect import OneOf, insert_many, reserve_ids
 from outreach.store.lean import Lean
@@ -42,9 +43,11 @@ _COLUMNS = (
 # statement cannot use the partial index (WHERE status = 'waiting') for a bound value, and
 # scanned the whole table once per reply as it grew.
 _WAITING_STATUS = literal_column("'waiting'", sessions.c.status.type)
-_WAITING = select(*_COLUMNS).where(
-    sessions.c.contact_id == bindparam("contact_id"),
-    sessions.c.status == _WAITING_STATUS,
+_WAITING = Lean(
+    select(*_COLUMNS).where(
+        sessions.c.contact_id == bindparam("contact_id"),
+        sessions.c.status == _WAITING_STATUS,
+    )
 )
 # A batch's people at once; the same literal, so the partial index serves it too.
 _WAITING_MANY = select(sessions.c.contact_id, *_COLUMNS).where(
@@ -61,13 +64,9 @@ _LATEST = (
 )
 
 
-_FIND_WAITING = Lean(_WAITING)
-_SAVE: dict[tuple[str, ...], Lean] = {}  # by the columns saved
-
-
 def waiting(connection: Connection, contact_id: int) -> SessionRow | None:
     """The person's conversation waiting for a reply, if any."""
-    found = _FIND_WAITING.first(connection, {"contact_id": contact_id})
+    found = _WAITING.first(connection, {"contact_id": contact_id})
     return SessionRow(*found) if found is not None else None
 
 
@@ -121,24 +120,26 @@ def save_many(connection: Connection, changes: Sequence[tuple[int, dict[str, Any
     for session_id, values in changes:
         groups.setdefault(tuple(sorted(values)), []).append({**values, "_id": session_id})
     for names, rows in groups.items():
-        statement = (
-            update(sessions)
-            .where(sessions.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in names})
-        )
-        connection.execute(statement, rows)
+        connection.execute(_update(names), rows)
 
 
 def save(connection: Connection, session_id: int, values: dict[str, Any]) -> None:
-    names = tuple(values)
-    statement = _SAVE.get(names)
-    if statement is None:
-        statement = _SAVE[names] = Lean(
-            update(sessions)
-            .where(sessions.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in names})
-        )
-    statement.run(connection, {**values, "_id": session_id})
+    _saving(tuple(values)).run(connection, {**values, "_id": session_id})
+
+
+@functools.cache
+def _update(names: tuple[str, ...]) -> Update:
+    """The update of a session's ``names`` columns (one for each set a flow saves)."""
+    return (
+        update(sessions)
+        .where(sessions.c.id == bindparam("_id"))
+        .values({name: bindparam(name) for name in names})
+    )
+
+
+@functools.cache
+def _saving(names: tuple[str, ...]) -> Lean:
+    return Lean(_update(names))
 
 
 def ended(reason: str, detail: str, now: datetime) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def sqlite_plan(db: Database, statement: Executable, params: dict[str, Any]) -> 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_finding_a_persons_waiting_conversation_uses_its_partial_index(db: Database) -> None:
-    plan = generic_plan(db, sessions._WAITING, {"contact_id": 1})
+    plan = generic_plan(db, sessions._WAITING.statement, {"contact_id": 1})
     assert "uq_sessions_waiting_contact" in plan, plan
 
 
