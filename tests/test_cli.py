@@ -131,6 +131,27 @@ def test_broken_flow_folder_stops_the_demo_with_the_problem(
     assert not demo_db.exists()  # stopped before it made its database
 
 
+def test_flows_looked_for_where_there_are_none_say_where_and_what_to_do(
+    settings: Settings, tmp_path: Path
+) -> None:
+    elsewhere = settings.model_copy(update={"flows_dir": tmp_path / "flows"})
+    code, out, _ = invoke(elsewhere, "flows", "validate")
+    assert code == 1
+    assert f"there is no file or folder {tmp_path / 'flows'}" in out
+    assert "set OUTREACH_FLOWS_DIR" in out
+
+
+def test_without_its_catalogs_nothing_starts_to_talk_to_people(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Everyone would be written to in English and their replies (stop, yes) misread.
+    elsewhere = settings.model_copy(update={"locales_dir": tmp_path / "locales"})
+    code, out, err = invoke(elsewhere, "flows", "simulate", "big-conversation-invite", stdin="")
+    assert code == 1
+    assert err.startswith(f"OUTREACH_LOCALES_DIR: there is no folder {tmp_path / 'locales'}")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
+
+
 @pytest.mark.parametrize("command", ["web", "worker", "demo", "flows"])
 def test_procfile_commands_have_help(settings: Settings, command: str) -> None:
     code, out, _ = invoke(settings, command, "--help")

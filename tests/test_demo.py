@@ -24,22 +24,23 @@ from tests.conftest import ROOT
 from tests.web.conftest import free_port
 
 
-def demo_env() -> dict[str, str]:
-    env = {
-        **os.environ,
-        "OUTREACH_FLOWS_DIR": str(ROOT / "flows"),
-        "OUTREACH_LOCALES_DIR": str(ROOT / "locales"),
-        "OUTREACH_ADMIN_PASSWORD": "correct horse battery staple",
-    }
-    env.pop("OUTREACH_DATABASE_URL", None)
+def demo_env(*, folders: bool = True) -> dict[str, str]:
+    """The environment a demo starts in; without ``folders``, as a newcomer's shell has it:
+    nothing says where the flows and catalogs are."""
+    env = {**os.environ, "OUTREACH_ADMIN_PASSWORD": "correct horse battery staple"}
+    for name in ("OUTREACH_DATABASE_URL", "OUTREACH_FLOWS_DIR", "OUTREACH_LOCALES_DIR"):
+        env.pop(name, None)
+    if folders:
+        env["OUTREACH_FLOWS_DIR"] = str(ROOT / "flows")
+        env["OUTREACH_LOCALES_DIR"] = str(ROOT / "locales")
     return env
 
 
-def start_demo(cwd: Path, *options: str) -> subprocess.Popen[str]:
+def start_demo(cwd: Path, *options: str, folders: bool = True) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "outreach.cli", "demo", *options],
         cwd=cwd,
-        env=demo_env(),
+        env=demo_env(folders=folders),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -71,10 +72,12 @@ class Run:
 
 
 @contextlib.contextmanager
-def demo(tmp_path: Path, *options: str, port: int | None = None) -> Iterator[Run]:
+def demo(
+    tmp_path: Path, *options: str, port: int | None = None, folders: bool = True
+) -> Iterator[Run]:
     """The demo running in its own process, and a browser logged in to it."""
     port = port or free_port()
-    process = start_demo(tmp_path, "--port", str(port), *options)
+    process = start_demo(tmp_path, "--port", str(port), *options, folders=folders)
     base = f"http://127.0.0.1:{port}"
     run: Run | None = None
     try:
@@ -104,9 +107,10 @@ def demo(tmp_path: Path, *options: str, port: int | None = None) -> Iterator[Run
         run.output = output
 
 
-def amina(browser: httpx.Client) -> str:
+def amina(browser: httpx.Client, name: str = "Amina") -> str:
+    """The simulator's address for a demo person's conversation (Amina's unless named)."""
     people = browser.get("/simulator/api/contacts").json()
-    person = next(p for p in people if p["first_name"] == "Amina")
+    person = next(p for p in people if p["first_name"] == name)
     return f"/simulator/api/contacts/{person['id']}"
 
 
@@ -141,6 +145,22 @@ def test_demo_invites_the_demo_people_and_completes_the_invitation(tmp_path: Pat
         sent = wait_for(run.browser, api, "Thank you, see you on", 15)
         assert all(m["status"] == "delivered" for m in sent[:-1])
     assert (tmp_path / "outreach-demo.db").exists()
+
+
+def test_a_demo_started_outside_the_checkout_writes_to_bronwen_all_in_welsh(
+    tmp_path: Path,
+) -> None:
+    # Started in an empty folder with nothing set, as a newcomer might: it finds the
+    # checkout's flows and catalogs, and the event's own words come in Welsh too.
+    with demo(tmp_path, folders=False) as run:
+        api = amina(run.browser, "Bronwen")
+        sent = wait_for(run.browser, api, "Rydym yn talu", 15)
+    welsh = " ".join(m["body"] for m in sent)
+    assert sent[0]["body"].startswith("Helo Bronwen, dyma wahoddiad i Sgwrs Fawr")
+    for said in ("cymorth iechyd meddwl yn y gymuned", "Canolfan Gymuned", "£20 am eich amser"):
+        assert said in welsh, welsh
+    for english in ("community", "Riverside", "for your time", "mental health"):
+        assert english not in welsh, welsh
 
 
 def test_fast_demo_brings_the_day_before_reminder_in_seconds(tmp_path: Path) -> None:

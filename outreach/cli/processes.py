@@ -63,6 +63,7 @@ def demo(
                 "twilio_auth_token": None,
                 "admin_password": SecretStr(password),
                 **demo_data.slack_settings(slack),
+                **demo_data.folders(base),
             }
         )
         flow_service.load_flows(settings)  # a broken flow stops the demo before it wipes

@@ -220,6 +220,20 @@ def read_text(path: Path, *, max_bytes: int) -> str:
     name = str(path)
     try:
         size = path.stat().st_size
+    except FileNotFoundError:
+        raise FlowLoadError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "missing",
+                    f"there is no file or folder {path.absolute()}",
+                    "run outreach in the folder that holds flows/ and locales/, or set "
+                    "OUTREACH_FLOWS_DIR to your flows folder",
+                )
+            ]
+        ) from None
     except OSError as exc:
         raise FlowLoadError(
             [Problem(name, 1, 1, "unreadable", f"cannot read: {exc.strerror}")]

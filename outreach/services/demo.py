@@ -33,6 +33,7 @@ from outreach.errors import DemoRefused
 from outreach.events.library import load_event_text
 from outreach.services import simulator
 from outreach.services.runtime import Runtime
+from outreach.settings import Settings
 from outreach.store import contacts
 from outreach.store.models import ContactTag
 
@@ -46,20 +47,37 @@ PEOPLE = [
     ("07400 123458", "Marek", "pl"),
 ]
 SLACK_PEOPLE = [("U0DEMOPRIYA", "Priya", "en")]  # in the made-up Slack workspace
+# Every text a person reads is given in each demo person's language: a Welsh invitation
+# carries no English sentence.
 EVENT = """\
 version: 1
 event: {id}
 title: "Big Conversation: mental health support in Worcester"
-topic: mental health support in the community
+topic:
+  en: mental health support in the community
+  cy: cymorth iechyd meddwl yn y gymuned
+  pl: wsparcie zdrowia psychicznego w społeczności
 starts_at: {starts:%Y-%m-%d %H:%M}
 ends_at: {ends:%Y-%m-%d %H:%M}
 timezone: Europe/London
 venue:
-  name: Riverside Community Centre
+  name:
+    en: Riverside Community Centre
+    cy: Canolfan Gymuned Glan yr Afon
+    pl: Riverside Community Centre
   address: 12 High Street, Worcester WR1 2AB
-  access: step-free entrance, hearing loop and a quiet room
+  access:
+    en: step-free entrance, hearing loop and a quiet room
+    cy: mynedfa heb risiau, dolen sain ac ystafell dawel
+    pl: wejście bez schodów, pętla indukcyjna i ciche pomieszczenie
 capacity: 60
-paid: {{travel: true, time: true, how: £20 for your time}}
+paid:
+  travel: true
+  time: true
+  how:
+    en: £20 for your time
+    cy: £20 am eich amser
+    pl: 20 £ za poświęcony czas
 audience: {{tags: [{tag}]}}
 reminders:
   - {{at: -1d, flow: event-reminder}}
@@ -113,6 +131,20 @@ def _listen(host: str, port: int) -> socket.socket:
             else f"cannot listen on {host} port {port} ({exc.strerror or exc}): choose "
             "another --host or --port"
         ) from None
+
+
+def folders(settings: Settings) -> dict[str, Path]:
+    """The flows and catalogs the demo runs on: the configured folders, or, where they are
+    not found (the demo started outside the checkout), the checkout's own, which an editable
+    install leaves beside the package."""
+    checkout = Path(__file__).resolve().parents[2]
+    return {
+        name: checkout / configured
+        for name in ("flows_dir", "locales_dir")
+        if not (configured := getattr(settings, name)).is_dir()
+        and not configured.is_absolute()
+        and (checkout / configured).is_dir()
+    }
 
 
 def start_afresh(claimed: Claim) -> None:

@@ -13,7 +13,7 @@ from outreach.contacts.keywords import Keywords
 from outreach.conversations.simulation import Simulation
 from outreach.decisions.library import DecisionDefinition, check_decisions
 from outreach.decisions.library import load_decisions as load_decision_files
-from outreach.errors import FlowLoadError
+from outreach.errors import FlowLoadError, SettingsError
 from outreach.events.library import EventDefinition, check_events
 from outreach.events.library import load_events as load_event_files
 from outreach.flows.engine import Engine
@@ -123,6 +123,12 @@ def load_flows(settings: Settings) -> dict[str, FlowDefinition]:
 
 def build_engine(settings: Settings, flows: Mapping[str, FlowDefinition] | None = None) -> Engine:
     """An engine over the configured flows, translating with the configured catalogs."""
+    if not settings.locales_dir.is_dir():  # without them, everyone would be written to in English
+        raise SettingsError(
+            f"OUTREACH_LOCALES_DIR: there is no folder {settings.locales_dir.absolute()}, so "
+            "nobody would get messages in their own language: run outreach in the folder "
+            "that holds flows/ and locales/, or set OUTREACH_LOCALES_DIR to your locales folder"
+        )
     catalogs = Catalogs(settings.locales_dir)
     return Engine(
         flows if flows is not None else load_flows(settings),
