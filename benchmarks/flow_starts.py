@@ -7,7 +7,9 @@ them through the store, one batch and one transaction at a time, until every fir
 is in the outbox. Then their reminders fall due (nobody has answered), and the same again:
 the engine alone firing them, then the worker through the store. Rounds interleave the two,
 so a loaded machine slows both alike; the median of the rounds' ratios is printed, with
-people a second and this process's peak memory.
+people a second and this process's peak memory. Each round also prints the CPU a person
+cost: this process's (the worker's), and the rest of the machine's meanwhile (on PostgreSQL,
+mostly its server): on two cores their sum bounds the rate however well they overlap.
 
 ``--million`` instead times a whole invitation of that many people end to end on one worker:
 from ``outreach events invite`` (the RSVP and start rows) until every first message is
@@ -22,6 +24,7 @@ With a PostgreSQL URL it empties that database's public schema first.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -100,14 +103,32 @@ def fall_due(rt: Runtime, kind: str) -> None:
         )
 
 
-def through_store(rt: Runtime, kind: str, people: int) -> tuple[float, int]:
-    """The worker doing what is due (``people`` rows of ``kind``): seconds, messages queued."""
+def machine_busy() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (Linux's /proc/stat;
+    0 elsewhere, when only this process's own figure is printed)."""
+    try:
+        with open("/proc/stat") as fh:
+            ticks = [int(t) for t in fh.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    idle = ticks[3] + ticks[4]  # idle, and waiting for I/O
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def through_store(rt: Runtime, kind: str, people: int) -> tuple[float, int, float, float]:
+    """The worker doing what is due (``people`` rows of ``kind``): seconds, messages queued,
+    and the CPU seconds spent meanwhile by this process and by the rest of the machine (the
+    database server, on PostgreSQL)."""
     before = queued(rt)
+    mine, machine = os.times(), machine_busy()
     started = time.perf_counter()
     done = rt.due.run()
     seconds = time.perf_counter() - started
+    after = os.times()
+    worker = after.user - mine.user + after.system - mine.system
+    rest = max(0.0, machine_busy() - machine - worker) if machine else 0.0
     assert done[kind] == people, done
-    return seconds, queued(rt) - before
+    return seconds, queued(rt) - before, worker, rest
 
 
 def rounds(url: str, people: int, count: int) -> None:
@@ -142,22 +163,38 @@ class Rates:
         self.ratios: list[float] = []
         self.store: list[float] = []
         self.engine: list[float] = []
+        self.worker_cpu: list[float] = []  # microseconds a person
+        self.rest_cpu: list[float] = []
 
-    def add(self, r: int, people: int, engine: float, store: float, messages: int) -> None:
+    def add(
+        self,
+        r: int,
+        people: int,
+        engine: float,
+        store: float,
+        messages: int,
+        worker_cpu: float,
+        rest_cpu: float,
+    ) -> None:
         self.store.append(people / store)
         self.engine.append(people / engine)
         self.ratios.append(self.store[-1] / self.engine[-1])
+        self.worker_cpu.append(worker_cpu / people * 1e6)
+        self.rest_cpu.append(rest_cpu / people * 1e6)
         print(
             f"round {r}         {self.what}, {people:,} people: store {self.store[-1]:,.0f}/s "
             f"({messages:,} messages queued), engine alone {self.engine[-1]:,.0f}/s, "
-            f"ratio {self.ratios[-1]:.3f}"
+            f"ratio {self.ratios[-1]:.3f}; CPU a person: worker {self.worker_cpu[-1]:.0f} µs, "
+            f"rest of the machine {self.rest_cpu[-1]:.0f} µs"
         )
 
     def report(self) -> None:
         print(
             f"median          {self.what}: store {statistics.median(self.store):,.0f} people/s, "
             f"engine alone {statistics.median(self.engine):,.0f}/s, "
-            f"ratio {statistics.median(self.ratios):.3f}"
+            f"ratio {statistics.median(self.ratios):.3f}; CPU a person: worker "
+            f"{statistics.median(self.worker_cpu):.0f} µs, rest of the machine "
+            f"{statistics.median(self.rest_cpu):.0f} µs"
         )
 
 

@@ -37,7 +37,7 @@ from outreach.web import (
 from outreach.web.common import Counters
 from outreach.web.decisions import router as decisions_page
 from outreach.web.results import router as results_pages
-from outreach.web.security import SecurityHeaders
+from outreach.web.security import SameOriginWrites, SecurityHeaders
 from outreach.web.send_once import router as send_once_page
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ def create_app(
         https_only=(settings.public_url or "").startswith("https://"),
     )
     app.add_middleware(ContentLengthLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SameOriginWrites, public_url=settings.public_url)
     app.add_middleware(SecurityHeaders, https=(settings.public_url or "").startswith("https://"))
     # The client's address and scheme as a proxy we trust forwarded them; nobody else's word.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies or [])
