@@ -1,6 +1,7 @@
 """The coordinators' handoffs page: who is waiting for a person, their conversation, a reply
 box and Resolve, for teams without Slack (behind the login). Forms post with the session
-cookie, which is ``SameSite=Strict``: another site's form cannot act for a coordinator."""
+cookie, which is ``SameSite=Strict``, and another origin's form is refused
+(``outreach.web.security.SameOriginWrites``): no other page can act for a coordinator."""
 
 from __future__ import annotations
 

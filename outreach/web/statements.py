@@ -1,6 +1,7 @@
 """The coordinators' statements pages: moderate what people sent (approve, reject), add a
 statement, and an event's common ground and divisions between groups. Behind the login;
-forms post with the ``SameSite=Strict`` session cookie and need no script."""
+forms post with the ``SameSite=Strict`` session cookie (another origin's are refused) and need
+no script."""
 
 from __future__ import annotations
 
