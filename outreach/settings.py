@@ -105,8 +105,13 @@ class Settings(BaseSettings):
     twilio_numbers: list[str] = Field(
         default_factory=list, description="Our numbers that may receive SMS (default: the From)"
     )
-    alphanumeric_opt_out: str = Field(
-        "text STOP to our mobile number or call us",
+    # How to opt out, added to every message from an alphanumeric sender (nobody can reply
+    # to one): one text, translated through the catalogs when it is one of theirs, or JSON
+    # giving it per language, as for org_name.
+    alphanumeric_opt_out: str | dict[str, str] = Field(
+        # TRANSLATORS: How to stop messages from a sender nobody can reply to,
+        # as in "To stop these messages: ...". Keep any number exactly as it is.
+        N_("text STOP to our mobile number or call us"),
         description="How to opt out, added to messages from an alphanumeric sender",
     )
     send_timeout_seconds: float = Field(10.0, gt=0)

@@ -9,11 +9,13 @@ alphanumeric sender ID, which nobody can reply STOP to, every message says how e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from outreach.channels.base import Rendered
 from outreach.content import Choice, Content
 from outreach.i18n.catalogs import N_, Translate, english
+from outreach.i18n.locales import in_language
 from outreach.i18n.sanitize import sanitize_sms
 from outreach.i18n.segments import count_segments
 
@@ -33,9 +35,12 @@ def numbered(choices: tuple[Choice, ...]) -> str:
 
 class SmsRenderer:
     """Renders content as SMS text. ``stop_footer`` is how to opt out when replies cannot
-    reach us (an alphanumeric sender): it is added to every message, in the person's language."""
+    reach us (an alphanumeric sender): it is added to every message, in the person's language
+    (given per language, or one text the catalogs translate)."""
 
-    def __init__(self, *, translate: Translate = english, stop_footer: str | None = None) -> None:
+    def __init__(
+        self, *, translate: Translate = english, stop_footer: str | Mapping[str, str] | None = None
+    ) -> None:
         self.translate = translate
         self.stop_footer = stop_footer
         self._footers: dict[str, str] = {}
@@ -71,6 +76,8 @@ class SmsRenderer:
     def _footer(self, language: str) -> str:
         footer = self._footers.get(language)
         if footer is None:
+            how = in_language(self.stop_footer, language)  # given per language, or
+            how = self.translate(language, how) if isinstance(how, str) else ""  # translated
             template = self.translate(language, STOP_FOOTER)
-            footer = self._footers[language] = template.replace("{how}", self.stop_footer or "")
+            footer = self._footers[language] = template.replace("{how}", how)
         return footer

@@ -6,7 +6,7 @@ two give the same template.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +102,7 @@ def check(
     *,
     max_segments: int,
     events: Sequence[EventDefinition] = (),
-    stop_footer: str | None = None,
+    stop_footer: str | Mapping[str, str] | None = None,
 ) -> list[LanguageReport]:
     """Every language's report, English (the source) first; errors are in each report's
     ``errors``. Flow messages are measured as the SMS channel will send them (with

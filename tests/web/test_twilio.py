@@ -297,6 +297,38 @@ def test_alphanumeric_sender_says_how_else_to_stop(
         )
 
 
+@pytest.mark.parametrize(
+    ("how", "welsh"),
+    [
+        (None, "I atal y negeseuon hyn: anfonwch STOP i'n rhif ffôn symudol neu ffoniwch ni"),
+        (
+            {"en": "call 01905 123456", "cy": "ffoniwch 01905 123456"},
+            "I atal y negeseuon hyn: ffoniwch 01905 123456",
+        ),
+    ],
+)
+def test_how_else_to_stop_is_said_in_the_persons_language(
+    settings: Settings,
+    db: Database,
+    fake: FakeTwilio,
+    clock: ManualClock,
+    tmp_path: Path,
+    how: dict[str, str] | None,
+    welsh: str,
+) -> None:
+    # The default is translated by the catalogs; a team's own words can be given per language.
+    shutil.copy(ROOT / "flows" / "event-changed.yaml", tmp_path)
+    extra = {"alphanumeric_opt_out": how} if how else {}
+    with make_site(
+        settings, db, fake, clock, twilio_from_number="NHSWorcs", flows_dir=tmp_path, **extra
+    ) as site:
+        cid = add_contact(db, 30, at=clock.now, language="cy")
+        site.runtime.conversations.start(cid, "event-changed")
+        site.runtime.dispatcher.flush()
+        [sent] = fake.sent_to(mobile(30))
+    assert sent["body"].endswith(welsh), sent["body"]
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health_endpoints(site: Site, path: str) -> None:
     assert httpx.get(f"{site.url}{path}").status_code == 200
