@@ -18,8 +18,9 @@ from outreach.channels.base import Inbound
 from outreach.channels.slack import Press, SlackChannel
 from outreach.content import Content
 from outreach.conversations.service import Conversations, Received
+from outreach.services.spool import Intake
 from outreach.store import contacts
-from outreach.store.database import Database
+from outreach.store.database import Database, unreachable
 from outreach.store.models import Contact, Message
 
 log = logging.getLogger(__name__)
@@ -27,22 +28,31 @@ _ZONES = frozenset(available_timezones())
 
 
 class SlackInbox:
-    """Hands what Slack sends to the conversations."""
+    """Hands what Slack sends to the conversations: through ``intake``, where a web process
+    gives one, so that what Slack sends while the database is away is spooled (Slack was
+    answered already and will not send it again) and replayed once it is back."""
 
-    def __init__(self, conversations: Conversations, channel: SlackChannel, db: Database) -> None:
+    def __init__(
+        self,
+        conversations: Conversations,
+        channel: SlackChannel,
+        db: Database,
+        *,
+        intake: Intake | None = None,
+    ) -> None:
         self.conversations = conversations
         self.channel = channel
         self.db = db
+        self.intake = intake
 
     def receive(self, inbound: Inbound | None) -> Received | None:
-        """A typed DM, a menu choice or a slash command (None: nothing to act on). Someone
-        new gets their first name and time zone from their Slack profile."""
+        """A typed DM, a menu choice or a slash command (None: nothing to act on, or spooled).
+        Someone new gets their first name and time zone from their Slack profile."""
         if inbound is None:
             return None
-        with self.db.transaction() as tx:
-            known = contacts.find_address(tx, inbound.scheme, inbound.sender) is not None
-        received = self.conversations.receive(inbound)
-        if not known:
+        known = self._known(inbound)
+        received = self._take(inbound)
+        if received is not None and known is False:
             self._introduce(received.contact_id, inbound.sender)
         return received
 
@@ -51,12 +61,27 @@ class SlackInbox:
         to show it. A second press, or a press on a question closed since, changes nothing."""
         if press is None:
             return None
-        received = self.conversations.receive(press.inbound())
-        if received.status == "processed":
+        received = self._take(press.inbound())
+        if received is not None and received.status == "processed":
             asked = self._asked(press.message_id)
             if asked is not None:
                 self.channel.show_answer(press, *asked)
         return received
+
+    def _take(self, inbound: Inbound) -> Received | None:
+        if self.intake is None:
+            return self.conversations.receive(inbound)
+        return self.intake.message(self.channel.name, inbound)
+
+    def _known(self, inbound: Inbound) -> bool | None:
+        """Whether the sender is someone we know already (None: the database is away)."""
+        try:
+            with self.db.transaction() as tx:
+                return contacts.find_address(tx, inbound.scheme, inbound.sender) is not None
+        except Exception as exc:
+            if self.intake is None or not unreachable(exc):
+                raise
+            return None
 
     def _introduce(self, contact_id: int, user: str) -> None:
         name, zone = self.channel.profile(user)

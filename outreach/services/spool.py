@@ -32,6 +32,7 @@ from typing import Any, Literal, TypeVar
 from filelock import FileLock, Timeout
 
 from outreach.channels.base import DeliveryReport, Inbound
+from outreach.conversations.service import Received
 from outreach.store.database import unreachable, worth_retrying
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ class Intake:
     def __init__(
         self,
         spool: Spool,
-        receive: Callable[[Inbound], object],
+        receive: Callable[[Inbound], Received],
         record_delivery: Callable[[str, DeliveryReport], bool],
         *,
         receive_all: Callable[[Sequence[Inbound]], Sequence[object]],
@@ -242,9 +243,16 @@ class Intake:
         self.spool.add(*entries)
         return [None] * len(entries)
 
+    def message(self, channel: str, inbound: Inbound) -> Received | None:
+        """One person's message on its own (a Slack DM or press, which Slack was told of
+        before it is handled): what became of it, or None if it was spooled."""
+        return self._take(Spooled.message(channel, inbound), lambda: self._receive(inbound))
+
     def status(self, channel: str, report: DeliveryReport) -> bool | None:
         """A delivery report; False if it matches no message of ours, None if spooled."""
-        return self._take(Spooled.status(channel, report))
+        return self._take(
+            Spooled.status(channel, report), lambda: self._record_delivery(channel, report)
+        )
 
     def replay(self) -> int:
         """Handle what waits in the spool, oldest first (see ``Spool.replay``)."""
@@ -256,12 +264,14 @@ class Intake:
         self._receive(entry.inbound())
         return None
 
-    def _take(self, entry: Spooled) -> bool | None:
+    def _take(self, entry: Spooled, work: Callable[[], T]) -> T | None:
+        """``work()`` (which handles ``entry``), or ``entry`` spooled: when something waits
+        there already, or the database is unreachable."""
         if self.spool.has_waiting():  # behind what waits, never ahead of it
             self.spool.add(entry)
             return None
         try:
-            return _again_if_worth_it(lambda: self.handle(entry))
+            return _again_if_worth_it(work)
         except Exception as exc:
             if not unreachable(exc):
                 raise

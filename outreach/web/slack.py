@@ -4,8 +4,10 @@ commands on one URL), served through Bolt's own Starlette adapter.
 Bolt verifies every request (a bad or stale signature gets 401, recorded like a refused
 Twilio webhook), answers Slack's ``url_verification`` and acknowledges at once; the work (the
 conversation, the message update) runs after, in Bolt's listener threads, so Slack always
-hears back within its three seconds. Listeners only turn payloads into neutral values (the
-channel reads them) and hand them to ``outreach.services.slack``.
+hears back within its three seconds. Slack will not send an acknowledged event again, so
+what people send while the database is away goes to the web process's spool, as texts do.
+Listeners only turn payloads into neutral values (the channel reads them) and hand them to
+``outreach.services.slack``.
 
 Bolt is handed the bot token through ``authorize``, so it never calls ``auth.test``: the app
 builds and answers with no network. The same app runs over Socket Mode for local development
@@ -34,6 +36,7 @@ from outreach.channels.slack import ANSWER_ACTION, MENU_ACTION, SlackChannel
 from outreach.partners.threads import RESOLVE_ACTION
 from outreach.services.runtime import Runtime
 from outreach.services.slack import SlackInbox
+from outreach.services.spool import Intake
 from outreach.web.common import read_body, refuse, runtime
 
 router = APIRouter()
@@ -41,15 +44,18 @@ COMMAND = "/outreach"
 STALE_AFTER = 5 * 60  # seconds: slack_sdk's SignatureVerifier refuses older timestamps
 
 
-def bolt_app(rt: Runtime, *, executor: ThreadPoolExecutor | None = None) -> App | None:
-    """The Bolt app over ``rt``, or None when Slack is not configured."""
+def bolt_app(
+    rt: Runtime, *, executor: ThreadPoolExecutor | None = None, intake: Intake | None = None
+) -> App | None:
+    """The Bolt app over ``rt``, or None when Slack is not configured. With ``intake`` (a web
+    process's), what people send while the database is away is spooled."""
     channel = rt.channels.get("slack")
     settings = rt.settings
     if not isinstance(channel, SlackChannel) or settings.slack_signing_secret is None:
         return None
     assert settings.slack_bot_token is not None
     token = settings.slack_bot_token.get_secret_value()
-    inbox = SlackInbox(rt.conversations, channel, rt.db)
+    inbox = SlackInbox(rt.conversations, channel, rt.db, intake=intake)
 
     def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         return AuthorizeResult(
@@ -110,7 +116,7 @@ def socket_mode(rt: Runtime, app_token: str) -> None:
 def mount(app: FastAPI, rt: Runtime) -> None:
     """Serve the Slack app at ``/slack/events`` (503 there when Slack is not configured)."""
     executor = ThreadPoolExecutor(4, thread_name_prefix="slack")
-    bolt = bolt_app(rt, executor=executor)
+    bolt = bolt_app(rt, executor=executor, intake=app.state.intake)
     app.state.slack = SlackRequestHandler(bolt) if bolt is not None else None
     app.state.slack_executor = executor
     app.include_router(router)

@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from outreach.channels.fake_slack import FakeSlack
 from outreach.channels.fake_twilio import FakeTwilio
 from outreach.clock import ManualClock
 from outreach.settings import Settings
@@ -21,7 +23,9 @@ from outreach.store.models import ContactAddress, Message
 from tests.conftest import mobile
 from tests.faults.accounting import account
 from tests.faults.proxy import CuttableProxy
+from tests.services.conftest import add_event
 from tests.web.conftest import Site, make_site
+from tests.web.test_slack import PERSON, eventually, rsvp_of, slack_person
 
 PEOPLE = [mobile(70 + n) for n in range(3)]
 
@@ -114,3 +118,48 @@ def test_texts_during_an_outage_are_spooled_acknowledged_and_replayed_in_order_o
     assert inbound_in_order(db) == sent, "a person's texts were stored out of order"
     assert list(spool.glob("failed-*")) == []
     account(db, acknowledged=acknowledged).assert_whole()
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_slack_replies_during_an_outage_are_spooled_and_replayed_once(
+    settings: Settings,
+    db: Database,
+    proxied: Database,
+    proxy: CuttableProxy,
+    fake: FakeTwilio,
+    clock: ManualClock,
+) -> None:
+    # Slack hears "ok" before the app does the work, and never sends it again: a typed
+    # reply and a button pressed while the database is away must wait on disk.
+    with FakeSlack() as slack:
+        slack.add_user(PERSON, "Siân")
+        person = slack_person(db, clock)
+        event = add_event(db, at=clock())
+        slack_settings = {
+            "slack_bot_token": SecretStr(slack.bot_token),
+            "slack_signing_secret": SecretStr(slack.signing_secret),
+            "slack_api_url": slack.api_url,
+        }
+        with make_site(settings, proxied, fake, clock, **slack_settings) as site:
+            slack.events_url = f"{site.url}/slack/events"
+            site.runtime.conversations.start(person, "big-conversation-invite", event_id=event)
+            assert str(site.runtime.dispatcher.flush()) == "2 sent"
+            invitation = slack.dm(PERSON)[1]
+
+            proxy.cut()
+            assert slack.press(PERSON, invitation["ts"], "yes") == 200
+            eventually(lambda: ready(site).get("spooled") == 1, 30)  # in order, one by one
+            assert slack.say(PERSON, "step-free access please") == 200
+            eventually(lambda: ready(site).get("spooled") == 2, 30)
+            assert ready(site)["status"] == "degraded"
+            assert rsvp_of(db, person) is None  # nothing reached the store
+
+            proxy.restore()
+            wait_until_ready(site)
+            assert rsvp_of(db, person) == "yes"
+            with db.transaction() as tx:
+                said = tx.scalars(
+                    select(Message.body).where(Message.direction == "in").order_by(Message.id)
+                ).all()
+            assert said == ["Yes, I'll come", "step-free access please"]
+    assert list(Path(settings.spool_dir).glob("failed-*")) == []
