@@ -147,7 +147,7 @@ def test_demo_invites_the_demo_people_and_completes_the_invitation(tmp_path: Pat
     assert (tmp_path / "outreach-demo.db").exists()
 
 
-def test_a_demo_started_outside_the_checkout_writes_to_bronwen_all_in_welsh(
+def test_a_demo_started_outside_the_checkout_writes_welsh_and_polish_as_they_are_read(
     tmp_path: Path,
 ) -> None:
     # Started in an empty folder with nothing set, as a newcomer might: it finds the
@@ -155,6 +155,9 @@ def test_a_demo_started_outside_the_checkout_writes_to_bronwen_all_in_welsh(
     with demo(tmp_path, folders=False) as run:
         api = amina(run.browser, "Bronwen")
         sent = wait_for(run.browser, api, "Rydym yn talu", 15)
+        polish = wait_for(run.browser, amina(run.browser, "Marek"), "Płacimy", 15)
+    # The topic in the case Polish sentences put it in ("Rozmowa o ...": the locative).
+    assert "Wielką Rozmowę o wsparciu zdrowia psychicznego" in polish[0]["body"]
     welsh = " ".join(m["body"] for m in sent)
     assert sent[0]["body"].startswith("Helo Bronwen, dyma wahoddiad i Sgwrs Fawr")
     for said in ("cymorth iechyd meddwl yn y gymuned", "Canolfan Gymuned", "£20 am eich amser"):

@@ -56,7 +56,7 @@ title: "Big Conversation: mental health support in Worcester"
 topic:
   en: mental health support in the community
   cy: cymorth iechyd meddwl yn y gymuned
-  pl: wsparcie zdrowia psychicznego w społeczności
+  pl: wsparciu zdrowia psychicznego w społeczności
 starts_at: {starts:%Y-%m-%d %H:%M}
 ends_at: {ends:%Y-%m-%d %H:%M}
 timezone: Europe/London
