@@ -76,8 +76,9 @@ class SmsRenderer:
     def _footer(self, language: str) -> str:
         footer = self._footers.get(language)
         if footer is None:
-            how = in_language(self.stop_footer, language)  # given per language, or
-            how = self.translate(language, how) if isinstance(how, str) else ""  # translated
+            # Given per language, or one text the catalogs translate.
+            how = in_language(self.stop_footer, language)
+            how = self.translate(language, how) if isinstance(how, str) else ""
             template = self.translate(language, STOP_FOOTER)
             footer = self._footers[language] = template.replace("{how}", how)
         return footer
