@@ -34,6 +34,7 @@ from outreach.decisions.schema import FOLLOW_UP_FLOW, DecisionSpec, Question
 from outreach.errors import DecisionError, FlowLoadError
 from outreach.events.library import load_events as load_event_files
 from outreach.flows.loader import FLOW_SUFFIXES, FlowDefinition
+from outreach.flows.schema import Step
 from outreach.services.once import BATCH, OneOff, Preview, clean
 from outreach.services.results import Shown, answer_option, suppress
 from outreach.settings import Settings
@@ -343,8 +344,35 @@ def all_results(db: Database, *, event: str | None = None) -> list[DecisionResul
 
 def questions_in(flows: Mapping[str, FlowDefinition]) -> list[Question]:
     """Every question the flows ask and save an answer to, for a coordinator to choose from."""
+    return [question for question, _ in _asked_in(flows)]
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A question as the decisions page offers it: how the form names it, and the words
+    people were asked it in (English), which is what a coordinator recognises."""
+
+    value: str
+    asked: str
+
+
+ASKED_SHOWN = 140  # characters of a question's words shown beside its checkbox
+
+
+def questions_offered(flows: Mapping[str, FlowDefinition]) -> list[Offered]:
+    """``questions_in``, each with the words it was asked in."""
+    offered = []
+    for question, step in _asked_in(flows):
+        words = " ".join((step.send or step.id).split())
+        if len(words) > ASKED_SHOWN:  # cut between words, and say so
+            words = words[:ASKED_SHOWN].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+        offered.append(Offered(question.describe(), words))
+    return offered
+
+
+def _asked_in(flows: Mapping[str, FlowDefinition]) -> list[tuple[Question, Step]]:
     return [
-        Question(flow=flow_id, answer=step.save_as)
+        (Question(flow=flow_id, answer=step.save_as), step)
         for flow_id, definition in sorted(flows.items())
         if flow_id != FOLLOW_UP_FLOW
         for step in definition.flow.steps

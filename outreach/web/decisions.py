@@ -14,7 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from outreach.decisions.schema import MAX_QUESTIONS, MAX_TEXT, DecisionSpec
 from outreach.errors import DecisionError
-from outreach.services.decisions import all_results, languages_read, questions_in
+from outreach.services.decisions import (
+    all_results,
+    languages_read,
+    questions_in,
+    questions_offered,
+)
 from outreach.web.common import runtime
 from outreach.web.pages import templates
 from outreach.web.results import page_login
@@ -32,7 +37,7 @@ def _page(request: Request, status: int = 200, **context: object) -> Response:
         "why_not": WHY_NOT,
         "max_text": MAX_TEXT,
         "named": named,
-        "questions": [q.describe() for q in questions_in(rt.engine.flows)],
+        "questions": questions_offered(rt.engine.flows),
         "languages": list(dict.fromkeys(["en", *languages_read(rt.db)])),
         "decisions": all_results(rt.db),
         "form": {},

@@ -16,8 +16,8 @@ from outreach.conversations.service import Conversations
 from outreach.decisions.schema import DecisionSpec
 from outreach.errors import BatchRefused, DecisionError
 from outreach.flows.engine import Engine
-from outreach.flows.loader import FlowDefinition
-from outreach.services.decisions import Decisions, all_results, results
+from outreach.flows.loader import FlowDefinition, load_text
+from outreach.services.decisions import Decisions, all_results, questions_offered, results
 from outreach.settings import Settings
 from outreach.store import contacts, opinions
 from outreach.store.database import Database
@@ -348,3 +348,16 @@ def test_a_person_who_cannot_be_asked_stops_the_send_and_nothing_is_sent_twice(
     sent = told_and_asked(db)
     assert sorted(sent) == people
     assert all(len(said) == 2 for said in sent.values())
+
+
+def test_a_long_question_is_offered_shortened_between_words() -> None:
+    long = "Thinking of the evening sessions, " * 8 + "what would you change?"
+    flow = load_text(
+        "version: 1\nflow: long\ndescription: A long question.\nsteps:\n"
+        f"  - id: ask\n    send: {long}\n    ask: text\n    save_as: change\n"
+        "    next: end\n  - id: end\n    end: true\n"
+    )
+    [offered] = questions_offered({"long": flow})
+    assert offered.value == "long:change"
+    assert offered.asked.endswith(" sessions …") and len(offered.asked) <= 142
+    assert long.startswith(offered.asked.removesuffix(" …"))

@@ -105,6 +105,17 @@ def test_a_decision_needs_a_login_a_question_that_exists_and_sane_text(site: Sit
         assert long.status_code == 422 and "over 1000" in long.text
 
 
+def test_each_question_is_offered_in_the_words_people_were_asked(site: Site) -> None:
+    # A coordinator recognises "What one thing should we change next time?", not an id.
+    with httpx.Client(base_url=site.url) as client:
+        assert client.post("/login", data={"password": PASSWORD}).status_code == 303
+        page = client.get("/decisions").text
+    change = page.split(f'value="{QUESTION}"', 1)[1].split("</div>", 1)[0]
+    assert "What one thing should we change next time? Reply in your own words." in change
+    language = page.split('value="choose-language:language"', 1)[1].split("</div>", 1)[0]
+    assert "Which language would you like our messages in?" in language
+
+
 @needs_chromium
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("width,height", [(1280, 900), (375, 740)], ids=["desktop", "phone"])
