@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -82,18 +83,8 @@ class SameOriginWrites:
             await self.app(scope, receive, send)
             return
         log.warning("refused a %s to %s from another origin", scope["method"], scope["path"])
-        body = b"Refused: a page from another site cannot act here. Use Outreach's own pages.\n"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        refusal = "Refused: a page from another site cannot act here. Use Outreach's own pages.\n"
+        await PlainTextResponse(refusal, status_code=403)(scope, receive, send)
 
     def _allowed(self, scope: Scope) -> bool:
         headers = dict(scope["headers"])
